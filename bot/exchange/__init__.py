@@ -1,0 +1,1 @@
+"""Everything that leaves the process: the only package that imports the Binance SDK."""
