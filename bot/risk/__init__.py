@@ -1,0 +1,5 @@
+"""Risk decisions: pure functions of limits, state and symbol rules."""
+
+from bot.risk.guard import Allowed, Decision, OrderIntent, Refused, RiskGuard, RiskLimits, RiskState
+
+__all__ = ["Allowed", "Decision", "OrderIntent", "Refused", "RiskGuard", "RiskLimits", "RiskState"]
