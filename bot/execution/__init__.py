@@ -1,0 +1,1 @@
+"""Turning signals into orders: sizing, brackets, the order manager, the paper executor."""
