@@ -1,0 +1,69 @@
+"""Logging for operators: console plus a size-rotated file, UTC timestamps, no secrets.
+
+Redaction happens in the formatter, on the final text of every record, so it also
+covers exception tracebacks and third-party loggers: the SDK logs full signed URLs
+(``...&signature=...``) and listenKeys at DEBUG.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.redact import Redactor
+
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+LOG_FILE = "bot.log"
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats with ISO-8601 UTC times and masks secrets in the finished line."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__(FORMAT)
+        self._redactor = redactor
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        stamp = datetime.fromtimestamp(record.created, UTC)
+        return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redactor.text(super().format(record))
+
+
+def setup_logging(
+    *,
+    level: str,
+    log_dir: Path,
+    redactor: Redactor,
+    max_bytes: int,
+    backups: int,
+    console=sys.stderr,
+) -> list[logging.Handler]:
+    """Attach console and rotating-file handlers to the root logger.
+
+    Returns the handlers so the caller can remove and close them (tests, and
+    ``shutdown()``, must not leave a file open).
+    """
+    log_dir.mkdir(parents=True, exist_ok=True)
+    formatter = RedactingFormatter(redactor)
+    file_handler = logging.handlers.RotatingFileHandler(
+        log_dir / LOG_FILE, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+    )
+    console_handler = logging.StreamHandler(console)
+    root = logging.getLogger()
+    for handler in (file_handler, console_handler):
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    root.setLevel(level)
+    return [file_handler, console_handler]
+
+
+def teardown_logging(handlers: list[logging.Handler]) -> None:
+    root = logging.getLogger()
+    for handler in handlers:
+        root.removeHandler(handler)
+        handler.close()
