@@ -1,0 +1,397 @@
+"""ExchangeClient: every call the bot makes to Binance USDⓈ-M futures.
+
+Reads, cancels, account settings and listenKey calls are retried (bounded)
+on transient errors and 429s. Order creation is never blindly retried: an
+unknown outcome (timeout, 5xx, -1006/-1007) is resolved by querying the order's
+own client id; it is adopted if found and resent with the same id only after
+Binance confirmed it does not exist. Conditional orders (SL/TP) go to the Algo
+endpoints, which the SDK has no methods for.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from bot.exchange.errors import (
+    BENIGN,
+    DUPLICATE_CLIENT_ID_CODE,
+    ExchangeError,
+    NotFound,
+    RateLimited,
+    Rejected,
+    SymbolNotTradable,
+    Transient,
+    UnknownOutcome,
+)
+from bot.exchange.orders import CONDITIONAL_TYPES
+from bot.exchange.rules import SymbolRules, tradable_usdc_perpetual
+from bot.exchange.transport import Auth, Transport
+from bot.exchange.venues import Venue
+
+log = logging.getLogger(__name__)
+
+INCOME_PAGE = 1000  # Binance's max page size for /fapi/v1/income
+MARGIN_TYPES = {"ISOLATED": "ISOLATED", "CROSSED": "CROSSED", "CROSS": "CROSSED"}
+IDEMPOTENT = (Transient, RateLimited, UnknownOutcome)  # for cancels and account settings
+
+
+class ExchangeClient:
+    """Binance USDⓈ-M futures over ``binance-futures-connector`` (see module doc)."""
+
+    def __init__(
+        self,
+        venue: Venue,
+        api_key: str,
+        api_secret: str,
+        *,
+        timeout_s: float = 10,
+        recv_window_ms: int = 5000,
+        weight_budget_share: float = 0.8,
+        cache_dir: Path | None = None,
+        exchange_info_ttl_s: float = 3600,
+        read_only: bool = False,
+        on_alarm: Callable[[str, dict], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        resolve_delay_s: float = 0.5,
+        create_rounds: int = 3,
+    ) -> None:
+        self.venue = venue
+        self._transport = Transport(
+            venue.rest,
+            api_key,
+            api_secret,
+            timeout_s=timeout_s,
+            recv_window_ms=recv_window_ms,
+            weight_budget_share=weight_budget_share,
+            read_only=read_only,
+            on_alarm=on_alarm,
+            sleep=sleep,
+        )
+        self._sleep = sleep
+        self._cache_file = cache_dir / "exchange_info.json" if cache_dir else None
+        self._info_ttl_s = exchange_info_ttl_s
+        self._info: tuple[float, dict] | None = None  # (fetched at, epoch s; payload)
+        self._resolve_delay_s = resolve_delay_s
+        self._create_rounds = create_rounds
+
+    # --- bookkeeping ---------------------------------------------------------------
+
+    @property
+    def read_only(self) -> bool:
+        return self._transport.read_only
+
+    @property
+    def used_weight_1m(self) -> int:
+        """Last ``X-MBX-USED-WEIGHT-1M`` seen (the IP's weight in the current minute)."""
+        return self._transport.used_weight_1m
+
+    @property
+    def weight_spent(self) -> int:
+        """Total request weight this client spent (from the headers), for benchmarks."""
+        return self._transport.weight_spent
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> ExchangeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _read(self, method: str, path: str, params: dict | None = None, *, auth: Auth) -> Any:
+        return self._transport.retrying(
+            lambda: self._transport.request(method, path, params, auth=auth)
+        )
+
+    # --- time and market data ----------------------------------------------------------
+
+    def sync_time(self) -> int:
+        """Measure and apply the server-time offset (ms). Also re-run after every -1021."""
+        return self._transport.retrying(self._transport.sync_time)
+
+    def exchange_info(self) -> dict:
+        """exchangeInfo, cached in memory and in ``cache_dir`` for ``exchange_info_ttl_s``.
+
+        A cron run (a new process each minute) reads the file instead of the API.
+        """
+        now = time.time()
+        if self._info is None and self._cache_file and self._cache_file.exists():
+            try:
+                cached = json.loads(self._cache_file.read_text())
+                self._info = (float(cached["fetched_at"]), cached["exchange_info"])
+            except (ValueError, KeyError, TypeError):
+                log.warning("ignoring unreadable exchangeInfo cache %s", self._cache_file)
+        if self._info is not None and now - self._info[0] < self._info_ttl_s:
+            return self._info[1]
+        info = self._read("GET", "/fapi/v1/exchangeInfo", auth=Auth.PUBLIC)
+        self._info = (now, info)
+        if self._cache_file:
+            self._cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._cache_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"fetched_at": now, "exchange_info": info}))
+            os.replace(tmp, self._cache_file)
+        return info
+
+    def symbol_rules(self, symbol: str) -> SymbolRules:
+        """Rules of a USDC-margined perpetual that is trading; else ``SymbolNotTradable``."""
+        entries = {s["symbol"]: s for s in self.exchange_info().get("symbols", [])}
+        entry = entries.get(symbol)
+        if entry is None:
+            raise SymbolNotTradable(f"symbol {symbol} is not listed on {self.venue.rest}")
+        if not tradable_usdc_perpetual(entry):
+            raise SymbolNotTradable(
+                f"symbol {symbol} is not a trading USDC-margined perpetual (contractType="
+                f"{entry.get('contractType')}, status={entry.get('status')},"
+                f" marginAsset={entry.get('marginAsset')}); configure a *USDC perpetual"
+            )
+        return SymbolRules.from_exchange_info(entry)
+
+    def klines(self, symbol: str, interval: str, limit: int) -> list[list]:
+        """Raw kline rows, oldest first (the last one is usually still open)."""
+        params = {"symbol": symbol, "interval": interval, "limit": limit}
+        return self._read("GET", "/fapi/v1/klines", params, auth=Auth.PUBLIC)
+
+    def mark_price(self, symbol: str) -> Decimal:
+        data = self._read("GET", "/fapi/v1/premiumIndex", {"symbol": symbol}, auth=Auth.PUBLIC)
+        return Decimal(data["markPrice"])
+
+    def last_price(self, symbol: str) -> Decimal:
+        data = self._read("GET", "/fapi/v1/ticker/price", {"symbol": symbol}, auth=Auth.PUBLIC)
+        return Decimal(data["price"])
+
+    # --- account reads -----------------------------------------------------------------
+
+    def account(self) -> dict:
+        return self._read("GET", "/fapi/v3/account", auth=Auth.SIGNED)
+
+    def usdc_balance(self) -> dict:
+        """The USDC entry of ``v3/account`` assets (raw strings); the top-level totals are
+        USDT-only. An account that never held USDC gets an all-zero entry."""
+        for asset in self.account().get("assets", []):
+            if asset.get("asset") == "USDC":
+                return asset
+        zero = "0"
+        fields = ("walletBalance", "unrealizedProfit", "marginBalance", "availableBalance")
+        return {"asset": "USDC", **dict.fromkeys(fields, zero), "crossWalletBalance": zero}
+
+    def position_risk(self) -> list[dict]:
+        return self._read("GET", "/fapi/v3/positionRisk", auth=Auth.SIGNED)
+
+    def open_orders(self, symbol: str | None = None) -> list[dict]:
+        """Open regular orders (weight 1 with a symbol, 40 without). Algo orders are not here."""
+        return self._read("GET", "/fapi/v1/openOrders", {"symbol": symbol}, auth=Auth.SIGNED)
+
+    def open_algo_orders(self, symbol: str | None = None) -> list[dict]:
+        """Untriggered conditional (SL/TP) orders."""
+        data = self._read("GET", "/fapi/v1/openAlgoOrders", {"symbol": symbol}, auth=Auth.SIGNED)
+        return data.get("orders", []) if isinstance(data, dict) else data
+
+    def income(
+        self,
+        start_time_ms: int,
+        income_types: Iterable[str] = ("REALIZED_PNL", "COMMISSION", "FUNDING_FEE"),
+    ) -> list[dict]:
+        """Income records since ``start_time_ms`` of the given types, oldest first.
+
+        One unfiltered query per page (weight 30 each) instead of one per type;
+        pages overlap at the boundary millisecond, so records are de-duplicated.
+        """
+        wanted = set(income_types)
+        seen: set[tuple] = set()
+        records: list[dict] = []
+        start = start_time_ms
+        while True:
+            params = {"startTime": start, "limit": INCOME_PAGE}
+            page = self._read("GET", "/fapi/v1/income", params, auth=Auth.SIGNED)
+            fresh = 0
+            for record in page:
+                key = (record.get("tranId"), record.get("incomeType"), record.get("symbol"))
+                if key in seen:
+                    continue
+                seen.add(key)
+                fresh += 1
+                if record.get("incomeType") in wanted:
+                    records.append(record)
+            if len(page) < INCOME_PAGE or fresh == 0:
+                return records
+            start = int(page[-1]["time"])
+
+    # --- orders ----------------------------------------------------------------------
+
+    def place_order(self, params: dict) -> dict:
+        """``POST /fapi/v1/order`` with our ``newClientOrderId``, never duplicated.
+
+        Unknown outcome → query the id; adopt the order if it exists, resend the same
+        id only after a confirmed -2013. -4116 (id already open) → adopt.
+        """
+        client_id = params.get("newClientOrderId")
+        if not client_id:
+            raise ValueError(
+                "place_order needs params['newClientOrderId'] (recorded before sending)"
+            )
+        if params.get("type") in CONDITIONAL_TYPES:
+            raise ValueError(
+                f"{params['type']} must go to place_algo_order (-4120 on /fapi/v1/order)"
+            )
+        symbol = params["symbol"]
+        return self._create(
+            lambda: self._transport.request("POST", "/fapi/v1/order", params, auth=Auth.SIGNED),
+            lambda: self.query_order(symbol, client_id),
+            f"order {symbol} {client_id}",
+        )
+
+    def place_algo_order(self, params: dict) -> dict:
+        """``POST /fapi/v1/algoOrder`` (CONDITIONAL) with our ``clientAlgoId``; same rules as
+        ``place_order``, resolved through ``GET /fapi/v1/algoOrder?clientAlgoId=``."""
+        client_algo_id = params.get("clientAlgoId")
+        if not client_algo_id:
+            raise ValueError("place_algo_order needs params['clientAlgoId']")
+        params = {"algoType": "CONDITIONAL", **params}
+        return self._create(
+            lambda: self._transport.request("POST", "/fapi/v1/algoOrder", params, auth=Auth.SIGNED),
+            lambda: self.query_algo_order(client_algo_id),
+            f"algo order {params.get('symbol')} {client_algo_id}",
+        )
+
+    def _create(self, send: Callable[[], dict], find: Callable[[], dict | None], what: str) -> dict:
+        for _ in range(self._create_rounds):
+            try:
+                # A 429 is a definite "not executed": waiting and resending is safe.
+                return self._transport.retrying(send, retry_on=(RateLimited,))
+            except UnknownOutcome as unknown:
+                log.warning("%s: %s; querying its client id before anything else", what, unknown)
+                existing = self._find_after_unknown(find, what)
+            except Rejected as rejected:
+                if rejected.code != DUPLICATE_CLIENT_ID_CODE:
+                    raise
+                log.warning("%s: -4116 duplicate client id; adopting the open order", what)
+                existing = self._find_after_unknown(find, what)
+                if existing is None:
+                    raise
+            if existing is not None:
+                log.warning(
+                    "%s: found on the exchange (status %s); adopted", what, _status(existing)
+                )
+                return existing
+            log.warning("%s: confirmed absent; resending with the same client id", what)
+        raise UnknownOutcome(f"{what}: outcome still unknown after {self._create_rounds} attempts")
+
+    def _find_after_unknown(self, find: Callable[[], dict | None], what: str) -> dict | None:
+        self._sleep(self._resolve_delay_s)  # let the matching engine catch up before -2013 counts
+        try:
+            return find()
+        except ExchangeError as error:
+            raise UnknownOutcome(
+                f"{what}: sent, outcome unknown and the query failed: {error}"
+            ) from error
+
+    def query_order(self, symbol: str, client_id: str) -> dict | None:
+        """The order with this client id (any status), or None if Binance has none (-2013)."""
+        params = {"symbol": symbol, "origClientOrderId": client_id}
+        try:
+            return self._read("GET", "/fapi/v1/order", params, auth=Auth.SIGNED)
+        except NotFound:
+            return None
+
+    def query_algo_order(self, client_algo_id: str) -> dict | None:
+        params = {"clientAlgoId": client_algo_id}
+        try:
+            return self._read("GET", "/fapi/v1/algoOrder", params, auth=Auth.SIGNED)
+        except NotFound:
+            return None
+
+    def cancel_order(self, symbol: str, client_id: str) -> dict | None:
+        """Cancel by client id; None when it is already gone (filled, cancelled, unknown)."""
+        params = {"symbol": symbol, "origClientOrderId": client_id}
+        return self._cancel("/fapi/v1/order", params)
+
+    def cancel_algo_order(self, client_algo_id: str) -> dict | None:
+        return self._cancel("/fapi/v1/algoOrder", {"clientAlgoId": client_algo_id})
+
+    def _cancel(self, path: str, params: dict) -> dict | None:
+        try:
+            return self._idempotent("DELETE", path, params)
+        except NotFound:
+            return None
+
+    def cancel_all(self, symbol: str) -> None:
+        """Cancel both books: regular orders do not include untriggered algo orders."""
+        self._idempotent("DELETE", "/fapi/v1/allOpenOrders", {"symbol": symbol})
+        self._idempotent("DELETE", "/fapi/v1/algoOpenOrders", {"symbol": symbol})
+
+    def _idempotent(self, method: str, path: str, params: dict) -> Any:
+        return self._transport.retrying(
+            lambda: self._transport.request(method, path, params, auth=Auth.SIGNED),
+            retry_on=IDEMPOTENT,
+        )
+
+    # --- account setup -----------------------------------------------------------------
+
+    def setup_account(self, symbols: Iterable[str], *, leverage: int, margin_type: str) -> None:
+        """One-way position mode, margin type and leverage per symbol; safe to repeat.
+
+        A hedge-mode account that cannot be switched (open positions/orders) is refused
+        with a clear message. A read-only client only checks the position mode.
+        """
+        wire_margin = MARGIN_TYPES.get(margin_type.upper())
+        if wire_margin is None:
+            raise ValueError(f"margin type {margin_type!r} is not ISOLATED or CROSSED")
+        if self.read_only:
+            mode = self._read("GET", "/fapi/v1/positionSide/dual", auth=Auth.SIGNED)
+            if mode.get("dualSidePosition") in (True, "true"):
+                raise ExchangeError(_HEDGE_MODE_MESSAGE)
+            return
+        try:
+            self._setting("/fapi/v1/positionSide/dual", {"dualSidePosition": "false"})
+        except Rejected as error:
+            reason = f"{_HEDGE_MODE_MESSAGE} Binance said: {error.code} {error.message}"
+            raise ExchangeError(reason) from error
+        for symbol in symbols:
+            self._setting("/fapi/v1/marginType", {"symbol": symbol, "marginType": wire_margin})
+            self._setting("/fapi/v1/leverage", {"symbol": symbol, "leverage": leverage})
+
+    def _setting(self, path: str, params: dict) -> None:
+        try:
+            self._idempotent("POST", path, params)
+        except Rejected as error:
+            if error.code not in BENIGN:  # -4046 / -4059: already set
+                raise
+
+    # --- user data stream ---------------------------------------------------------------
+
+    def new_listen_key(self) -> str:
+        """POST listenKey: the active key (extended) or a new one."""
+        return self._user_stream("POST", {})["listenKey"]
+
+    def keepalive_listen_key(self, key: str) -> None:
+        """Extend the key 60 min. Raises ``NotFound`` (-1125) when it expired: POST a new one."""
+        self._user_stream("PUT", {"listenKey": key})
+
+    def close_listen_key(self, key: str) -> None:
+        self._user_stream("DELETE", {"listenKey": key})
+
+    def user_stream_url(self, listen_key: str) -> str:
+        return self.venue.user_stream_url(listen_key)
+
+    def _user_stream(self, method: str, params: dict) -> dict:
+        return self._transport.retrying(
+            lambda: self._transport.request(method, "/fapi/v1/listenKey", params, auth=Auth.KEY)
+        )
+
+
+_HEDGE_MODE_MESSAGE = (
+    "The account is in hedge (dual-side) position mode; this bot trades one-way mode only."
+    " Close positions and open orders, then switch to one-way mode in Binance's preferences."
+)
+
+
+def _status(order: dict) -> str:
+    return str(order.get("status") or order.get("algoStatus") or "?")
