@@ -10,7 +10,7 @@ BENIGN = frozenset({-4046, -4059})  # "no need to change" margin type / position
 UNKNOWN_OUTCOME_CODES = frozenset(
     {-1006, -1007}
 )  # Binance: execution status unknown, not a failure
-NOT_FOUND_CODES = frozenset({-2011, -2013})  # cancel rejected: unknown order / no such order
+NOT_FOUND_CODES = frozenset({-2011, -2013, -1125})  # unknown order (cancel / query), listenKey
 AUTH_CODES = frozenset(
     {-2014, -2015, -1022, -2008}
 )  # key format, key/IP/permission, signature, key id

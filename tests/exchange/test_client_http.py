@@ -14,6 +14,7 @@ from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import (
     AuthError,
     IpBanned,
+    NotFound,
     ReadOnlyViolation,
     SymbolNotTradable,
     UnknownOutcome,
@@ -317,3 +318,14 @@ def test_unknown_outcome_survives_when_the_query_keeps_failing(client, http):
     with pytest.raises(UnknownOutcome):
         client.place_order(entry())
     assert sum(c.request.method == "POST" for c in http.calls) == 1
+
+
+def test_expired_listen_key_keepalive_raises_not_found(client, http):
+    http.put(
+        f"{BASE}/fapi/v1/listenKey",
+        status=400,
+        body=error_body(-1125, "This listenKey does not exist."),
+    )
+    with pytest.raises(NotFound):
+        client.keepalive_listen_key("old")
+    assert len(http.calls) == 1
