@@ -1,0 +1,108 @@
+"""The simulated venue: market data, account, orders, positions, algo orders, triggers.
+
+Every public method is called with `self.lock` held by its caller (the gateway, the
+control API or the market ticker), so the state has one writer at a time. Events for the
+user-data stream are appended to `self.outbox` in the order they happen; the stream hub
+drains it.
+"""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+from bot.sim import errors
+from bot.sim.market import INTERVAL_MS, Clock, Market
+from bot.sim.symbols import SymbolSpec, exchange_info
+
+
+class Exchange:
+    def __init__(self, *, seed: int, clock: Clock, specs: dict[str, SymbolSpec]) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.specs = specs
+        self.market = Market(seed, clock, specs)
+        self.outbox: list[dict] = []
+
+    def now_ms(self) -> int:
+        return self.clock.now_ms()
+
+    def spec(self, symbol: str | None) -> SymbolSpec:
+        if not symbol:
+            raise errors.mandatory("symbol")
+        spec = self.specs.get(symbol)
+        if spec is None:
+            raise errors.invalid_symbol()
+        return spec
+
+    # --- market data -------------------------------------------------------------------
+    def exchange_info(self) -> dict:
+        return exchange_info(self.specs, self.now_ms())
+
+    def klines(self, params: dict[str, str]) -> list[list]:
+        spec = self.spec(params.get("symbol"))
+        interval = params.get("interval")
+        if not interval:
+            raise errors.mandatory("interval")
+        if interval not in INTERVAL_MS:
+            raise errors.bad_request(-1120, "Invalid interval.")
+        limit = _int_param(params, "limit", 500)
+        if not 1 <= limit <= 1500:
+            raise errors.illegal_value("limit")
+        return self.market.klines(
+            spec.symbol,
+            interval,
+            limit,
+            _int_param(params, "startTime", None),
+            _int_param(params, "endTime", None),
+        )
+
+    def premium_index(self, params: dict[str, str]) -> dict | list[dict]:
+        symbol = params.get("symbol")
+        if symbol:
+            return self._premium(self.spec(symbol).symbol)
+        return [self._premium(s) for s in self.specs]
+
+    def _premium(self, symbol: str) -> dict:
+        now = self.now_ms()
+        mark = self.market.mark(symbol)
+        eight_h = 8 * 3_600_000
+        return {
+            "symbol": symbol,
+            "markPrice": f"{mark:f}",
+            "indexPrice": f"{mark:f}",
+            "estimatedSettlePrice": f"{mark:f}",
+            "lastFundingRate": "0.00010000",
+            "interestRate": "0.00010000",
+            "nextFundingTime": now - now % eight_h + eight_h,
+            "time": now,
+        }
+
+    def ticker_price(self, params: dict[str, str]) -> dict | list[dict]:
+        now = self.now_ms()
+        symbol = params.get("symbol")
+        symbols = [self.spec(symbol).symbol] if symbol else list(self.specs)
+        rows = [{"symbol": s, "price": f"{self.market.last(s):f}", "time": now} for s in symbols]
+        return rows[0] if symbol else rows
+
+
+def _int_param(params: dict[str, str], name: str, default: int | None) -> int | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise errors.illegal_value(name) from None
+
+
+def _dec(value: str | None, name: str) -> Decimal:
+    if value is None or value == "":
+        raise errors.mandatory(name)
+    try:
+        out = Decimal(value)
+    except ArithmeticError:
+        raise errors.illegal_value(name) from None
+    if not out.is_finite():
+        raise errors.illegal_value(name)
+    return out

@@ -1,0 +1,251 @@
+"""`Simulator`: composition root and control surface of the local Binance UM futures venue.
+
+It wires the exchange (state + matching), the REST gateway and server, the user-data
+websocket hub and a market ticker thread (triggers, limit fills, listenKey expiry,
+countdown cancels happen even when nobody calls). Tests and the bot use it as a context
+manager; every thread it starts is named and joined on exit.
+"""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+from bot.sim.exchange import Exchange
+from bot.sim.faults import FaultPlan
+from bot.sim.gateway import Gateway, RequestRecord
+from bot.sim.limits import RateLimiter
+from bot.sim.market import Clock
+from bot.sim.rest import RestServer
+from bot.sim.routes import build_routes
+from bot.sim.stream import ListenKeys, StreamHub
+from bot.sim.symbols import default_symbols
+
+SIM_API_KEY = "sim-api-key"
+SIM_API_SECRET = "sim-api-secret"
+TICK_S = 0.25
+
+
+class Simulator:
+    def __init__(
+        self,
+        state_file: Path | None = None,
+        seed: int = 7,
+        listen_key_ttl_s: float = 3600,
+        ping_interval_s: float = 180,
+        port: int = 0,
+        ws_port: int = 0,
+    ) -> None:
+        self.state_file = Path(state_file) if state_file is not None else None
+        self.exchange = Exchange(seed=seed, clock=Clock(), specs=default_symbols())
+        self.exchange.listen_keys = ListenKeys(int(listen_key_ttl_s * 1000))
+        self.limiter = RateLimiter()
+        self.faults = FaultPlan()
+        self.gateway = Gateway(
+            routes=build_routes(self.exchange),
+            lock=self.exchange.lock,
+            now_ms=self.exchange.now_ms,
+            api_key=SIM_API_KEY,
+            api_secret=SIM_API_SECRET,
+            limiter=self.limiter,
+            faults=self.faults,
+        )
+        self._port, self._ws_port = port, ws_port
+        self._ping_interval_s = ping_interval_s
+        self._rest: RestServer | None = None
+        self._hub: StreamHub | None = None
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick_loop, name="sim-market-ticker")
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def start(self) -> Simulator:
+        self._hub = StreamHub(
+            self.exchange.listen_keys,
+            self._key_is_valid,
+            port=self._ws_port,
+            ping_interval_s=self._ping_interval_s,
+        )
+        self._rest = RestServer(self.gateway, self._control, port=self._port)
+        self._hub.start()
+        self._rest.start()
+        self._ticker.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._ticker.is_alive():
+            self._ticker.join(timeout=5)
+        if self._rest is not None:
+            self._rest.stop()
+        if self._hub is not None:
+            self._hub.stop()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    @property
+    def rest_url(self) -> str:
+        assert self._rest is not None, "start the simulator first"
+        return self._rest.url
+
+    @property
+    def ws_url(self) -> str:
+        assert self._hub is not None, "start the simulator first"
+        return self._hub.url
+
+    # --- control -----------------------------------------------------------------------
+    def now_ms(self) -> int:
+        return self.exchange.now_ms()
+
+    def set_prices(
+        self, symbol: str, *, mark: Decimal | None = None, last: Decimal | None = None
+    ) -> None:
+        """Pin mark and/or last price (they stay pinned across `advance`), then match."""
+        with self.exchange.lock:
+            self.exchange.spec(symbol)
+            self.exchange.market.pin(
+                symbol,
+                mark=None if mark is None else Decimal(mark),
+                last=None if last is None else Decimal(last),
+            )
+            self._run_market()
+
+    def unpin_prices(self, symbol: str) -> None:
+        """Let the symbol follow its seeded path again."""
+        with self.exchange.lock:
+            self.exchange.market.unpin(symbol)
+            self._run_market()
+
+    def advance(self, seconds: float) -> None:
+        """Move server time forward minute by minute, matching at each step.
+
+        Note: as on Binance with a skewed client clock, a client that signs with its local
+        time is now behind server time; it must resync from /fapi/v1/time (-1021 otherwise).
+        """
+        remaining = int(seconds * 1000)
+        with self.exchange.lock:
+            while remaining > 0:
+                step = min(remaining, 60_000)
+                self.exchange.clock.advance_ms(step)
+                remaining -= step
+                self._run_market()
+
+    def request_log_snapshot(self) -> list[RequestRecord]:
+        return self.gateway.log_snapshot()
+
+    @property
+    def request_log(self) -> list[RequestRecord]:
+        return self.gateway.log_snapshot()
+
+    def clear_request_log(self) -> None:
+        self.gateway.clear_log()
+
+    def used_weight_1m(self) -> int:
+        with self.exchange.lock:
+            return self.limiter.used_weight(self.exchange.now_ms())
+
+    def inject(
+        self,
+        fault: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        count: int = 1,
+        **options,
+    ) -> None:
+        """Arm a fault for the next `count` requests matching method/path (None = any).
+
+        "-1007" answers HTTP 408 with -1007 after executing the request (Binance's backend
+        timeout: status unknown); options `status=503` and `execute=False` change that.
+        """
+        self.faults.inject(fault, method, path, count, options)
+
+    def drop_streams(self) -> None:
+        self._require_hub().drop_all()
+
+    def silence_streams(self, on: bool) -> None:
+        self._require_hub().silence(on)
+
+    def expire_listen_key(self, key: str | None = None) -> None:
+        """Push listenKeyExpired to the key's connections, then invalidate the key."""
+        with self.exchange.lock:
+            keys = self.exchange.listen_keys
+            targets = [key] if key else list(keys.expiry)
+            for k in targets:
+                self._expire_key(k)
+
+    def _expire_key(self, key: str) -> None:
+        self.exchange.listen_keys.close(key)
+        self._require_hub().push_to_key(
+            key, {"e": "listenKeyExpired", "E": str(self.exchange.now_ms()), "listenKey": key}
+        )
+
+    def stream_connections(self) -> int:
+        return self._require_hub().connection_count()
+
+    # --- internals ---------------------------------------------------------------------
+    def _require_hub(self) -> StreamHub:
+        assert self._hub is not None, "start the simulator first"
+        return self._hub
+
+    def _key_is_valid(self, key: str) -> bool:
+        with self.exchange.lock:
+            return self.exchange.listen_keys.is_valid(key, self.exchange.now_ms())
+
+    def _run_market(self) -> None:
+        """Match at the current prices and ship events; caller holds the lock."""
+        now = self.exchange.now_ms()
+        for key in self.exchange.listen_keys.due_to_expire(now):
+            self._expire_key(key)
+        self._flush()
+
+    def _flush(self) -> None:
+        events, self.exchange.outbox = self.exchange.outbox, []
+        if events and self._hub is not None:
+            self._hub.publish(events)
+
+    def _tick_loop(self) -> None:
+        while not self._stop.wait(TICK_S):
+            with self.exchange.lock:
+                self._run_market()
+
+    def _control(self, method: str, name: str, payload: dict) -> tuple[int, object]:
+        """The `/_sim/<name>` HTTP control API (JSON in, JSON out) for subprocess tests."""
+        if name == "now_ms":
+            return 200, {"now_ms": self.now_ms()}
+        if name == "set_prices":
+            self.set_prices(
+                payload["symbol"],
+                mark=_opt_dec(payload.get("mark")),
+                last=_opt_dec(payload.get("last")),
+            )
+        elif name == "unpin_prices":
+            self.unpin_prices(payload["symbol"])
+        elif name == "advance":
+            self.advance(float(payload["seconds"]))
+        elif name == "clear_request_log":
+            self.clear_request_log()
+        elif name == "request_log":
+            return 200, [r.__dict__ for r in self.request_log]
+        elif name == "inject":
+            body = dict(payload)
+            self.inject(body.pop("fault"), **body)
+        elif name == "drop_streams":
+            self.drop_streams()
+        elif name == "silence_streams":
+            self.silence_streams(bool(payload.get("on", True)))
+        elif name == "expire_listen_key":
+            self.expire_listen_key(payload.get("key"))
+        elif name == "used_weight_1m":
+            return 200, {"used_weight_1m": self.used_weight_1m()}
+        else:
+            return 404, {"error": f"unknown control {name!r}"}
+        return 200, {}
+
+
+def _opt_dec(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
