@@ -1,0 +1,1 @@
+"""Order management: typed user-data events, trading state, reconciliation, consumer."""

@@ -1,0 +1,497 @@
+"""The order management system: the only writer of trading state.
+
+One consumer thread (:class:`bot.oms.worker.OmsWorker`) calls :meth:`Oms.apply`
+for every event in arrival order. Handlers are idempotent: an event is applied
+only when it is at least as new as what the record holds (event time, then
+filled quantity for orders), and fills and funding payments are counted once per
+id, persisted with the state. Other threads call :meth:`Oms.snapshot` and get an
+immutable :class:`OmsView`.
+
+Fills feed the risk counters: realised PnL and commission per UTC day (by trade
+time), funding from ``ACCOUNT_UPDATE`` FUNDING_FEE, and the stop-loss streak. A
+triggered SL/TP child order may carry a client id we do not know, and its fill
+can arrive before the ``ALGO_UPDATE`` that links it (``ai``): such a fill waits
+on the order record until the link arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from bot.client_ids import Leg, parse_client_id
+from bot.oms.events import (
+    AccountConfigUpdate,
+    AccountUpdate,
+    AlgoUpdate,
+    Event,
+    ListenKeyExpired,
+    MalformedPayload,
+    MarginCall,
+    OrderTradeUpdate,
+    Snapshot,
+    TradeLite,
+    UnknownEvent,
+)
+from bot.oms.reconcile import Drift, diff
+from bot.oms.state import (
+    CLOSED_BY_RECONCILE,
+    USDC,
+    AlgoOrderState,
+    BalanceState,
+    DayPnl,
+    OmsView,
+    OrderState,
+    PositionState,
+    RiskCounters,
+)
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+PROCESSED_ID_RETENTION = timedelta(days=7)
+_STATUS_RANK = {"NEW": 0, "PARTIALLY_FILLED": 1}  # every other status is final
+
+
+class Audit(Protocol):
+    def append(self, kind: str, data: dict[str, Any], *, sync: bool = False) -> dict: ...
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _day_of(ms: int) -> date:
+    return datetime.fromtimestamp(ms / 1000, UTC).date()
+
+
+def _order_version(event_ms: int, filled: Decimal, status: str) -> tuple[int, Decimal, int]:
+    return event_ms, filled, _STATUS_RANK.get(status, 2)
+
+
+class Oms:
+    """Trading state built from events; see the module docstring for the guarantees."""
+
+    def __init__(
+        self, store: Store, audit: Audit, *, clock: Callable[[], datetime] = _utc_now
+    ) -> None:
+        self._store = store
+        self._audit = audit
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._view: OmsView | None = None
+        store.prune_processed(int((clock() - PROCESSED_ID_RETENTION).timestamp() * 1000))
+        stored = store.load()
+        self._orders = {(o.symbol, o.order_id): o for o in stored.orders}
+        self._algo_orders = {a.client_algo_id: a for a in stored.algo_orders}
+        self._algo_by_child = {
+            (a.symbol, a.actual_order_id): a.client_algo_id
+            for a in stored.algo_orders
+            if a.actual_order_id is not None
+        }
+        self._positions = {p.symbol: p for p in stored.positions}
+        self._balance = next((b for b in stored.balances if b.asset == USDC), None)
+        self._processed = stored.processed_ids
+        self._day_pnls = {p.day: p for p in stored.day_pnls}
+        self._counters = stored.counters
+        self._leverage: dict[str, int] = {}
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            OrderTradeUpdate: self._on_order_update,
+            AccountUpdate: self._on_account_update,
+            AlgoUpdate: self._on_algo_update,
+            Snapshot: self._on_snapshot,
+            AccountConfigUpdate: self._on_account_config,
+            MarginCall: self._on_margin_call,
+            ListenKeyExpired: self._on_listen_key_expired,
+            TradeLite: self._ignore,  # the ORDER_TRADE_UPDATE of the same trade carries PnL and fee
+            UnknownEvent: self._ignore,
+        }
+
+    # public API -----------------------------------------------------------------
+
+    def apply(self, event: Event, *, commit: bool = True) -> None:
+        """Apply one event; with ``commit=False`` the caller commits a batch later."""
+        with self._lock:
+            self._handlers[type(event)](event)
+            if commit:
+                self._store.commit()
+
+    def commit(self) -> None:
+        with self._lock:
+            self._store.commit()
+
+    def snapshot(self) -> OmsView:
+        """An immutable copy of the current state (cached until the next change)."""
+        with self._lock:
+            if self._view is None:
+                self._view = OmsView(
+                    orders=self._orders,
+                    algo_orders=self._algo_orders,
+                    position_records=self._positions,
+                    balance=self._balance,
+                    counters=self._counters,
+                    day_pnls=self._day_pnls,
+                    leverage=self._leverage,
+                )
+            return self._view
+
+    def seed_day_pnl(
+        self, day: date, realised: Decimal, commission: Decimal, funding: Decimal
+    ) -> DayPnl:
+        """Merge a day's income history from the exchange (commission negative, as the
+        income API reports it). The record with the larger loss wins, whole: summing
+        would double count, and a lost state.db must never lift the daily limit."""
+        exchange = DayPnl(day, realised, commission, funding)
+        with self._lock:
+            local = self._day_pnls.get(day)
+            if local is None or exchange.total < local.total:
+                self._put_day_pnl(exchange)
+                self._store.commit()
+                self._audit.append(
+                    "day_pnl_seeded",
+                    {
+                        "day": day,
+                        "total": exchange.total,
+                        "previous": local.total if local else None,
+                    },
+                )
+            return self._day_pnls[day]
+
+    def record_malformed(self, error: MalformedPayload) -> None:
+        """Log and audit a payload that could not be parsed (the consumer carries on)."""
+        log.error("malformed user-data payload: %s", error.reason)
+        self._audit.append(
+            "malformed_payload", {"reason": error.reason, "payload": error.payload[:2000]}
+        )
+
+    def record_failure(self, what: str, error: Exception) -> None:
+        """Log and audit a failure to apply or commit (the consumer carries on)."""
+        log.error("OMS failed on %s", what, exc_info=error)
+        self._audit.append("oms_error", {"on": what, "error": repr(error)})
+
+    # orders and fills -----------------------------------------------------------------
+
+    def _on_order_update(self, event: OrderTradeUpdate) -> None:
+        key = (event.symbol, event.order_id)
+        current = self._orders.get(key)
+        incoming = _order_version(event.event_time_ms, event.filled_qty, event.status)
+        if current is None or incoming >= _order_version(
+            current.updated_ms, current.filled_qty, current.status
+        ):
+            self._put_order(
+                OrderState(
+                    symbol=event.symbol,
+                    order_id=event.order_id,
+                    client_order_id=event.client_order_id,
+                    side=event.side,
+                    order_type=event.order_type,
+                    status=event.status,
+                    orig_qty=event.orig_qty,
+                    price=event.price,
+                    avg_price=event.avg_price,
+                    stop_price=event.stop_price,
+                    filled_qty=event.filled_qty,
+                    reduce_only=event.reduce_only,
+                    close_position=event.close_position,
+                    updated_ms=event.event_time_ms,
+                    first_fill_ms=current.first_fill_ms if current else None,
+                    exit_counted=current.exit_counted if current else False,
+                )
+            )
+        if event.is_fill and event.fill_key not in self._processed:
+            self._record_fill(event)
+
+    def _record_fill(self, event: OrderTradeUpdate) -> None:
+        self._mark_processed(event.fill_key)
+        commission = Decimal(0)
+        if event.commission_asset in (USDC, ""):
+            commission = -event.commission
+        elif event.commission:
+            log.warning(
+                "%s %s: commission %s paid in %s is not counted in the USDC day PnL",
+                event.symbol,
+                event.client_order_id,
+                event.commission,
+                event.commission_asset,
+            )
+        day = _day_of(event.trade_time_ms)
+        self._add_day_pnl(day, realised=event.realised_pnl, commission=commission)
+        kind = f"{event.forced_close}_fill" if event.forced_close else "fill"
+        if event.forced_close:
+            log.warning(
+                "%s %s fill on %s: %s",
+                event.forced_close,
+                event.client_order_id,
+                event.symbol,
+                event.last_qty,
+            )
+        self._audit.append(
+            kind,
+            {
+                "symbol": event.symbol,
+                "client_order_id": event.client_order_id,
+                "order_id": event.order_id,
+                "trade_id": event.trade_id,
+                "side": event.side,
+                "qty": event.last_qty,
+                "price": event.last_price,
+                "realised_pnl": event.realised_pnl,
+                "commission": event.commission,
+                "commission_asset": event.commission_asset,
+                "trade_time_ms": event.trade_time_ms,
+                "day_pnl": self._day_pnls[day].total,
+            },
+        )
+        order = self._orders[(event.symbol, event.order_id)]
+        if order.first_fill_ms is None or event.trade_time_ms < order.first_fill_ms:
+            self._put_order(replace(order, first_fill_ms=event.trade_time_ms))
+        self._count_exit(self._orders[(event.symbol, event.order_id)])
+
+    def _leg_of(self, order: OrderState) -> Leg | None:
+        parsed = parse_client_id(order.client_order_id)
+        if parsed is None:
+            algo_id = self._algo_by_child.get((order.symbol, order.order_id))
+            parsed = parse_client_id(algo_id) if algo_id else None
+        return parsed.leg if parsed else None
+
+    def _count_exit(self, order: OrderState) -> None:
+        """Count an order's exit in the SL streak once, as soon as its leg is known."""
+        if order.exit_counted or order.first_fill_ms is None:
+            return
+        leg = self._leg_of(order)
+        if leg is None:
+            return  # not ours, or a triggered child whose ALGO_UPDATE link is still to come
+        self._put_order(replace(order, exit_counted=True))
+        at = order.first_fill_ms
+        counters = self._counters
+        if leg is Leg.STOP_LOSS and at >= (counters.last_tp_exit_ms or 0):
+            counters = RiskCounters(
+                sl_streak=counters.sl_streak + 1,
+                last_sl_exit_ms=max(at, counters.last_sl_exit_ms or 0),
+                last_tp_exit_ms=counters.last_tp_exit_ms,
+            )
+        elif leg is Leg.TAKE_PROFIT and at >= (counters.last_sl_exit_ms or 0):
+            counters = RiskCounters(
+                0, counters.last_sl_exit_ms, max(at, counters.last_tp_exit_ms or 0)
+            )
+        else:
+            return
+        self._counters = counters
+        self._store.put_counters(counters)
+        self._invalidate()
+        self._audit.append(
+            "sl_streak",
+            {
+                "symbol": order.symbol,
+                "client_order_id": order.client_order_id,
+                "leg": leg,
+                "sl_streak": counters.sl_streak,
+            },
+        )
+
+    # algo orders ------------------------------------------------------------------------
+
+    def _on_algo_update(self, event: AlgoUpdate) -> None:
+        current = self._algo_orders.get(event.client_algo_id)
+        actual = event.actual_order_id or (current.actual_order_id if current else None)
+        if current is None or event.event_time_ms >= current.updated_ms:
+            self._put_algo_order(
+                AlgoOrderState(
+                    client_algo_id=event.client_algo_id,
+                    algo_id=event.algo_id,
+                    symbol=event.symbol,
+                    side=event.side,
+                    order_type=event.order_type,
+                    status=event.status,
+                    qty=event.qty,
+                    trigger_price=event.trigger_price,
+                    price=event.price,
+                    working_type=event.working_type,
+                    reduce_only=event.reduce_only,
+                    close_position=event.close_position,
+                    actual_order_id=actual,
+                    updated_ms=event.event_time_ms,
+                )
+            )
+        if event.status == "REJECTED":
+            log.error(
+                "algo order %s on %s rejected: %s",
+                event.client_algo_id,
+                event.symbol,
+                event.reject_reason,
+            )
+        if actual is not None:
+            # The link is timeless: record it even from a stale event.
+            self._algo_by_child[(event.symbol, actual)] = event.client_algo_id
+            child = self._orders.get((event.symbol, actual))
+            if child is not None:
+                self._count_exit(child)
+
+    # account -------------------------------------------------------------------------
+
+    def _on_account_update(self, event: AccountUpdate) -> None:
+        for change in event.balances:
+            if change.asset != USDC:
+                continue
+            if self._balance is None or event.event_time_ms >= self._balance.updated_ms:
+                self._put_balance(
+                    BalanceState(USDC, change.wallet, change.cross_wallet, event.event_time_ms)
+                )
+            if event.reason == "FUNDING_FEE":
+                self._record_funding(event, change.balance_change)
+        for change in event.positions:
+            if change.position_side not in ("BOTH", ""):
+                log.warning(
+                    "ignoring hedge-mode position %s %s", change.symbol, change.position_side
+                )
+                continue
+            current = self._positions.get(change.symbol)
+            if current is None or event.event_time_ms >= current.updated_ms:
+                self._put_position(
+                    PositionState(
+                        symbol=change.symbol,
+                        amount=change.amount,
+                        entry_price=change.entry_price,
+                        breakeven_price=change.breakeven_price,
+                        unrealised_pnl=change.unrealised_pnl,
+                        margin_type=change.margin_type,
+                        updated_ms=event.event_time_ms,
+                    )
+                )
+
+    def _record_funding(self, event: AccountUpdate, amount: Decimal) -> None:
+        key = f"funding:{event.transaction_time_ms}:{event.event_time_ms}:{event.symbol or ''}"
+        if key in self._processed:
+            return
+        self._mark_processed(key)
+        day = _day_of(event.transaction_time_ms or event.event_time_ms)
+        self._add_day_pnl(day, funding=amount)
+        self._audit.append(
+            "funding",
+            {"symbol": event.symbol, "amount": amount, "day_pnl": self._day_pnls[day].total},
+        )
+
+    def _on_account_config(self, event: AccountConfigUpdate) -> None:
+        if event.symbol is not None and event.leverage is not None:
+            self._leverage[event.symbol] = event.leverage
+            self._invalidate()
+        if event.multi_assets:
+            log.warning("account switched to multi-assets mode")
+
+    def _on_margin_call(self, event: MarginCall) -> None:
+        symbols = ", ".join(f"{p.symbol} {p.amount}" for p in event.positions)
+        log.warning("MARGIN CALL: %s", symbols)
+        self._audit.append(
+            "margin_call",
+            {"cross_wallet": event.cross_wallet, "positions": symbols},
+            sync=True,
+        )
+
+    def _on_listen_key_expired(self, event: ListenKeyExpired) -> None:
+        log.warning(
+            "listenKey expired at %s (the stream supervisor renews it)", event.event_time_ms
+        )
+
+    def _ignore(self, event: object) -> None:
+        return None
+
+    # reconciliation ---------------------------------------------------------------
+
+    def _on_snapshot(self, snapshot: Snapshot) -> None:
+        for drift in diff(snapshot, self.snapshot()):
+            self._correct(drift, snapshot.taken_at_ms)
+            log.warning("drift %s %s: local %s, exchange %s", *drift.as_record().values())
+            self._audit.append("drift", drift.as_record())
+
+    def _correct(self, drift: Drift, taken_at_ms: int) -> None:
+        local, exchange = drift.local, drift.exchange
+        if isinstance(exchange, OrderState):
+            keep = local if isinstance(local, OrderState) else None
+            self._put_order(
+                replace(
+                    exchange,
+                    first_fill_ms=keep.first_fill_ms if keep else None,
+                    exit_counted=keep.exit_counted if keep else False,
+                )
+            )
+        elif isinstance(local, OrderState):
+            self._put_order(replace(local, status=CLOSED_BY_RECONCILE, updated_ms=taken_at_ms))
+        elif isinstance(exchange, AlgoOrderState):
+            self._put_algo_order(exchange)
+        elif isinstance(local, AlgoOrderState):
+            self._put_algo_order(replace(local, status=CLOSED_BY_RECONCILE, updated_ms=taken_at_ms))
+        elif isinstance(exchange, PositionState):
+            self._put_position(replace(exchange, updated_ms=exchange.updated_ms or taken_at_ms))
+        elif drift.kind == "position":
+            self._put_position(
+                PositionState(
+                    drift.key,
+                    Decimal(0),
+                    Decimal(0),
+                    Decimal(0),
+                    Decimal(0),
+                    local.margin_type if local else "cross",
+                    taken_at_ms,
+                )
+            )
+        elif isinstance(exchange, BalanceState):
+            self._put_balance(exchange)
+
+    # writes (memory + store staged; committed by apply/commit) -------------------------
+
+    def _invalidate(self) -> None:
+        self._view = None
+
+    def _put_order(self, order: OrderState) -> None:
+        self._orders[(order.symbol, order.order_id)] = order
+        self._store.put_order(order)
+        self._invalidate()
+
+    def _put_algo_order(self, algo: AlgoOrderState) -> None:
+        self._algo_orders[algo.client_algo_id] = algo
+        if algo.actual_order_id is not None:
+            self._algo_by_child[(algo.symbol, algo.actual_order_id)] = algo.client_algo_id
+        self._store.put_algo_order(algo)
+        self._invalidate()
+
+    def _put_position(self, position: PositionState) -> None:
+        self._positions[position.symbol] = position
+        self._store.put_position(position)
+        self._invalidate()
+
+    def _put_balance(self, balance: BalanceState) -> None:
+        self._balance = balance
+        self._store.put_balance(balance)
+        self._invalidate()
+
+    def _put_day_pnl(self, pnl: DayPnl) -> None:
+        self._day_pnls[pnl.day] = pnl
+        self._store.put_day_pnl(pnl)
+        self._invalidate()
+
+    def _add_day_pnl(
+        self,
+        day: date,
+        *,
+        realised: Decimal = Decimal(0),
+        commission: Decimal = Decimal(0),
+        funding: Decimal = Decimal(0),
+    ) -> None:
+        current = self._day_pnls.get(day, DayPnl(day))
+        self._put_day_pnl(
+            DayPnl(
+                day,
+                current.realised + realised,
+                current.commission + commission,
+                current.funding + funding,
+            )
+        )
+
+    def _mark_processed(self, key: str) -> None:
+        self._processed.add(key)
+        self._store.add_processed(key, int(self._clock().timestamp() * 1000))

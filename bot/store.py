@@ -1,0 +1,223 @@
+"""SQLite persistence of trading state: ``state_dir/state.db`` (stdlib sqlite3, WAL).
+
+A cron run (``--once``) is a new process every time, so everything the OMS and
+RiskGuard must remember lives here: orders, algo orders, positions, the USDC
+balance, processed trade ids (so a replayed fill is not counted twice), per-day
+PnL and the stop-loss streak, plus a small key/value metadata table for other
+components.
+
+Writers: the OMS consumer thread is the only writer of trading state; it stages
+changes and calls :meth:`commit` once per batch, so a batch of events is
+persisted atomically. Other threads read :class:`bot.oms.state.OmsView`
+snapshots, never this database. The connection is opened with
+``check_same_thread=False`` because the composition root opens the store on the
+main thread and the OMS thread then uses it; every method holds one lock, so the
+connection is never used by two threads at once (``get_meta``/``set_meta`` may be
+called from any thread; ``set_meta`` commits).
+
+WAL with ``synchronous=NORMAL`` survives a process crash without losing a
+committed batch; a power cut may lose the last batch, which the REST snapshot
+after start-up and the income-history seed repair.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from bot.oms.state import (
+    AlgoOrderState,
+    BalanceState,
+    DayPnl,
+    OrderState,
+    PositionState,
+    RiskCounters,
+    decode,
+    encode,
+)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA_V1 = """
+CREATE TABLE orders (
+    symbol TEXT NOT NULL, order_id INTEGER NOT NULL, client_order_id TEXT NOT NULL,
+    status TEXT NOT NULL, updated_ms INTEGER NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (symbol, order_id));
+CREATE INDEX orders_by_client_id ON orders (client_order_id);
+CREATE TABLE algo_orders (
+    client_algo_id TEXT PRIMARY KEY, algo_id INTEGER NOT NULL, status TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE positions (symbol TEXT PRIMARY KEY, updated_ms INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE balances (asset TEXT PRIMARY KEY, updated_ms INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE processed_ids (key TEXT PRIMARY KEY, processed_ms INTEGER NOT NULL);
+CREATE TABLE day_pnl (day TEXT PRIMARY KEY, realised TEXT NOT NULL, commission TEXT NOT NULL,
+    funding TEXT NOT NULL);
+CREATE TABLE risk_counters (name TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+# Upgrades from version N to N+1; append, never edit.
+_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1}
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used (e.g. written by a newer version of the bot)."""
+
+
+@dataclass(frozen=True)
+class StoredState:
+    orders: list[OrderState]
+    algo_orders: list[AlgoOrderState]
+    positions: list[PositionState]
+    balances: list[BalanceState]
+    processed_ids: set[str]
+    day_pnls: list[DayPnl]
+    counters: RiskCounters
+
+
+class Store:
+    """The trading-state database. Use :meth:`open`; close with :meth:`close`."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self._lock = threading.RLock()
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(path, check_same_thread=False)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            _migrate(connection)
+        except Exception:
+            connection.close()
+            raise
+        return cls(connection, path)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.commit()
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def load(self) -> StoredState:
+        with self._lock:
+            db = self._db
+            return StoredState(
+                orders=[decode(OrderState, b) for (b,) in db.execute("SELECT body FROM orders")],
+                algo_orders=[
+                    decode(AlgoOrderState, b) for (b,) in db.execute("SELECT body FROM algo_orders")
+                ],
+                positions=[
+                    decode(PositionState, b) for (b,) in db.execute("SELECT body FROM positions")
+                ],
+                balances=[
+                    decode(BalanceState, b) for (b,) in db.execute("SELECT body FROM balances")
+                ],
+                processed_ids={k for (k,) in db.execute("SELECT key FROM processed_ids")},
+                day_pnls=[
+                    DayPnl(date.fromisoformat(d), Decimal(r), Decimal(c), Decimal(f))
+                    for d, r, c, f in db.execute(
+                        "SELECT day, realised, commission, funding FROM day_pnl"
+                    )
+                ],
+                counters=self._counters(),
+            )
+
+    def _counters(self) -> RiskCounters:
+        row = self._db.execute("SELECT body FROM risk_counters WHERE name = 'sl'").fetchone()
+        return decode(RiskCounters, row[0]) if row else RiskCounters()
+
+    def put_order(self, order: OrderState) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                order.symbol,
+                order.order_id,
+                order.client_order_id,
+                order.status,
+                order.updated_ms,
+                encode(order),
+            ),
+        )
+
+    def put_algo_order(self, algo: AlgoOrderState) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO algo_orders VALUES (?, ?, ?, ?, ?)",
+            (algo.client_algo_id, algo.algo_id, algo.status, algo.updated_ms, encode(algo)),
+        )
+
+    def put_position(self, position: PositionState) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO positions VALUES (?, ?, ?)",
+            (position.symbol, position.updated_ms, encode(position)),
+        )
+
+    def put_balance(self, balance: BalanceState) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO balances VALUES (?, ?, ?)",
+            (balance.asset, balance.updated_ms, encode(balance)),
+        )
+
+    def add_processed(self, key: str, processed_ms: int) -> None:
+        self._write("INSERT OR IGNORE INTO processed_ids VALUES (?, ?)", (key, processed_ms))
+
+    def prune_processed(self, before_ms: int) -> int:
+        """Forget ids processed before ``before_ms``; events that old are never replayed."""
+        with self._lock:
+            cursor = self._db.execute(
+                "DELETE FROM processed_ids WHERE processed_ms < ?", (before_ms,)
+            )
+            self._db.commit()
+            return cursor.rowcount
+
+    def put_day_pnl(self, pnl: DayPnl) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO day_pnl VALUES (?, ?, ?, ?)",
+            (pnl.day.isoformat(), str(pnl.realised), str(pnl.commission), str(pnl.funding)),
+        )
+
+    def put_counters(self, counters: RiskCounters) -> None:
+        self._write("INSERT OR REPLACE INTO risk_counters VALUES ('sl', ?)", (encode(counters),))
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM metadata WHERE key = ?", (key,)).fetchone()
+            return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO metadata VALUES (?, ?)", (key, value))
+            self._db.commit()
+
+    def commit(self) -> None:
+        with self._lock:
+            self._db.commit()
+
+    def _write(self, sql: str, params: tuple) -> None:
+        with self._lock:
+            self._db.execute(sql, params)
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    (version,) = connection.execute("PRAGMA user_version").fetchone()
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"state.db has schema {version}, this bot knows {SCHEMA_VERSION}: upgrade the bot"
+        )
+    while version < SCHEMA_VERSION:
+        connection.executescript(_MIGRATIONS[version])
+        version += 1
+        connection.execute(f"PRAGMA user_version = {version}")
+    connection.commit()

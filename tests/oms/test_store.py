@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bot.store import SCHEMA_VERSION, Store, StoreError
+
+
+def test_metadata_round_trips_across_reopen(tmp_path):
+    path = tmp_path / "state.db"
+    with Store.open(path) as store:
+        assert store.get_meta("client_id_seq") is None
+        store.set_meta("client_id_seq", "41")
+    with Store.open(path) as store:
+        assert store.get_meta("client_id_seq") == "41"
+
+
+def test_database_uses_wal_and_records_its_schema_version(tmp_path):
+    path = tmp_path / "state.db"
+    Store.open(path).close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    db.close()
+
+
+def test_a_database_from_a_newer_bot_is_refused(tmp_path):
+    path = tmp_path / "state.db"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(StoreError, match="upgrade the bot"):
+        Store.open(path)
+
+
+def test_processed_ids_older_than_retention_are_pruned(tmp_path):
+    with Store.open(tmp_path / "state.db") as store:
+        store.add_processed("trade:BTCUSDC:1", 1_000)
+        store.add_processed("trade:BTCUSDC:2", 5_000)
+        store.commit()
+        assert store.prune_processed(before_ms=2_000) == 1
+        assert store.load().processed_ids == {"trade:BTCUSDC:2"}
