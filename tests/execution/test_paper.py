@@ -1,0 +1,142 @@
+"""Dry-run: the paper executor behind the real OrderManager, OMS and simulator prices."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from bot.execution.paper import PaperExecutor
+from bot.strategy import Signal
+from tests.execution.conftest import order_settings
+
+ORDER_PATHS = {
+    "/fapi/v1/order",
+    "/fapi/v1/algoOrder",
+    "/fapi/v1/allOpenOrders",
+    "/fapi/v1/algoOpenOrders",
+    "/fapi/v1/leverage",
+    "/fapi/v1/marginType",
+    "/fapi/v1/positionSide/dual",
+    "/fapi/v1/countdownCancelAll",
+}
+
+
+def long_signal(open_ms=1_764_000_000_000) -> Signal:
+    return Signal("BTCUSDC", "LONG", Decimal("300"), Decimal("600"), "test cross", open_ms)
+
+
+@pytest.fixture
+def paper(bot):
+    bot.sim.set_prices("BTCUSDC", mark=Decimal("60000"), last=Decimal("60000"))
+    return PaperExecutor(
+        bot.client, bot.inbound, bot.client.symbol_rules, slippage_bps=Decimal("0")
+    )
+
+
+def open_long(bot, paper, **exits):
+    manager = bot.manager(paper, order_settings(**exits))
+    result = manager.open_bracket(long_signal())
+    bot.drain()
+    return manager, result
+
+
+def test_dry_run_bracket_sends_zero_signed_order_requests(bot, paper):
+    bot.sim.clear_request_log()
+
+    _, result = open_long(bot, paper, working_type="MARK_PRICE")
+
+    assert result.status == "opened", result.reason
+    view = bot.oms.snapshot()
+    assert view.positions["BTCUSDC"].amount == result.filled_qty > 0
+    assert {a.order_type for a in view.open_algo_orders.values()} == {
+        "STOP_MARKET",
+        "TAKE_PROFIT_MARKET",
+    }
+    log = bot.sim.request_log
+    assert [r.path for r in log if r.path in ORDER_PATHS] == []
+    assert [r.path for r in log if r.signed] == []
+
+
+def test_same_signal_twice_gives_one_entry(bot, paper):
+    manager, first = open_long(bot, paper)
+
+    second = manager.open_bracket(long_signal())
+
+    assert first.status == "opened" and second.status == "duplicate"
+    assert len(paper.open_algo_orders("BTCUSDC")) == 2
+
+
+def test_stop_triggers_on_mark_not_last_then_leftover_tp_is_cancelled(bot, paper):
+    manager, result = open_long(bot, paper, working_type="MARK_PRICE")
+    below_stop = result.stop_price - Decimal("100")
+
+    bot.sim.set_prices("BTCUSDC", mark=Decimal("60000"), last=below_stop)
+    assert paper.poll() == 0
+    bot.sim.set_prices("BTCUSDC", mark=below_stop, last=below_stop)
+    assert paper.poll() == 1
+    bot.drain()
+
+    view = bot.oms.snapshot()
+    assert "BTCUSDC" not in view.positions
+    assert view.sl_streak == 1
+    cancelled = manager.cancel_orphans(view)
+    bot.drain()
+    assert cancelled == ["ufbd-BTCUSDC-1764000000000-TP"]
+    assert paper.open_algo_orders() == []
+    assert bot.oms.snapshot().open_algo_orders == {}
+
+
+def test_take_profit_on_last_price_then_stop_is_cancelled(bot, paper):
+    manager, result = open_long(bot, paper, working_type="LAST_PRICE", tp_order_style="TAKE_PROFIT")
+    above_target = result.take_profit_price + Decimal("50")
+
+    bot.sim.set_prices("BTCUSDC", mark=above_target, last=Decimal("60000"))
+    assert paper.poll() == 0
+    bot.sim.set_prices("BTCUSDC", last=above_target)
+    assert paper.poll() == 1
+    bot.drain()
+    manager.cancel_orphans(bot.oms.snapshot())
+    bot.drain()
+
+    view = bot.oms.snapshot()
+    assert "BTCUSDC" not in view.positions
+    assert view.open_algo_orders == {}
+    assert view.day_pnl(datetime.now(UTC).date()) > 0
+
+
+def test_position_without_stop_gets_it_back_with_an_alarm(bot, paper):
+    manager, result = open_long(bot, paper)
+    paper.cancel_algo_order("ufbd-BTCUSDC-1764000000000-SL")
+    bot.drain()
+
+    actions = manager.protect_positions(bot.oms.snapshot())
+    bot.drain()
+
+    assert "re-placed" in actions[0]
+    stops = [a for a in paper.open_algo_orders("BTCUSDC") if a["orderType"] == "STOP_MARKET"]
+    assert len(stops) == 1
+    assert Decimal(stops[0]["triggerPrice"]) == result.stop_price
+    alarms = bot.audit_records("alarm")
+    assert any("no live stop loss" in a["data"]["reason"] for a in alarms)
+
+
+def test_stop_that_would_trigger_at_once_closes_the_position(bot, paper):
+    # Mark already far below where the stop goes: -2021, so close reduce-only at market.
+    bot.sim.set_prices("BTCUSDC", mark=Decimal("59000"), last=Decimal("60000"))
+
+    _, result = open_long(bot, paper, working_type="MARK_PRICE")
+
+    assert result.status == "closed" and "-2021" in result.reason
+    assert "BTCUSDC" not in bot.oms.snapshot().positions
+    assert paper.open_algo_orders() == []
+
+
+def test_emergency_stop_flattens_paper_positions(bot, paper):
+    manager, _ = open_long(bot, paper)
+
+    report = manager.emergency_stop(["BTCUSDC", "ETHUSDC"], flatten=True)
+    bot.drain()
+
+    assert any("closed at market" in line for line in report)
+    assert paper.open_algo_orders() == [] and paper.position_risk() == []
+    assert bot.oms.snapshot().positions == {}
