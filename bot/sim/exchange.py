@@ -9,20 +9,40 @@ drains it.
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
 
 from bot.sim import errors
+from bot.sim.account import AccountState
+from bot.sim.accounts import AccountApi
+from bot.sim.algo import AlgoTrading
 from bot.sim.market import INTERVAL_MS, Clock, Market
+from bot.sim.stream import ListenKeys
 from bot.sim.symbols import SymbolSpec, exchange_info
+from bot.sim.trading import Trading
 
 
-class Exchange:
-    def __init__(self, *, seed: int, clock: Clock, specs: dict[str, SymbolSpec]) -> None:
+class Exchange(Trading, AlgoTrading, AccountApi):
+    def __init__(
+        self,
+        *,
+        seed: int,
+        clock: Clock,
+        specs: dict[str, SymbolSpec],
+        listen_keys: ListenKeys,
+        account: AccountState | None = None,
+    ) -> None:
         self.lock = threading.RLock()
         self.clock = clock
         self.specs = specs
         self.market = Market(seed, clock, specs)
+        self.listen_keys = listen_keys
+        self.account = account or AccountState()
         self.outbox: list[dict] = []
+
+    def match(self) -> None:
+        """Everything that happens because prices or time moved."""
+        self.run_triggers()
+        self.match_resting()
+        self.run_countdowns()
 
     def now_ms(self) -> int:
         return self.clock.now_ms()
@@ -94,15 +114,3 @@ def _int_param(params: dict[str, str], name: str, default: int | None) -> int | 
         return int(value)
     except ValueError:
         raise errors.illegal_value(name) from None
-
-
-def _dec(value: str | None, name: str) -> Decimal:
-    if value is None or value == "":
-        raise errors.mandatory(name)
-    try:
-        out = Decimal(value)
-    except ArithmeticError:
-        raise errors.illegal_value(name) from None
-    if not out.is_finite():
-        raise errors.illegal_value(name)
-    return out

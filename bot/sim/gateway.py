@@ -66,6 +66,7 @@ class Gateway:
         api_secret: str,
         limiter: RateLimiter,
         faults: FaultPlan,
+        after_request: Callable[[], None],
     ) -> None:
         self.routes = routes
         self.lock = lock
@@ -74,6 +75,7 @@ class Gateway:
         self.api_secret = api_secret
         self.limiter = limiter
         self.faults = faults
+        self.after_request = after_request  # called under the lock: ships events, saves state
         self._log_lock = threading.Lock()
         self.request_log: list[RequestRecord] = []
 
@@ -128,6 +130,7 @@ class Gateway:
                 else:
                     exc = _fault_error(fault.name, fault.options)
                     status, body, extra = exc.status, exc.body(), exc.headers
+            self.after_request()
             out_headers = [("X-MBX-USED-WEIGHT-1M", str(self.limiter.used_weight(now)))]
             if route.counts_order:
                 ten_s, one_m = self.limiter.order_counts(now)

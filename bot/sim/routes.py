@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.sim import errors
 from bot.sim.auth import Security
 from bot.sim.gateway import Route
 
@@ -51,19 +50,38 @@ def build_routes(ex: Exchange) -> dict[tuple[str, str], Route]:
             lambda p: {"listenKey": ex.listen_keys.keepalive(p.get("listenKey"), ex.now_ms())},
         ),
         ("DELETE", "/fapi/v1/listenKey"): Route(STREAM, 1, lambda p: _close_key(ex, p)),
+        # account
+        ("GET", "/fapi/v3/account"): Route(SIGNED, 5, ex.account_info),
+        ("GET", "/fapi/v2/account"): Route(SIGNED, 5, ex.account_info),
+        ("GET", "/fapi/v3/balance"): Route(SIGNED, 5, ex.balances),
+        ("GET", "/fapi/v2/balance"): Route(SIGNED, 5, ex.balances),
+        ("GET", "/fapi/v3/positionRisk"): Route(SIGNED, 5, ex.position_risk),
+        ("GET", "/fapi/v2/positionRisk"): Route(SIGNED, 5, ex.position_risk),
+        ("GET", "/fapi/v1/symbolConfig"): Route(SIGNED, 5, ex.symbol_config),
+        ("POST", "/fapi/v1/leverage"): Route(SIGNED, 1, ex.change_leverage),
+        ("POST", "/fapi/v1/marginType"): Route(SIGNED, 1, ex.change_margin_type),
+        ("GET", "/fapi/v1/positionSide/dual"): Route(SIGNED, 30, ex.get_position_mode),
+        ("POST", "/fapi/v1/positionSide/dual"): Route(SIGNED, 1, ex.change_position_mode),
+        ("GET", "/fapi/v1/income"): Route(SIGNED, 30, ex.income_history),
+        ("GET", "/fapi/v1/userTrades"): Route(SIGNED, 5, ex.user_trades),
+        # regular orders
+        ("POST", "/fapi/v1/order"): Route(SIGNED, 0, ex.new_order, counts_order=True),
+        ("GET", "/fapi/v1/order"): Route(SIGNED, 1, ex.query_order),
+        ("DELETE", "/fapi/v1/order"): Route(SIGNED, 1, ex.cancel_order),
+        ("GET", "/fapi/v1/openOrder"): Route(SIGNED, 1, ex.query_open_order),
+        ("GET", "/fapi/v1/openOrders"): Route(SIGNED, _with_symbol(1, 40), ex.open_orders),
+        ("GET", "/fapi/v1/allOrders"): Route(SIGNED, 5, ex.all_orders),
+        ("DELETE", "/fapi/v1/allOpenOrders"): Route(SIGNED, 1, ex.cancel_all_orders),
+        ("POST", "/fapi/v1/countdownCancelAll"): Route(SIGNED, 10, ex.countdown_cancel_all),
+        # algo (conditional) orders
+        ("POST", "/fapi/v1/algoOrder"): Route(SIGNED, 0, ex.new_algo_order, counts_order=True),
+        ("GET", "/fapi/v1/algoOrder"): Route(SIGNED, 1, ex.query_algo_order),
+        ("DELETE", "/fapi/v1/algoOrder"): Route(SIGNED, 1, ex.cancel_algo_order),
+        ("GET", "/fapi/v1/openAlgoOrders"): Route(SIGNED, _with_symbol(1, 40), ex.open_algo_orders),
+        ("DELETE", "/fapi/v1/algoOpenOrders"): Route(SIGNED, 1, ex.cancel_all_algo_orders),
+        ("GET", "/fapi/v1/allAlgoOrders"): Route(SIGNED, 5, ex.all_algo_orders),
     }
     return r
-
-
-def require(params: dict[str, str], *names: str) -> list[str]:
-    """The values of mandatory params, or -1102 naming the first one missing."""
-    values = []
-    for name in names:
-        value = params.get(name)
-        if value is None or value == "":
-            raise errors.mandatory(name)
-        values.append(value)
-    return values
 
 
 def _close_key(ex: Exchange, params: dict[str, str]) -> dict:

@@ -38,8 +38,12 @@ class Simulator:
         ws_port: int = 0,
     ) -> None:
         self.state_file = Path(state_file) if state_file is not None else None
-        self.exchange = Exchange(seed=seed, clock=Clock(), specs=default_symbols())
-        self.exchange.listen_keys = ListenKeys(int(listen_key_ttl_s * 1000))
+        self.exchange = Exchange(
+            seed=seed,
+            clock=Clock(),
+            specs=default_symbols(),
+            listen_keys=ListenKeys(int(listen_key_ttl_s * 1000)),
+        )
         self.limiter = RateLimiter()
         self.faults = FaultPlan()
         self.gateway = Gateway(
@@ -50,6 +54,7 @@ class Simulator:
             api_secret=SIM_API_SECRET,
             limiter=self.limiter,
             faults=self.faults,
+            after_request=self._after_request,
         )
         self._port, self._ws_port = port, ws_port
         self._ping_interval_s = ping_interval_s
@@ -134,8 +139,39 @@ class Simulator:
                 remaining -= step
                 self._run_market()
 
-    def request_log_snapshot(self) -> list[RequestRecord]:
-        return self.gateway.log_snapshot()
+    def seed_balance(self, amount: Decimal, asset: str = "USDC") -> None:
+        """Set the wallet balance of `asset` (a deposit as far as the account is concerned)."""
+        with self.exchange.lock:
+            self.exchange.account.wallet[asset] = Decimal(amount)
+            self.exchange.outbox.append(self.exchange.account_update_event("DEPOSIT", None, asset))
+            self._after_request()
+
+    def add_income(
+        self, symbol: str, income_type: str, amount: Decimal, time_ms: int | None = None
+    ) -> None:
+        with self.exchange.lock:
+            self.exchange.spec(symbol)
+            self.exchange.add_income(symbol, income_type, Decimal(amount), time_ms)
+            self._after_request()
+
+    def position(self, symbol: str) -> dict:
+        """positionRisk-shaped row of the one-way position (zero row if flat)."""
+        with self.exchange.lock:
+            self.exchange.spec(symbol)
+            return self.exchange.position_row(self.exchange.account.position(symbol))
+
+    def open_orders(self, symbol: str | None = None) -> list[dict]:
+        with self.exchange.lock:
+            return self.exchange.open_orders({"symbol": symbol} if symbol else {})
+
+    def open_algo_orders(self, symbol: str | None = None) -> list[dict]:
+        with self.exchange.lock:
+            return self.exchange.open_algo_orders({"symbol": symbol} if symbol else {})
+
+    def balance(self, asset: str = "USDC") -> Decimal:
+        """Wallet balance (realised PnL and fees included, unrealised PnL not)."""
+        with self.exchange.lock:
+            return self.exchange.account.wallet.get(asset, Decimal(0))
 
     @property
     def request_log(self) -> list[RequestRecord]:
@@ -198,9 +234,13 @@ class Simulator:
 
     def _run_market(self) -> None:
         """Match at the current prices and ship events; caller holds the lock."""
+        self.exchange.match()
         now = self.exchange.now_ms()
         for key in self.exchange.listen_keys.due_to_expire(now):
             self._expire_key(key)
+        self._after_request()
+
+    def _after_request(self) -> None:
         self._flush()
 
     def _flush(self) -> None:

@@ -1,0 +1,178 @@
+"""Account state (wallet, positions, orders, algo orders, trades, income) and fill maths.
+
+Plain dataclasses so the whole account serialises to JSON for the state file. Position
+arithmetic follows Binance one-way mode: a weighted-average entry on increase, realised
+PnL on reduction at (fill - entry) × closed qty × direction, and a flip re-opens the
+remainder at the fill price.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+ZERO = Decimal(0)
+TAKER_FEE = Decimal("0.0004")
+MAKER_FEE = Decimal("0.0002")
+PRICE_DECIMALS = Decimal("0.00000001")
+
+
+@dataclass
+class Order:
+    order_id: int
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    orig_type: str
+    time_in_force: str
+    orig_qty: Decimal
+    price: Decimal
+    stop_price: Decimal
+    reduce_only: bool
+    close_position: bool
+    position_side: str
+    working_type: str
+    price_protect: bool
+    time: int
+    update_time: int
+    status: str = "NEW"
+    executed_qty: Decimal = ZERO
+    cum_quote: Decimal = ZERO
+    algo_id: int | None = None  # set when this is the child of a triggered algo order
+
+    @property
+    def avg_price(self) -> Decimal:
+        if not self.executed_qty:
+            return ZERO
+        return (self.cum_quote / self.executed_qty).quantize(PRICE_DECIMALS)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("NEW", "PARTIALLY_FILLED")
+
+
+@dataclass
+class AlgoOrder:
+    algo_id: int
+    client_algo_id: str
+    symbol: str
+    side: str
+    order_type: str
+    position_side: str
+    time_in_force: str
+    quantity: Decimal
+    trigger_price: Decimal
+    price: Decimal
+    working_type: str
+    close_position: bool
+    price_protect: bool
+    reduce_only: bool
+    create_time: int
+    update_time: int
+    status: str = "NEW"
+    trigger_time: int = 0
+    actual_order_id: int | None = None
+    fail_reason: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "NEW"
+
+
+@dataclass
+class Position:
+    symbol: str
+    side: str = "BOTH"  # BOTH in one-way mode; LONG/SHORT in hedge mode
+    amount: Decimal = ZERO  # signed: > 0 long, < 0 short
+    entry_price: Decimal = ZERO
+    realised: Decimal = ZERO  # Binance `cr`: accumulated realised PnL, pre-fee
+    update_time: int = 0
+
+
+@dataclass
+class Trade:
+    id: int
+    order_id: int
+    symbol: str
+    side: str
+    price: Decimal
+    qty: Decimal
+    realized_pnl: Decimal
+    commission: Decimal
+    maker: bool
+    time: int
+
+
+@dataclass
+class Income:
+    tran_id: int
+    symbol: str
+    income_type: str
+    income: Decimal
+    asset: str
+    time: int
+    trade_id: str = ""
+    info: str = ""
+
+
+@dataclass
+class AccountState:
+    wallet: dict[str, Decimal] = field(default_factory=lambda: {"USDC": Decimal(10000)})
+    positions: dict[str, Position] = field(default_factory=dict)
+    leverage: dict[str, int] = field(default_factory=dict)
+    margin_type: dict[str, str] = field(default_factory=dict)  # "cross" | "isolated"
+    dual_side: bool = False
+    orders: dict[int, Order] = field(default_factory=dict)
+    algo_orders: dict[int, AlgoOrder] = field(default_factory=dict)
+    trades: list[Trade] = field(default_factory=list)
+    income: list[Income] = field(default_factory=list)
+    countdowns: dict[str, int] = field(default_factory=dict)  # symbol -> deadline ms
+    next_order_id: int = 4000000001
+    next_algo_id: int = 1000000001
+    next_trade_id: int = 500000001
+    next_tran_id: int = 9000000001
+
+    def take_id(self, kind: str) -> int:
+        attr = f"next_{kind}_id"
+        value = getattr(self, attr)
+        setattr(self, attr, value + 1)
+        return value
+
+    def position(self, symbol: str, side: str = "BOTH") -> Position:
+        return self.positions.setdefault(f"{symbol}|{side}", Position(symbol, side))
+
+    def positions_of(self, symbol: str | None = None) -> list[Position]:
+        return [p for p in self.positions.values() if symbol in (None, p.symbol)]
+
+    def leverage_of(self, symbol: str) -> int:
+        return self.leverage.get(symbol, 20)
+
+    def margin_type_of(self, symbol: str) -> str:
+        return self.margin_type.get(symbol, "cross")
+
+
+def apply_fill(position: Position, signed_qty: Decimal, price: Decimal) -> Decimal:
+    """Update the position with a fill; return the realised PnL of the reduced part."""
+    amount, entry = position.amount, position.entry_price
+    if amount == 0 or (amount > 0) == (signed_qty > 0):
+        total = abs(amount) + abs(signed_qty)
+        position.entry_price = ((abs(amount) * entry + abs(signed_qty) * price) / total).quantize(
+            PRICE_DECIMALS
+        )
+        position.amount = amount + signed_qty
+        return ZERO
+    closed = min(abs(signed_qty), abs(amount))
+    direction = 1 if amount > 0 else -1
+    realised = (price - entry) * closed * direction
+    position.amount = amount + signed_qty
+    if position.amount == 0:
+        position.entry_price = ZERO
+    elif (position.amount > 0) != (amount > 0):  # flipped: the rest opens at the fill price
+        position.entry_price = price
+    position.realised += realised
+    return realised
+
+
+def unrealised(position: Position, mark: Decimal) -> Decimal:
+    return (mark - position.entry_price) * position.amount if position.amount else ZERO
