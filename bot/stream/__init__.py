@@ -1,0 +1,1 @@
+"""User-data stream supervision: listenKey, websocket, reconnects, REST fallback."""

@@ -1,0 +1,96 @@
+"""A running bot slice against the simulator: ExchangeClient → UserStream → queue →
+OmsWorker → Oms/Store. Short timeouts; every thread is checked at teardown."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from bot.audit import AuditJournal
+from bot.exchange.client import ExchangeClient
+from bot.exchange.venues import SIM_USER_PATH, Venue
+from bot.oms.oms import Oms
+from bot.oms.reconcile import Drift, diff
+from bot.oms.worker import OmsWorker
+from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
+from bot.store import Store
+from bot.stream.user_stream import UserStream, take_snapshot
+
+WAIT_S = 10.0  # upper bound for "eventually"; tests normally finish far sooner
+
+
+def eventually(condition: Callable[[], object], what: str, timeout: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:g} s: {what}")
+        time.sleep(0.01)
+
+
+def our_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if not t.name.startswith("sim-")}
+
+
+@dataclass
+class Bot:
+    sim: Simulator
+    client: ExchangeClient
+    oms: Oms
+    worker: OmsWorker
+    stream: UserStream
+
+    def drift(self) -> list[Drift]:
+        self.worker.wait_idle(WAIT_S)
+        return diff(take_snapshot(self.client, None), self.oms.snapshot())
+
+    def in_sync(self) -> bool:
+        return not self.drift()
+
+    def market(self, side: str, qty: str, client_id: str) -> dict:
+        return self.client.place_order(
+            {"symbol": "BTCUSDC", "side": side, "type": "MARKET", "quantity": qty,
+             "newClientOrderId": client_id}
+        )  # fmt: skip
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(ping_interval_s=0.2) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def bot(sim: Simulator, tmp_path) -> Iterator[Bot]:
+    before = our_threads()
+    inbound: queue.Queue = queue.Queue()
+    client = ExchangeClient(
+        Venue(sim.rest_url, sim.ws_url, SIM_USER_PATH), SIM_API_KEY, SIM_API_SECRET, timeout_s=3
+    )
+    store = Store.open(tmp_path / "state.db")
+    audit = AuditJournal(tmp_path / "audit")
+    oms = Oms(store, audit)
+    worker = OmsWorker(oms, inbound)
+    stream = UserStream(
+        client,
+        inbound,
+        silence_timeout_s=1.0,
+        fallback_interval_s=0.05,
+        backoff=(0.5, 1.0),
+        close_timeout_s=2.0,
+    )
+    worker.start()
+    stream.start()
+    running = Bot(sim, client, oms, worker, stream)
+    eventually(lambda: stream.health().healthy and stream.snapshots, "stream connected")
+    yield running
+    assert stream.stop(timeout=5)
+    assert worker.stop(timeout=5)
+    client.close()
+    store.close()
+    audit.close()
+    assert our_threads() == before
