@@ -8,7 +8,7 @@ import pytest
 
 from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import AuthError, NotFound, ReadOnlyViolation, SymbolNotTradable
-from bot.exchange.orders import market_order_params
+from bot.exchange.orders import market_order_params, stop_loss_params, take_profit_params
 from bot.exchange.venues import Venue, resolve_venue
 from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
 
@@ -26,7 +26,8 @@ def make_client(sim, sleeps=None, **options) -> ExchangeClient:
     venue = resolve_venue("sim", sim=Venue(sim.rest_url, sim.ws_url, "/private/ws/{listen_key}"))
     key = options.pop("api_key", SIM_API_KEY)
     sleep = sleeps.append if sleeps is not None else (lambda _s: None)
-    return ExchangeClient(venue, key, SIM_API_SECRET, timeout_s=2, sleep=sleep, **options)
+    options.setdefault("timeout_s", 2)
+    return ExchangeClient(venue, key, SIM_API_SECRET, sleep=sleep, **options)
 
 
 @pytest.fixture
@@ -99,3 +100,124 @@ def test_listen_key_lifecycle(sim, client):
     client.close_listen_key(key)
     with pytest.raises(NotFound):
         client.keepalive_listen_key(key)
+
+
+ENTRY_ID = "ufb-BTCUSDC-{n}-E"
+
+
+@pytest.fixture
+def flat(sim, client):
+    """A one-way account with USDC, no orders and no position on BTCUSDC."""
+    sim.seed_balance(D("10000"))
+    sim.set_prices("BTCUSDC", mark=D("60000"), last=D("60000"))
+    client.setup_account(["BTCUSDC"], leverage=5, margin_type="ISOLATED")
+    yield sim
+    client.cancel_all("BTCUSDC")
+    amount = D(sim.position("BTCUSDC")["positionAmt"])
+    if amount:
+        side = "SELL" if amount > 0 else "BUY"
+        close = market_order_params("BTCUSDC", side, abs(amount), "cleanup", reduce_only=True)
+        client.place_order(close)
+
+
+def bracket(client, n: int, *, tp_style: str, close_position: bool) -> None:
+    rules = client.symbol_rules("BTCUSDC")
+    qty = rules.round_qty(D(0.1) + D(0.2), market=True)  # float noise must never reach Binance
+    client.place_order(market_order_params("BTCUSDC", "BUY", qty, ENTRY_ID.format(n=n)))
+    exit_qty = None if close_position else qty
+    client.place_algo_order(
+        stop_loss_params(
+            "BTCUSDC",
+            "SELL",
+            rules.round_price(D("58000.04")),
+            f"ufb-BTCUSDC-{n}-SL",
+            qty=exit_qty,
+            close_position=close_position,
+            working_type="LAST_PRICE",
+        )
+    )
+    client.place_algo_order(
+        take_profit_params(
+            "BTCUSDC",
+            "SELL",
+            rules.round_price(D("62000")),
+            f"ufb-BTCUSDC-{n}-TP",
+            style=tp_style,
+            price=rules.round_price(D("62000")) if tp_style == "TAKE_PROFIT" else None,
+            qty=exit_qty,
+            close_position=close_position,
+            working_type="LAST_PRICE",
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("tp_style", "close_position"),
+    [("TAKE_PROFIT", False), ("TAKE_PROFIT_MARKET", True), ("TAKE_PROFIT_MARKET", False)],
+)
+def test_bracket_is_one_entry_and_two_reduce_only_algo_orders(
+    flat, client, tp_style, close_position
+):
+    flat.clear_request_log()
+    bracket(client, 1, tp_style=tp_style, close_position=close_position)
+    assert D(flat.position("BTCUSDC")["positionAmt"]) == D("0.3")
+    assert flat.open_orders("BTCUSDC") == []
+    algo = {o["orderType"]: o for o in flat.open_algo_orders("BTCUSDC")}
+    assert set(algo) == {"STOP_MARKET", tp_style}
+    for order in algo.values():
+        assert order["workingType"] == "CONTRACT_PRICE"
+        assert order["closePosition"] if close_position else order["reduceOnly"]
+    assert [r.status for r in flat.request_log if r.method == "POST"] == [200, 200, 200]
+
+
+def test_bracket_weight_cost(flat, client):
+    client.symbol_rules("BTCUSDC")  # rules are fetched once per process (and cached on disk)
+    before = client.weight_spent
+    bracket(client, 2, tp_style="TAKE_PROFIT_MARKET", close_position=False)
+    assert client.weight_spent - before == 0  # order and algo POSTs cost no IP weight
+
+
+def test_entry_answered_503_after_execution_is_not_duplicated(flat, client):
+    flat.inject("503_after_execute", method="POST", path="/fapi/v1/order")
+    client.place_order(market_order_params("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=3)))
+    assert D(flat.position("BTCUSDC")["positionAmt"]) == D("0.01")
+
+
+def test_entry_that_times_out_after_execution_is_not_duplicated(sim, flat):
+    with make_client(sim, timeout_s=0.3) as impatient:
+        sim.inject("delay_after_execute", method="POST", path="/fapi/v1/order", delay_s=0.6)
+        params = market_order_params("BTCUSDC", "BUY", D("0.02"), ENTRY_ID.format(n=4))
+        assert impatient.place_order(params)["status"] == "FILLED"
+    assert D(flat.position("BTCUSDC")["positionAmt"]) == D("0.02")
+
+
+def test_algo_order_with_unknown_outcome_is_not_duplicated(flat, client):
+    client.place_order(market_order_params("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=5)))
+    flat.inject("-1007", method="POST", path="/fapi/v1/algoOrder")
+    sl = stop_loss_params("BTCUSDC", "SELL", D("58000"), "ufb-BTCUSDC-5-SL", qty=D("0.01"))
+    client.place_algo_order(sl)
+    assert len(flat.open_algo_orders("BTCUSDC")) == 1
+
+
+def test_cancels_are_by_client_id_and_cancel_all_clears_both_books(flat, client):
+    bracket(client, 6, tp_style="TAKE_PROFIT_MARKET", close_position=False)
+    assert client.cancel_algo_order("ufb-BTCUSDC-6-TP") is not None
+    assert client.cancel_algo_order("ufb-BTCUSDC-6-TP") is None
+    assert client.query_algo_order("ufb-BTCUSDC-6-SL")["algoStatus"] == "NEW"
+    assert client.query_order("BTCUSDC", "never-sent") is None
+    client.cancel_all("BTCUSDC")
+    assert flat.open_algo_orders("BTCUSDC") == [] and client.open_algo_orders("BTCUSDC") == []
+
+
+def test_account_setup_is_idempotent(flat, client):
+    client.setup_account(["BTCUSDC", "ETHUSDC"], leverage=3, margin_type="CROSSED")
+    client.setup_account(["BTCUSDC", "ETHUSDC"], leverage=3, margin_type="CROSSED")
+
+
+def test_reads_return_raw_payloads(flat, client):
+    client.place_order(market_order_params("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=7)))
+    positions = {p["symbol"]: p for p in client.position_risk()}
+    assert D(positions["BTCUSDC"]["positionAmt"]) == D("0.01")
+    assert client.usdc_balance()["asset"] == "USDC"
+    commissions = client.income(0, income_types=("COMMISSION",))
+    assert commissions and all(r["incomeType"] == "COMMISSION" for r in commissions)
