@@ -160,17 +160,15 @@ class Transport:
         payload = wire_params(params)
         if auth is Auth.SIGNED:
             payload.setdefault("recvWindow", self._recv_window_ms)
-        for attempt in (1, 2):
-            try:
-                return self._send(method, path, payload, auth, write)
-            except Rejected as rejected:
-                if rejected.code != TIMESTAMP_CODE or attempt == 2:
-                    raise
-                log.warning(
-                    "%s %s: -1021 timestamp outside recvWindow; resyncing time", method, path
-                )
-                self.sync_time()
-        raise AssertionError("unreachable")
+        try:
+            return self._send(method, path, payload, auth, write)
+        except Rejected as rejected:
+            if rejected.code != TIMESTAMP_CODE:
+                raise
+        # -1021 means refused, not executed: resync and resend once, even a write.
+        log.warning("%s %s: -1021 timestamp outside recvWindow; resyncing time", method, path)
+        self.sync_time()
+        return self._send(method, path, payload, auth, write)
 
     def retrying(
         self,
@@ -307,6 +305,7 @@ class Transport:
             return UnknownOutcome(reason) if write else Transient(reason)
         if code in NOT_FOUND_CODES:
             return NotFound(code, message)
+        # A 4xx without a Binance body (e.g. a 403 from the WAF) keeps its HTTP status as -code.
         return Rejected(code if code is not None else -status, message)
 
     def _server_error(

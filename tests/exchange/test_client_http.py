@@ -329,3 +329,15 @@ def test_expired_listen_key_keepalive_raises_not_found(client, http):
     with pytest.raises(NotFound):
         client.keepalive_listen_key("old")
     assert len(http.calls) == 1
+
+
+def test_the_secret_never_reaches_logs_or_errors(client, http, caplog):
+    caplog.set_level("DEBUG")
+    http.post(ORDER_URL, status=503, body="Service Unavailable.")
+    http.get(ORDER_URL, status=400, body=error_body(-1021, "Timestamp outside"))
+    http.get(f"{BASE}/fapi/v1/time", json={"serverTime": 1})
+    http.get(ORDER_URL, status=400, body=error_body(-1021, "Timestamp outside"))
+    with pytest.raises(UnknownOutcome) as raised:
+        client.place_order(entry())
+    assert SECRET not in caplog.text and SECRET not in str(raised.value)
+    assert "-1021" in str(raised.value)  # a second -1021 is not retried again
