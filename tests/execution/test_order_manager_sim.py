@@ -1,0 +1,134 @@
+"""The OrderManager against the simulator through the real ExchangeClient.
+
+The OMS learns the exchange's state from REST snapshots here (what the fallback
+poller and reconciliation feed it); the websocket path is the stream's concern.
+"""
+
+from decimal import Decimal
+
+import pytest
+
+from bot.exchange.client import ExchangeClient
+from bot.exchange.venues import SIM_USER_PATH, Venue
+from bot.oms.events import Snapshot
+from bot.sim import SIM_API_KEY, SIM_API_SECRET
+from bot.strategy import Signal
+from tests.execution.conftest import order_settings
+
+OPEN_MS = 1_764_000_000_000
+SL_ID = f"ufbd-BTCUSDC-{OPEN_MS}-SL"
+
+
+@pytest.fixture
+def live(bot):
+    """A trading (not read-only) client on the simulator."""
+    venue = Venue(bot.sim.rest_url, bot.sim.ws_url, SIM_USER_PATH)
+    bot.sim.set_prices("BTCUSDC", mark=Decimal("60000"), last=Decimal("60000"))
+    with ExchangeClient(venue, SIM_API_KEY, SIM_API_SECRET, resolve_delay_s=0) as client:
+        yield client
+
+
+def sync(bot, client) -> None:
+    """Give the OMS the exchange's truth, as reconciliation does."""
+    bot.oms.apply(
+        Snapshot.from_rest(
+            client.position_risk(),
+            client.open_orders(),
+            client.open_algo_orders(),
+            client.usdc_balance(),
+            bot.sim.now_ms(),
+        )
+    )
+
+
+def open_long(bot, client, **exits):
+    manager = bot.manager(client, order_settings(**exits))
+    sync(bot, client)
+    signal = Signal("BTCUSDC", "LONG", Decimal("300"), Decimal("600"), "test cross", OPEN_MS)
+    result = manager.open_bracket(signal)
+    sync(bot, client)
+    return manager, result
+
+
+def test_bracket_with_configured_parameters(bot, live):
+    bot.sim.clear_request_log()
+
+    _, result = open_long(bot, live, working_type="LAST_PRICE", tp_order_style="TAKE_PROFIT")
+
+    assert result.status == "opened", result.reason
+    assert Decimal(bot.sim.position("BTCUSDC")["positionAmt"]) == result.filled_qty
+    algos = {a["orderType"]: a for a in bot.sim.open_algo_orders("BTCUSDC")}
+    assert set(algos) == {"STOP_MARKET", "TAKE_PROFIT"}
+    for algo in algos.values():
+        assert algo["workingType"] == "CONTRACT_PRICE"
+        assert algo["reduceOnly"] in (True, "true")
+        assert Decimal(algo["quantity"]) == result.filled_qty
+    assert Decimal(algos["TAKE_PROFIT"]["price"]) == result.take_profit_price
+    entries = [r for r in bot.sim.request_log if r.method == "POST" and r.path == "/fapi/v1/order"]
+    assert len(entries) == 1
+
+
+def test_same_signal_twice_places_one_entry(bot, live):
+    manager, first = open_long(bot, live)
+    signal = Signal("BTCUSDC", "LONG", Decimal("300"), Decimal("600"), "again", OPEN_MS)
+
+    bot.oms.apply(Snapshot.from_rest([], [], [], live.usdc_balance(), bot.sim.now_ms()))
+    second = manager.open_bracket(signal)  # a fresh OMS: the exchange still knows the id
+
+    assert first.status == "opened" and second.status == "duplicate"
+    assert len(bot.sim.open_algo_orders("BTCUSDC")) == 2
+
+
+def test_tp_fill_cancels_sl(bot, live):
+    manager, result = open_long(bot, live, working_type="MARK_PRICE")
+
+    above = result.take_profit_price + Decimal("100")
+    bot.sim.set_prices("BTCUSDC", mark=above, last=above)
+    sync(bot, live)
+    cancelled = manager.cancel_orphans(bot.oms.snapshot())
+
+    assert cancelled == [SL_ID]
+    assert Decimal(bot.sim.position("BTCUSDC")["positionAmt"]) == 0
+    assert bot.sim.open_algo_orders() == []
+    assert bot.sim.open_orders() == []
+
+
+def test_position_without_sl_gets_it_replaced(bot, live):
+    manager, result = open_long(bot, live)
+    live.cancel_algo_order(SL_ID)
+    sync(bot, live)
+
+    actions = manager.protect_positions(bot.oms.snapshot())
+
+    assert len(actions) == 1 and "re-placed" in actions[0]
+    stops = [a for a in bot.sim.open_algo_orders("BTCUSDC") if a["orderType"] == "STOP_MARKET"]
+    assert len(stops) == 1 and Decimal(stops[0]["triggerPrice"]) == result.stop_price
+    assert any("no live stop loss" in r["data"]["reason"] for r in bot.audit_records("alarm"))
+
+
+def test_missing_sl_already_passed_closes_reduce_only(bot, live):
+    manager, result = open_long(bot, live, working_type="MARK_PRICE")
+    live.cancel_algo_order(SL_ID)
+    below = result.stop_price - Decimal("200")
+    bot.sim.set_prices("BTCUSDC", mark=below, last=below + Decimal("100"))
+    sync(bot, live)
+
+    actions = manager.protect_positions(bot.oms.snapshot())
+
+    assert "-2021" in actions[0]
+    assert Decimal(bot.sim.position("BTCUSDC")["positionAmt"]) == 0
+    closes = [
+        r
+        for r in bot.sim.request_log
+        if r.method == "POST" and r.path == "/fapi/v1/order" and r.params.get("reduceOnly")
+    ]
+    assert len(closes) == 1 and closes[0].params["reduceOnly"] == "true"
+
+
+def test_emergency_stop_flatten_leaves_nothing(bot, live):
+    manager, _ = open_long(bot, live)
+
+    manager.emergency_stop(["BTCUSDC", "ETHUSDC"], flatten=True)
+
+    assert bot.sim.open_orders() == [] and bot.sim.open_algo_orders() == []
+    assert Decimal(bot.sim.position("BTCUSDC")["positionAmt"]) == 0
