@@ -140,3 +140,44 @@ def test_emergency_stop_flattens_paper_positions(bot, paper):
     assert any("closed at market" in line for line in report)
     assert paper.open_algo_orders() == [] and paper.position_risk() == []
     assert bot.oms.snapshot().positions == {}
+
+
+class HalfFillingPaper(PaperExecutor):
+    """An entry that only half fills and stays PARTIALLY_FILLED until cancelled."""
+
+    partial: dict | None = None
+
+    def place_order(self, params):
+        if params.get("reduceOnly") == "true":
+            return super().place_order(params)
+        wanted = Decimal(params["quantity"])
+        half = self._rules(params["symbol"]).round_qty(wanted / 2, market=True)
+        self.partial = {
+            **super().place_order({**params, "quantity": f"{half:f}"}),
+            "status": "PARTIALLY_FILLED",
+            "origQty": f"{wanted:f}",
+        }
+        return dict(self.partial)
+
+    def query_order(self, symbol, client_id):
+        if self.partial is None or client_id != self.partial["clientOrderId"]:
+            return None
+        return dict(self.partial)
+
+    def cancel_order(self, symbol, client_id):
+        self.partial["status"] = "CANCELED"
+        return dict(self.partial)
+
+
+def test_partial_fill_gets_exits_for_the_filled_quantity(bot):
+    bot.sim.set_prices("BTCUSDC", mark=Decimal("60000"), last=Decimal("60000"))
+    paper = HalfFillingPaper(bot.client, bot.inbound, bot.client.symbol_rules)
+
+    _, result = open_long(bot, paper)
+
+    assert result.status == "opened", result.reason
+    quantities = {Decimal(a["quantity"]) for a in paper.open_algo_orders("BTCUSDC")}
+    assert quantities == {result.filled_qty}
+    assert result.filled_qty == bot.oms.snapshot().positions["BTCUSDC"].amount
+    cancels = [r for r in bot.audit_records("decision") if "remainder" in r["data"]["action"]]
+    assert len(cancels) == 1
