@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bot.exchange.orders import stop_loss_params
 from tests.stream.conftest import Bot, eventually
 
 
@@ -67,3 +68,21 @@ def test_stop_closes_the_listen_key(bot: Bot, sim):
     bot.stream.stop(timeout=5)
     assert any(r.method == "DELETE" and r.path == "/fapi/v1/listenKey" for r in sim.request_log)
     assert bot.stream.health().state == "stopped"
+
+
+def test_a_triggered_stop_loss_reaches_the_streak_through_the_stream(bot: Bot):
+    bot.market("BUY", "0.010", "ufb-BTCUSDC-1760000000006-E")
+    entry = Decimal(bot.sim.position("BTCUSDC")["entryPrice"])
+    trigger = (entry * Decimal("0.98")).quantize(Decimal("0.1"))
+    sl_id = "ufb-BTCUSDC-1760000000006-SL"
+    bot.client.place_algo_order(
+        stop_loss_params("BTCUSDC", "SELL", trigger, sl_id, close_position=True)
+    )
+    eventually(lambda: sl_id in bot.oms.snapshot().open_algo_orders, "SL tracked as open")
+    bot.sim.set_prices("BTCUSDC", mark=trigger - 10, last=trigger - 10)
+    eventually(lambda: bot.oms.snapshot().sl_streak == 1, "SL exit counted")
+    view = bot.oms.snapshot()
+    assert view.positions == {}
+    assert view.open_algo_orders == {}
+    assert view.algo_orders[sl_id].actual_order_id is not None
+    eventually(bot.in_sync, "OMS equals the exchange")
