@@ -495,3 +495,17 @@ class Oms:
     def _mark_processed(self, key: str) -> None:
         self._processed.add(key)
         self._store.add_processed(key, int(self._clock().timestamp() * 1000))
+
+
+def load_view(store: Store) -> OmsView:
+    """The persisted state as a view, without an OMS and without writing anything
+    (for the read-only ``main.py reconcile``: ``diff(take_snapshot(...), load_view(store))``)."""
+    stored = store.load()
+    return OmsView(
+        orders={(o.symbol, o.order_id): o for o in stored.orders},
+        algo_orders={a.client_algo_id: a for a in stored.algo_orders},
+        position_records={p.symbol: p for p in stored.positions},
+        balance=next((b for b in stored.balances if b.asset == USDC), None),
+        counters=stored.counters,
+        day_pnls={p.day: p for p in stored.day_pnls},
+    )

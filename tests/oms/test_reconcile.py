@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.oms.events import Snapshot, parse_user_data
+from bot.oms.oms import load_view
 from bot.oms.reconcile import diff, format_drift_table
 from bot.oms.state import CLOSED_BY_RECONCILE, OmsView
 from tests.oms import payloads
@@ -141,3 +142,11 @@ def test_events_older_than_an_applied_snapshot_do_not_undo_it(oms):
 def test_empty_view_against_an_empty_account_has_no_drift():
     empty = Snapshot.from_rest([], [], [], {}, taken_at_ms=T0)
     assert diff(empty, OmsView()) == []
+
+
+def test_the_read_only_reconcile_view_loads_from_the_store_alone(oms, store):
+    synced(oms)
+    view = load_view(store)
+    assert view == oms.snapshot()
+    (drift,) = diff(snapshot(positions=[], algos=[rest_algo()]), view)
+    assert (drift.kind, drift.key) == ("position", "BTCUSDC")
