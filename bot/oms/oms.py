@@ -415,6 +415,7 @@ class Oms:
             self._put_order(
                 replace(
                     exchange,
+                    updated_ms=exchange.updated_ms or taken_at_ms,
                     first_fill_ms=keep.first_fill_ms if keep else None,
                     exit_counted=keep.exit_counted if keep else False,
                 )
@@ -422,7 +423,7 @@ class Oms:
         elif isinstance(local, OrderState):
             self._put_order(replace(local, status=CLOSED_BY_RECONCILE, updated_ms=taken_at_ms))
         elif isinstance(exchange, AlgoOrderState):
-            self._put_algo_order(exchange)
+            self._put_algo_order(replace(exchange, updated_ms=exchange.updated_ms or taken_at_ms))
         elif isinstance(local, AlgoOrderState):
             self._put_algo_order(replace(local, status=CLOSED_BY_RECONCILE, updated_ms=taken_at_ms))
         elif isinstance(exchange, PositionState):
