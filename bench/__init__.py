@@ -1,0 +1,1 @@
+"""Benchmarks against the bundled simulator: ``python bench/run.py`` (see README)."""
