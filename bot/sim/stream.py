@@ -102,6 +102,9 @@ class StreamHub:
     def stop(self) -> None:
         self._queue.put(None)
         self._dispatch_thread.join(timeout=5)
+        # The SDK client never closes its TCP socket after the closing handshake, which
+        # leaves the server waiting for EOF forever: cut every connection first.
+        self.drop_all()
         self._server.shutdown()
         self._server_thread.join(timeout=5)
 

@@ -45,7 +45,10 @@ class StreamReader:
                 return event
 
     def stop(self) -> None:
+        # SDK quirk: stop() sends a close frame and joins the reader, but never closes the
+        # socket; shut it down so no socket outlives the test.
         self.client.stop()
+        self.client.socket_manager.ws.shutdown()
 
 
 @pytest.fixture
