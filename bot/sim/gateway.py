@@ -66,7 +66,7 @@ class Gateway:
         api_secret: str,
         limiter: RateLimiter,
         faults: FaultPlan,
-        after_request: Callable[[], None],
+        after_request: Callable[[bool], None],
     ) -> None:
         self.routes = routes
         self.lock = lock
@@ -130,7 +130,7 @@ class Gateway:
                 else:
                     exc = _fault_error(fault.name, fault.options)
                     status, body, extra = exc.status, exc.body(), exc.headers
-            self.after_request()
+            self.after_request(method != "GET")
             out_headers = [("X-MBX-USED-WEIGHT-1M", str(self.limiter.used_weight(now)))]
             if route.counts_order:
                 ten_s, one_m = self.limiter.order_counts(now)

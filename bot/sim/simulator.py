@@ -12,6 +12,7 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 
+from bot.sim import state
 from bot.sim.exchange import Exchange
 from bot.sim.faults import FaultPlan
 from bot.sim.gateway import Gateway, RequestRecord
@@ -38,12 +39,16 @@ class Simulator:
         ws_port: int = 0,
     ) -> None:
         self.state_file = Path(state_file) if state_file is not None else None
+        saved = state.read(self.state_file) if self.state_file is not None else None
+        account, offset_ms, pins = state.load_state(saved) if saved else (None, 0, {})
         self.exchange = Exchange(
             seed=seed,
-            clock=Clock(),
+            clock=Clock(offset_ms),
             specs=default_symbols(),
             listen_keys=ListenKeys(int(listen_key_ttl_s * 1000)),
+            account=account,
         )
+        self.exchange.market.pins.update(pins)
         self.limiter = RateLimiter()
         self.faults = FaultPlan()
         self.gateway = Gateway(
@@ -85,6 +90,20 @@ class Simulator:
             self._rest.stop()
         if self._hub is not None:
             self._hub.stop()
+        with self.exchange.lock:
+            self.save()
+
+    def save(self) -> None:
+        """Write the state file now (no-op without one)."""
+        if self.state_file is None:
+            return
+        with self.exchange.lock:
+            data = state.dump_state(
+                self.exchange.account,
+                self.exchange.clock.offset_ms,
+                self.exchange.market.pins,
+            )
+            state.write_atomic(self.state_file, data)
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -118,6 +137,7 @@ class Simulator:
                 last=None if last is None else Decimal(last),
             )
             self._run_market()
+            self.save()
 
     def unpin_prices(self, symbol: str) -> None:
         """Let the symbol follow its seeded path again."""
@@ -138,6 +158,7 @@ class Simulator:
                 self.exchange.clock.advance_ms(step)
                 remaining -= step
                 self._run_market()
+            self.save()
 
     def seed_balance(self, amount: Decimal, asset: str = "USDC") -> None:
         """Set the wallet balance of `asset` (a deposit as far as the account is concerned)."""
@@ -238,10 +259,14 @@ class Simulator:
         now = self.exchange.now_ms()
         for key in self.exchange.listen_keys.due_to_expire(now):
             self._expire_key(key)
-        self._after_request()
+        self._after_request(mutating=False)
 
-    def _after_request(self) -> None:
+    def _after_request(self, mutating: bool = True) -> None:
+        """Ship events; persist after a write request or anything that produced events."""
+        mutated = mutating or bool(self.exchange.outbox)
         self._flush()
+        if mutated:
+            self.save()
 
     def _flush(self) -> None:
         events, self.exchange.outbox = self.exchange.outbox, []
