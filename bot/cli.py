@@ -9,12 +9,16 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot import audit
+from bot.app import App, CredentialsMissing, CycleReport
 from bot.config import ConfigError, Secrets, dump_yaml, load_config, migrate_file
+from bot.killswitch import KillSwitch
 from bot.lock import StateDirLocked
+from bot.oms.reconcile import format_drift_table
 from bot.runtime import Runtime
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_LOCKED = 0, 1, 2, 3, 4
@@ -66,6 +70,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", parents=common, help="check, show or migrate the config")
     config.add_argument("action", choices=["check", "show", "migrate"])
+
+    sub.add_parser(
+        "reconcile",
+        parents=common,
+        help="read-only: compare local state with the exchange; exit 3 on any difference",
+    )
+    force = sub.add_parser(
+        "force-entry", parents=common, help="one entry through sizing, RiskGuard and bracket"
+    )
+    force.add_argument("symbol", type=str.upper)
+    force.add_argument("side", type=str.upper, choices=["LONG", "SHORT"])
+    stop = sub.add_parser(
+        "emergency-stop",
+        parents=common,
+        help="cancel every order and algo order, set the kill switch",
+    )
+    stop.add_argument("--flatten", action="store_true", help="also close every position")
+    sub.add_parser("resume", parents=common, help="clear the kill switch")
+    sub.add_parser("status", parents=common, help="positions, orders, PnL, limits, health")
     return parser
 
 
@@ -110,17 +133,98 @@ def cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+@contextmanager
+def _runtime(args: argparse.Namespace, mode: str) -> Iterator[Runtime]:
     config = _load(args)
-    mode = "once" if args.once else "service"
     with Runtime(
-        config,
-        Secrets.load(),
-        dry_run=args.dry_run,
-        mode=mode,
-        log_level=config.logging.level,
-    ):
-        log.info("mode %s on venue %s (dry-run: %s)", mode, config.exchange.venue, args.dry_run)
+        config, Secrets.load(), dry_run=args.dry_run, mode=mode, log_level=config.logging.level
+    ) as runtime:
+        yield runtime
+
+
+@contextmanager
+def _bot(args: argparse.Namespace, mode: str, *, read_only: bool = False) -> Iterator[App]:
+    """Runtime (lock, logs, audit) and the App for one mode; always shut down."""
+    with _runtime(args, mode) as runtime:
+        app = App(runtime, read_only=read_only)
+        try:
+            yield app.open()
+        except BaseException as exc:
+            runtime.outcome = f"error: {exc}"
+            raise
+        finally:
+            app.shutdown()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if not args.once:
+        from bot.service import serve
+
+        with _bot(args, "service") as app:
+            serve(app)
+        return EXIT_OK
+    with _bot(args, "once") as app:
+        app.prepare(stream=True)
+        report = app.cycle()
+        app.finish()
+        for line in report.lines:
+            print(line)
+        if report.refused:
+            app.runtime.outcome = "refused by risk"
+            return EXIT_REFUSED
+    return EXIT_OK
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    with _bot(args, "reconcile", read_only=True) as app:
+        app.sync_time()
+        drifts = app.drifts()
+        app.audit.append("reconcile_report", {"differences": [d.as_record() for d in drifts]})
+        print(format_drift_table(drifts))
+        if drifts:
+            app.runtime.outcome = "drift found"
+            return EXIT_REFUSED
+    return EXIT_OK
+
+
+def cmd_force_entry(args: argparse.Namespace) -> int:
+    with _bot(args, "force-entry") as app:
+        app.prepare(stream=True)
+        report = CycleReport()
+        app.look_after_positions(report)
+        result = app.trade(app.forced_signal(args.symbol, args.side), report)
+        app.summarise(report)
+        app.finish()
+        for line in report.lines:
+            print(line)
+        if result.refused:
+            app.runtime.outcome = "refused by risk"
+            return EXIT_REFUSED
+        return EXIT_OK if result.status in ("opened", "duplicate") else EXIT_ERROR
+
+
+def cmd_emergency_stop(args: argparse.Namespace) -> int:
+    with _bot(args, "emergency-stop") as app:
+        app.prepare(stream=False)
+        for line in app.emergency_stop(flatten=args.flatten):
+            print(line)
+        app.finish()
+        print("kill switch ON: no new entries until `python main.py resume`")
+    return EXIT_OK
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    with _runtime(args, "resume") as runtime:
+        was_on = KillSwitch(runtime.state_dir).clear()
+        runtime.audit.append("kill_switch", {"engaged": False, "was_engaged": was_on}, sync=True)
+    print("kill switch cleared" if was_on else "kill switch was not set")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from bot.status import render_status
+
+    print(render_status(_load(args), dry_run=args.dry_run))
     return EXIT_OK
 
 
@@ -128,6 +232,11 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: cmd_run,
     "verify-audit": cmd_verify_audit,
     "config": cmd_config,
+    "reconcile": cmd_reconcile,
+    "force-entry": cmd_force_entry,
+    "emergency-stop": cmd_emergency_stop,
+    "resume": cmd_resume,
+    "status": cmd_status,
 }
 
 
@@ -139,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("config error:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except CredentialsMissing as exc:
+        print(f"config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except StateDirLocked as exc:
         print(str(exc), file=sys.stderr)

@@ -1,0 +1,407 @@
+"""Composition root: builds the bot's object graph from the config, runs its modes.
+
+Nothing else wires components together, and nothing here decides anything about
+trading: the strategy proposes, the OrderManager (with RiskGuard) disposes, the
+OMS thread is the only writer of state. ``App`` owns every thread it starts
+(simulator, OMS consumer, user stream) and :meth:`App.shutdown` stops and joins
+them all, in reverse order of start.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from bot.client_ids import DRY_RUN_PREFIX, LIVE_PREFIX
+from bot.config import BotConfig
+from bot.exchange.client import ExchangeClient
+from bot.exchange.errors import ExchangeError
+from bot.exchange.venues import Venue, resolve_venue
+from bot.execution.bracket import ExitSettings
+from bot.execution.orders import BracketResult, OrderManager, OrderSettings
+from bot.execution.paper import PaperExecutor
+from bot.killswitch import KillSwitch
+from bot.oms.oms import Oms
+from bot.oms.reconcile import Drift, diff
+from bot.oms.worker import OmsWorker
+from bot.risk.guard import RiskGuard, RiskLimits
+from bot.runtime import Runtime
+from bot.store import Store
+from bot.strategy.base import Signal, parse_klines
+from bot.strategy.indicators import atr
+from bot.strategy.loader import load_strategy
+from bot.stream.user_stream import UserStream, take_snapshot
+
+log = logging.getLogger(__name__)
+
+SIM_STATE_FILE = Path("sim") / "account.json"
+USER_PATH_TEMPLATE = "/private/ws/{listen_key}"
+STREAM_READY_TIMEOUT_S = 15.0
+INCOME_TYPES = {"REALIZED_PNL": "realised", "COMMISSION": "commission", "FUNDING_FEE": "funding"}
+
+
+class CredentialsMissing(RuntimeError):
+    """testnet/live need BINANCE_API_KEY and BINANCE_API_SECRET (a usage error, exit 2)."""
+
+
+@dataclass
+class CycleReport:
+    """What one strategy cycle did, for the operator's console."""
+
+    lines: list[str] = field(default_factory=list)
+    refused: bool = False
+
+    def add(self, line: str) -> None:
+        log.info(line)
+        self.lines.append(line)
+
+
+def _start_simulator(config: BotConfig, state_dir: Path):
+    """The embedded venue: an in-process simulator persisting its account in the state dir."""
+    from bot.sim import Simulator
+
+    state_file = state_dir / SIM_STATE_FILE
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    fresh = not state_file.exists()
+    sim = Simulator(state_file=state_file, seed=config.sim.seed).start()
+    if fresh:
+        sim.seed_balance(config.sim.starting_balance)
+    return sim
+
+
+def _credentials(runtime: Runtime, venue_name: str) -> tuple[str, str]:
+    if venue_name == "sim":
+        from bot.sim import SIM_API_KEY, SIM_API_SECRET
+
+        return SIM_API_KEY, SIM_API_SECRET
+    key, secret = runtime.secrets.api_key, runtime.secrets.api_secret
+    if key is None or secret is None:
+        raise CredentialsMissing(
+            f"venue {venue_name!r} needs BINANCE_API_KEY and BINANCE_API_SECRET in .env "
+            "or the environment (testnet keys until you mean to trade live)"
+        )
+    return key.get_secret_value(), secret.get_secret_value()
+
+
+def risk_limits(config: BotConfig) -> RiskLimits:
+    risk = config.risk
+    return RiskLimits(
+        daily_loss_limit=risk.daily_loss_limit,
+        max_sl_streak=risk.max_sl_streak,
+        sl_streak_cooldown_min=risk.sl_streak_cooldown_min,
+        cooldown_until_next_utc_day=risk.cooldown_until_next_utc_day,
+        max_open_positions=risk.max_open_positions,
+        max_notional_per_symbol=risk.max_notional_per_symbol,
+        max_total_notional=risk.max_total_notional,
+        max_leverage=risk.max_leverage,
+    )
+
+
+def order_settings(config: BotConfig, *, dry_run: bool) -> OrderSettings:
+    execution = config.execution
+    return OrderSettings(
+        risk_pct=config.risk.risk_per_trade_pct,
+        max_notional=config.risk.max_notional_per_symbol,
+        leverage=execution.leverage,
+        exits=ExitSettings(
+            working_type=execution.working_type,
+            tp_order_style=execution.tp_order_style,
+            price_protect=execution.price_protect,
+            use_close_position=execution.close_position_exits,
+        ),
+        prefix=DRY_RUN_PREFIX if dry_run else LIVE_PREFIX,
+        fill_polls=max(1, int(execution.fill_wait_s / 0.25)),
+    )
+
+
+class App:
+    """The bot for one process. Build with :meth:`open`, always end with :meth:`shutdown`."""
+
+    def __init__(self, runtime: Runtime, *, read_only: bool = False) -> None:
+        """``read_only`` (always on in dry-run) makes the client refuse anything but reads."""
+        self.runtime = runtime
+        self.read_only = read_only or runtime.dry_run
+        self.config = runtime.config
+        self.dry_run = runtime.dry_run
+        self.audit = runtime.audit
+        self.kill_switch = KillSwitch(runtime.state_dir)
+        self.sim = None
+        self.stream: UserStream | None = None
+        self.store: Store | None = None
+        self.worker: OmsWorker | None = None
+        self.client: ExchangeClient | None = None
+        self._offset_ms = 0
+
+    # --- construction -----------------------------------------------------------------
+
+    def open(self) -> App:
+        """Connect to the venue and build every component (no thread but the sim's yet)."""
+        try:
+            self._build()
+        except BaseException:
+            self.shutdown()
+            raise
+        return self
+
+    def _build(self) -> None:
+        config, state_dir = self.config, self.runtime.state_dir
+        exchange = config.exchange
+        sim_venue = None
+        if exchange.venue == "sim" and exchange.rest_url is None:
+            self.sim = _start_simulator(config, state_dir)
+            sim_venue = Venue(self.sim.rest_url, self.sim.ws_url, USER_PATH_TEMPLATE)
+        elif exchange.venue == "sim":
+            sim_venue = Venue(exchange.rest_url, exchange.ws_url or "", USER_PATH_TEMPLATE)
+        venue = resolve_venue(exchange.venue, exchange.rest_url, exchange.ws_url, sim=sim_venue)
+        api_key, api_secret = _credentials(self.runtime, exchange.venue)
+        self.runtime.redactor.add(api_key)
+        self.runtime.redactor.add(api_secret)
+        self.client = ExchangeClient(
+            venue,
+            api_key,
+            api_secret,
+            timeout_s=exchange.timeout_s,
+            recv_window_ms=exchange.recv_window_ms,
+            weight_budget_share=exchange.weight_budget_share,
+            cache_dir=state_dir / "cache",
+            exchange_info_ttl_s=exchange.exchange_info_ttl_s,
+            read_only=self.read_only,
+            on_alarm=self._alarm,
+        )
+        self.inbound: queue.Queue = queue.Queue()
+        self.store = Store.open(state_dir / "state.db")
+        self.oms = Oms(self.store, self.audit)
+        self.worker = OmsWorker(self.oms, self.inbound)
+        self.paper = None
+        if self.dry_run:
+            self.paper = PaperExecutor(
+                self.client,
+                self.inbound,
+                self.client.symbol_rules,
+                slippage_bps=config.dry_run.slippage_bps,
+                taker_fee=config.dry_run.taker_fee_rate,
+                starting_balance=config.sim.starting_balance,
+                leverage=config.execution.leverage,
+                clock_ms=self.now_ms,
+            )
+        self.executor = self.paper or self.client
+        self.guard = RiskGuard(risk_limits(config))
+        self.orders = OrderManager(
+            self.executor,
+            self.guard,
+            self.audit,
+            self.oms.snapshot,
+            self.client.symbol_rules,
+            order_settings(config, dry_run=self.dry_run),
+            kill_switch=lambda: self.kill_switch.engaged,
+        )
+        self.strategy = load_strategy(config.strategy.name, config.strategy.params)
+
+    def _alarm(self, kind: str, data: dict) -> None:
+        log.critical("ALARM %s: %s", kind, data)
+        self.audit.append("alarm", {"kind": kind, **data}, sync=True)
+
+    # --- clock and state --------------------------------------------------------------
+
+    def now_ms(self) -> int:
+        """Exchange time: the local clock corrected by the measured server offset."""
+        return int(time.time() * 1000) + self._offset_ms
+
+    def sync_time(self) -> None:
+        self._offset_ms = self.client.sync_time()
+
+    def start_consumer(self) -> None:
+        self.worker.start()
+
+    def apply_snapshot(self) -> None:
+        """Put a REST snapshot (paper account in dry-run) on the queue and wait until applied."""
+        symbols = frozenset(self.config.symbols)
+        snapshot = take_snapshot(self.executor, symbols, lambda: self.now_ms() / 1000)
+        self.inbound.put(snapshot)
+        self.worker.wait_idle(timeout=30)
+
+    def start_stream(self) -> None:
+        """Live venues only: the user-data stream, whose first snapshot reconciles state."""
+        stream_config = self.config.stream
+        self.stream = UserStream(
+            self.client,
+            self.inbound,
+            silence_timeout_s=stream_config.silence_timeout_s,
+            fallback_interval_s=stream_config.fallback_interval_s,
+            symbols=self.config.symbols,
+            clock=lambda: self.now_ms() / 1000,
+        )
+        self.stream.start()
+        deadline = time.monotonic() + STREAM_READY_TIMEOUT_S
+        while self.stream.health().snapshots == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if self.stream.health().snapshots == 0:
+            log.warning("user stream not ready; reconciling from REST instead")
+            self.apply_snapshot()
+        self.worker.wait_idle(timeout=30)
+
+    def seed_day_pnl(self) -> None:
+        """Rebuild today's PnL from the exchange's income history (merged with the store),
+        so a lost or fresh state dir never lifts the daily loss limit."""
+        now = datetime.fromtimestamp(self.now_ms() / 1000, UTC)
+        day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
+        totals = dict.fromkeys(INCOME_TYPES.values(), Decimal(0))
+        for row in self.executor.income(int(day_start.timestamp() * 1000)):
+            name = INCOME_TYPES.get(row.get("incomeType"))
+            if name is not None:
+                totals[name] += Decimal(str(row["income"]))
+        self.oms.seed_day_pnl(now.date(), **totals)
+
+    def prepare(self, *, stream: bool) -> None:
+        """Everything a trading mode does before its first decision."""
+        self.sync_time()
+        self.executor.setup_account(
+            self.config.symbols,
+            leverage=self.config.execution.leverage,
+            margin_type=self.config.execution.margin_type,
+        )
+        self.start_consumer()
+        if stream and not self.dry_run:
+            self.start_stream()
+        else:
+            self.apply_snapshot()
+        self.seed_day_pnl()
+
+    # --- trading ----------------------------------------------------------------------
+
+    def look_after_positions(self, report: CycleReport) -> None:
+        """Paper triggers first (dry-run), then: every position has its SL, no orphans."""
+        if self.paper is not None:
+            self.paper.poll()
+            self.worker.wait_idle(timeout=10)
+        for line in self.orders.protect_positions(self.oms.snapshot()):
+            report.add(line)
+        for line in self.orders.cancel_orphans(self.oms.snapshot()):
+            report.add(line)
+
+    def signal_for(self, symbol: str) -> tuple[Signal | None, str]:
+        rows = self.executor.klines(
+            symbol, self.config.strategy.interval, self.config.strategy.candles
+        )
+        candles = parse_klines(rows, self.now_ms())
+        if not candles:
+            return None, "no closed candle"
+        signal = self.strategy.evaluate(symbol, candles, self.oms.snapshot())
+        return signal, f"last close {candles[-1].close}"
+
+    def trade(self, signal: Signal, report: CycleReport) -> BracketResult:
+        result = self.orders.open_bracket(signal)
+        if result.status == "opened":
+            report.add(
+                f"{signal.symbol}: {signal.side} {result.filled_qty} filled @ {result.entry_price}; "
+                f"SL {result.stop_price}; TP {result.take_profit_price} ({signal.reason})"
+            )
+        else:
+            report.add(f"{signal.symbol}: {signal.side} {result.status}: {result.reason}")
+        report.refused = report.refused or result.refused
+        self.worker.wait_idle(timeout=10)
+        return result
+
+    def forced_signal(self, symbol: str, side: str) -> Signal:
+        """An operator's entry: the strategy's ATR-based distances on the current candle,
+        whose open time makes the client id (so the same command twice in one candle
+        enters once)."""
+        params = self.config.strategy.params
+        period = int(params.get("atr_period", 14))
+        rows = self.executor.klines(symbol, self.config.strategy.interval, max(period + 2, 30))
+        candles = parse_klines(rows, self.now_ms())
+        volatility = atr(candles, period) if candles else None
+        if not volatility:
+            raise ExchangeError(f"{symbol}: not enough candles for an ATR({period}) stop distance")
+        current_open = int(rows[-1][0])
+        return Signal(
+            symbol=symbol,
+            side=side,
+            stop_distance=volatility * Decimal(str(params.get("atr_stop_mult", "1.5"))),
+            take_profit_distance=volatility * Decimal(str(params.get("atr_tp_mult", "3"))),
+            reason=f"force-entry by operator (ATR {volatility:.2f})",
+            candle_open_ms=current_open,
+        )
+
+    def cycle(self) -> CycleReport:
+        """One strategy cycle over every configured symbol."""
+        report = CycleReport()
+        self.look_after_positions(report)
+        block = self.guard.entry_block(self.orders.risk_state(self.oms.snapshot(), ""))
+        for symbol in self.config.symbols:
+            if block is not None:
+                report.add(f"{symbol}: no entry: {block}")
+                continue
+            try:
+                signal, context = self.signal_for(symbol)
+            except ExchangeError as error:
+                report.add(f"{symbol}: market data unavailable: {error}")
+                continue
+            if signal is None:
+                report.add(f"{symbol}: no signal ({context})")
+            else:
+                self.trade(signal, report)
+        self.summarise(report)
+        return report
+
+    def summarise(self, report: CycleReport) -> None:
+        view = self.oms.snapshot()
+        today = datetime.fromtimestamp(self.now_ms() / 1000, UTC).date()
+        positions = ", ".join(
+            f"{symbol} {p.amount} @ {p.entry_price}"
+            for symbol, p in sorted(view.positions.items())
+            if p.amount
+        )
+        report.add(
+            f"today's PnL {view.day_pnl(today)} USDC (limit -{self.config.risk.daily_loss_limit}); "
+            f"SL streak {view.sl_streak}/{self.config.risk.max_sl_streak}; "
+            f"positions: {positions or 'none'}; "
+            f"kill switch {'ON' if self.kill_switch.engaged else 'off'}"
+        )
+
+    def finish(self) -> None:
+        """Leave state true before exit: final reconcile, everything applied and stored."""
+        if self.stream is not None:
+            self.worker.wait_idle(timeout=10)
+        self.apply_snapshot()
+
+    # --- operator commands ------------------------------------------------------------
+
+    def drifts(self) -> list[Drift]:
+        """Read-only reconciliation: the exchange's truth against local state, nothing applied."""
+        symbols = frozenset(self.config.symbols)
+        snapshot = take_snapshot(self.executor, symbols, lambda: self.now_ms() / 1000)
+        return diff(snapshot, self.oms.snapshot())
+
+    def emergency_stop(self, *, flatten: bool) -> list[str]:
+        self.kill_switch.engage("emergency-stop" + (" --flatten" if flatten else ""))
+        self.audit.append("kill_switch", {"engaged": True, "flatten": flatten}, sync=True)
+        return self.orders.emergency_stop(self.config.symbols, flatten)
+
+    # --- shutdown ---------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop intake, drain and apply the queue, persist, join every thread (bounded)."""
+        steps: list[tuple[str, Callable[[], object]]] = []
+        if self.stream is not None:
+            steps.append(("user stream", lambda: self.stream.stop(timeout=5)))
+        if self.worker is not None and self.worker.alive:
+            steps.append(("OMS consumer", lambda: self.worker.stop(timeout=5)))
+        if self.store is not None:
+            steps.append(("store", self.store.close))
+        if self.client is not None:
+            steps.append(("exchange client", self.client.close))
+        if self.sim is not None:
+            steps.append(("simulator", self.sim.stop))
+        for name, stop in steps:
+            try:
+                stop()
+            except Exception:
+                log.exception("shutting down the %s failed", name)
+        self.stream = self.worker = self.store = self.client = self.sim = None

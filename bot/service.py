@@ -1,0 +1,146 @@
+"""Foreground service: APScheduler drives the strategy, keepalive, reconcile and daily roll.
+
+The scheduler runs in the main thread (``BlockingScheduler``) with one worker
+thread, so jobs never overlap each other: a slow reconcile delays the next tick
+rather than racing it. SIGINT/SIGTERM stop the scheduler; the caller's
+``App.shutdown()`` then stops the stream, drains the OMS queue and joins every
+thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+from datetime import UTC, datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.app import App
+
+log = logging.getLogger(__name__)
+
+HEALTH_FILE = "health.json"
+TICK_DELAY_S = 2  # after the candle closes, so the exchange has published it
+# Candle close times as cron fields (UTC); the strategy tick fires TICK_DELAY_S after each.
+CANDLE_CLOSES = {
+    "1m": {"minute": "*"},
+    "3m": {"minute": "*/3"},
+    "5m": {"minute": "*/5"},
+    "15m": {"minute": "*/15"},
+    "30m": {"minute": "*/30"},
+    "1h": {"minute": "0"},
+    "2h": {"hour": "*/2", "minute": "0"},
+    "4h": {"hour": "*/4", "minute": "0"},
+    "1d": {"hour": "0", "minute": "0"},
+}
+GUARD_INTERVAL_S = 30  # protect positions, paper triggers, health file
+DRY_RUN_TRIGGER_INTERVAL_S = 2  # how often paper TP/SL see the market in dry-run
+
+
+def build_scheduler(app: App) -> BlockingScheduler:
+    config = app.config
+    scheduler = BlockingScheduler(
+        timezone=UTC,
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+    )
+    scheduler.add_job(
+        lambda: _guarded("strategy tick", app.cycle),
+        CronTrigger(second=TICK_DELAY_S, timezone=UTC, **CANDLE_CLOSES[config.strategy.interval]),
+        id="strategy-tick",
+    )
+    scheduler.add_job(
+        lambda: _guarded("position guard", lambda: _guard(app)),
+        IntervalTrigger(
+            seconds=DRY_RUN_TRIGGER_INTERVAL_S if app.dry_run else GUARD_INTERVAL_S, timezone=UTC
+        ),
+        id="position-guard",
+    )
+    if app.stream is not None:
+        scheduler.add_job(
+            lambda: _guarded("listenKey keepalive", app.stream.keepalive),
+            IntervalTrigger(minutes=config.stream.keepalive_min, timezone=UTC),
+            id="listen-key-keepalive",
+        )
+    scheduler.add_job(
+        lambda: _guarded("reconcile", app.apply_snapshot),
+        IntervalTrigger(minutes=config.stream.reconcile_interval_min, timezone=UTC),
+        id="reconcile",
+    )
+    scheduler.add_job(
+        lambda: _guarded("daily roll", lambda: _daily_roll(app)),
+        CronTrigger(hour=0, minute=0, second=5, timezone=UTC),
+        id="daily-roll",
+    )
+    return scheduler
+
+
+def _guarded(name: str, job) -> None:
+    """A failing job is logged and the service goes on: the next run may succeed."""
+    try:
+        job()
+    except Exception:
+        log.exception("%s failed", name)
+
+
+def _guard(app: App) -> None:
+    from bot.app import CycleReport
+
+    app.look_after_positions(CycleReport())
+    write_health(app)
+
+
+def _daily_roll(app: App) -> None:
+    app.seed_day_pnl()
+    app.audit.append("daily_roll", {"day": datetime.now(UTC).date()})
+
+
+def write_health(app: App) -> None:
+    """For ``main.py status`` (another process): stream health and OMS metrics."""
+    stream = app.stream.health() if app.stream is not None else None
+    record = {
+        "at": datetime.now(UTC).isoformat(),
+        "pid": os.getpid(),
+        "stream": None
+        if stream is None
+        else {
+            "state": stream.state,
+            "healthy": stream.healthy,
+            "last_message_age_s": stream.last_message_age_s,
+            "reconnects": stream.reconnects,
+            "fallback_running": stream.fallback_running,
+        },
+        "oms": app.worker.metrics() if app.worker is not None else None,
+    }
+    path = app.runtime.state_dir / HEALTH_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(record), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def serve(app: App) -> None:
+    """Run until SIGINT/SIGTERM. The caller shuts the app down afterwards."""
+    app.prepare(stream=True)
+    scheduler = build_scheduler(app)
+
+    def stop(signum, frame) -> None:
+        log.info("signal %s: stopping the service", signal.Signals(signum).name)
+        scheduler.shutdown(wait=False)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _guarded("first cycle", app.cycle)
+        write_health(app)
+        log.info("service running: %s", ", ".join(job.id for job in scheduler.get_jobs()))
+        print("service running; Ctrl-C or SIGTERM to stop", flush=True)
+        scheduler.start()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        path = app.runtime.state_dir / HEALTH_FILE
+        path.unlink(missing_ok=True)
