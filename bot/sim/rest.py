@@ -89,6 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "sim"
     sys_version = ""
     timeout = 60  # an idle keep-alive connection is dropped, as real servers do
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
     gateway: Gateway
     control: ControlHandler
 

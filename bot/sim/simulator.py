@@ -307,6 +307,23 @@ class Simulator:
             self.expire_listen_key(payload.get("key"))
         elif name == "used_weight_1m":
             return 200, {"used_weight_1m": self.used_weight_1m()}
+        elif name == "seed_balance":
+            self.seed_balance(Decimal(str(payload["amount"])), payload.get("asset", "USDC"))
+        elif name == "add_income":
+            self.add_income(
+                payload["symbol"],
+                payload["income_type"],
+                Decimal(str(payload["amount"])),
+                payload.get("time_ms"),
+            )
+        elif name == "position":
+            return 200, self.position(payload["symbol"])
+        elif name == "open_orders":
+            return 200, self.open_orders(payload.get("symbol"))
+        elif name == "open_algo_orders":
+            return 200, self.open_algo_orders(payload.get("symbol"))
+        elif name == "balance":
+            return 200, {"balance": f"{self.balance(payload.get('asset', 'USDC')):f}"}
         else:
             return 404, {"error": f"unknown control {name!r}"}
         return 200, {}

@@ -110,12 +110,16 @@ class StreamHub:
 
     # --- control -----------------------------------------------------------------------
     def publish(self, events: list[dict]) -> None:
+        """Queue events for delivery; while silenced they are lost, as on a dead link."""
+        if self._silent.is_set():
+            return
         for event in events:
             self._queue.put(("event", event))
 
     def push_to_key(self, key: str, event: dict) -> None:
         """An event for one key even if that key is no longer valid (listenKeyExpired)."""
-        self._queue.put(("key", (key, event)))
+        if not self._silent.is_set():
+            self._queue.put(("key", (key, event)))
 
     def silence(self, on: bool) -> None:
         if on:
@@ -177,7 +181,7 @@ class StreamHub:
                 if not self._silent.is_set():
                     self._ping_all()
             kind, payload = item
-            if kind == "tick" or self._silent.is_set():
+            if kind == "tick":
                 continue
             if kind == "event":
                 self._send(payload, lambda sub: self._is_valid(sub.listen_key))

@@ -159,7 +159,10 @@ def test_standalone_process_prints_urls_and_exits_on_sigterm(tmp_path: Path) -> 
             price = session.get(
                 f"{rest_url}/fapi/v1/ticker/price", params={"symbol": BTC}, timeout=5
             ).json()["price"]
+            session.post(f"{rest_url}/_sim/seed_balance", json={"amount": "500"}, timeout=5)
+            balance = session.post(f"{rest_url}/_sim/balance", json={}, timeout=5).json()
         assert price == "61000.00"
+        assert balance == {"balance": "500"}
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
         assert (tmp_path / "s.json").exists()

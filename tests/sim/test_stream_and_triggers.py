@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from decimal import Decimal
 
 import pytest
@@ -25,7 +26,7 @@ def _wait_connected(sim: Simulator) -> None:
     for _ in range(500):
         if sim.stream_connections():
             return
-        sim._stop.wait(0.01)
+        threading.Event().wait(0.01)
     raise AssertionError("stream never connected")
 
 
