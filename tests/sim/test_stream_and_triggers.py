@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import queue
 import threading
 from decimal import Decimal
 
 import pytest
 from binance.error import ClientError
 from binance.um_futures import UMFutures
+from binance.websocket.websocket_client import BinanceWebsocketClient
 
-from bot.sim import Simulator
+from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
 from tests.sim.conftest import StreamReader
 
 BTC = "BTCUSDC"
@@ -169,3 +171,20 @@ def test_silenced_stream_sends_nothing_until_resumed(
     client.change_leverage(symbol=BTC, leverage=8)
     event = stream.next()
     assert json.dumps(event["ac"]) == json.dumps({"s": BTC, "l": 8})
+
+
+def test_server_pings_on_schedule() -> None:
+    with Simulator(ping_interval_s=0.2) as fast:
+        um = UMFutures(SIM_API_KEY, SIM_API_SECRET, base_url=fast.rest_url, timeout=5)
+        key = um.new_listen_key()["listenKey"]
+        um.session.close()
+        pings: queue.Queue[bytes] = queue.Queue()
+        ws = BinanceWebsocketClient(
+            stream_url=f"{fast.ws_url}/private/ws/{key}",
+            on_ping=lambda _sm, data: pings.put(data),
+        )
+        try:
+            assert pings.get(timeout=5) is not None
+        finally:
+            ws.stop()
+            ws.socket_manager.ws.shutdown()
