@@ -24,13 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import best_of, cli, summary_ms  # noqa: E402
-from bench.payloads import user_data_payloads  # noqa: E402
-from bot.audit import AuditJournal  # noqa: E402
-from bot.oms.events import RawMessage  # noqa: E402
-from bot.oms.oms import Oms  # noqa: E402
-from bot.oms.worker import OmsWorker  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bench.common import best_of, cli, summary_ms
+from bench.payloads import user_data_payloads
+from bot.audit import AuditJournal
+from bot.oms.events import RawMessage
+from bot.oms.oms import Oms
+from bot.oms.worker import OmsWorker
+from bot.store import Store
 
 GOAL_EVENTS_PER_S = 100_000
 GOAL_P99_MS = 1.0
