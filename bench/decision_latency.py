@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import cli, summary_ms
-from bench.sim_server import SimProcess
+from bench.simproc import SimProcess
 from bot.audit import AuditJournal
 from bot.client_ids import Leg, make_client_id
 from bot.exchange.client import ExchangeClient
