@@ -27,6 +27,7 @@ from bot.execution.bracket import ExitSettings
 from bot.execution.orders import BracketResult, OrderManager, OrderSettings
 from bot.execution.paper import PaperExecutor
 from bot.killswitch import KillSwitch
+from bot.oms.events import Snapshot
 from bot.oms.oms import Oms
 from bot.oms.reconcile import Drift, diff
 from bot.oms.worker import OmsWorker
@@ -36,6 +37,7 @@ from bot.store import Store
 from bot.strategy.base import Signal, parse_klines
 from bot.strategy.indicators import atr
 from bot.strategy.loader import load_strategy
+from bot.stream.recovery import missed_exit_events
 from bot.stream.user_stream import UserStream, take_snapshot
 
 log = logging.getLogger(__name__)
@@ -200,6 +202,7 @@ class App:
             self.client.symbol_rules,
             order_settings(config, dry_run=self.dry_run),
             kill_switch=lambda: self.kill_switch.engaged,
+            clock=self.now,
         )
         self.strategy = load_strategy(config.strategy.name, config.strategy.params)
 
@@ -213,6 +216,9 @@ class App:
         """Exchange time: the local clock corrected by the measured server offset."""
         return int(time.time() * 1000) + self._offset_ms
 
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.now_ms() / 1000, UTC)
+
     def sync_time(self) -> None:
         self._offset_ms = self.client.sync_time()
 
@@ -220,11 +226,18 @@ class App:
         self.worker.start()
 
     def apply_snapshot(self) -> None:
-        """Put a REST snapshot (paper account in dry-run) on the queue and wait until applied."""
+        """Put a REST snapshot (paper account in dry-run) on the queue, preceded by any
+        exits it hid, and wait until applied."""
         symbols = frozenset(self.config.symbols)
         snapshot = take_snapshot(self.executor, symbols, lambda: self.now_ms() / 1000)
+        if self.paper is None:
+            for event in self._recover_missed_exits(snapshot):
+                self.inbound.put(event)
         self.inbound.put(snapshot)
         self.worker.wait_idle(timeout=30)
+
+    def _recover_missed_exits(self, snapshot: Snapshot) -> list:
+        return missed_exit_events(self.client, self.oms.snapshot(), snapshot, self.now_ms())
 
     def start_stream(self) -> None:
         """Live venues only: the user-data stream, whose first snapshot reconciles state."""
@@ -236,6 +249,7 @@ class App:
             fallback_interval_s=stream_config.fallback_interval_s,
             symbols=self.config.symbols,
             clock=lambda: self.now_ms() / 1000,
+            recover=self._recover_missed_exits,
         )
         self.stream.start()
         deadline = time.monotonic() + STREAM_READY_TIMEOUT_S
@@ -249,7 +263,7 @@ class App:
     def seed_day_pnl(self) -> None:
         """Rebuild today's PnL from the exchange's income history (merged with the store),
         so a lost or fresh state dir never lifts the daily loss limit."""
-        now = datetime.fromtimestamp(self.now_ms() / 1000, UTC)
+        now = self.now()
         day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
         totals = dict.fromkeys(INCOME_TYPES.values(), Decimal(0))
         for row in self.executor.income(int(day_start.timestamp() * 1000)):
@@ -352,7 +366,7 @@ class App:
 
     def summarise(self, report: CycleReport) -> None:
         view = self.oms.snapshot()
-        today = datetime.fromtimestamp(self.now_ms() / 1000, UTC).date()
+        today = self.now().date()
         positions = ", ".join(
             f"{symbol} {p.amount} @ {p.entry_price}"
             for symbol, p in sorted(view.positions.items())

@@ -136,8 +136,14 @@ def cmd_config(args: argparse.Namespace) -> int:
 @contextmanager
 def _runtime(args: argparse.Namespace, mode: str) -> Iterator[Runtime]:
     config = _load(args)
+    quiet = mode != "service" and args.log_level is None  # the command prints its own report
     with Runtime(
-        config, Secrets.load(), dry_run=args.dry_run, mode=mode, log_level=config.logging.level
+        config,
+        Secrets.load(),
+        dry_run=args.dry_run,
+        mode=mode,
+        log_level=config.logging.level,
+        console_level="WARNING" if quiet else None,
     ) as runtime:
         yield runtime
 

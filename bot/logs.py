@@ -42,8 +42,12 @@ def setup_logging(
     max_bytes: int,
     backups: int,
     console=sys.stderr,
+    console_level: str | None = None,
 ) -> list[logging.Handler]:
     """Attach console and rotating-file handlers to the root logger.
+
+    ``console_level`` raises the console's threshold above ``level`` (the file keeps
+    everything): a cron run prints its report, not its INFO log.
 
     Returns the handlers so the caller can remove and close them (tests, and
     ``shutdown()``, must not leave a file open).
@@ -54,6 +58,8 @@ def setup_logging(
         log_dir / LOG_FILE, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
     )
     console_handler = logging.StreamHandler(console)
+    if console_level is not None:
+        console_handler.setLevel(console_level)
     root = logging.getLogger()
     for handler in (file_handler, console_handler):
         handler.setFormatter(formatter)

@@ -32,7 +32,14 @@ class Runtime:
     """Lock, logging and audit journal for one process; a context manager."""
 
     def __init__(
-        self, config: BotConfig, secrets: Secrets, *, dry_run: bool, mode: str, log_level: str
+        self,
+        config: BotConfig,
+        secrets: Secrets,
+        *,
+        dry_run: bool,
+        mode: str,
+        log_level: str,
+        console_level: str | None = None,
     ) -> None:
         self.config = config
         self.secrets = secrets
@@ -45,6 +52,7 @@ class Runtime:
             if secret is not None
         )
         self._log_level = log_level
+        self._console_level = console_level
         self._lock = StateDirLock(self.state_dir)
         self._handlers: list[logging.Handler] = []
         self.audit: AuditJournal | None = None
@@ -55,6 +63,7 @@ class Runtime:
         try:
             self._handlers = setup_logging(
                 level=self._log_level,
+                console_level=self._console_level,
                 log_dir=self.state_dir / "logs",
                 redactor=self.redactor,
                 max_bytes=self.config.logging.max_bytes,

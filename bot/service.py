@@ -44,6 +44,7 @@ DRY_RUN_TRIGGER_INTERVAL_S = 2  # how often paper TP/SL see the market in dry-ru
 
 def build_scheduler(app: App) -> BlockingScheduler:
     config = app.config
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # job bookkeeping is noise
     scheduler = BlockingScheduler(
         timezone=UTC,
         executors={"default": ThreadPoolExecutor(max_workers=1)},
@@ -53,6 +54,7 @@ def build_scheduler(app: App) -> BlockingScheduler:
         lambda: _guarded("strategy tick", app.cycle),
         CronTrigger(second=TICK_DELAY_S, timezone=UTC, **CANDLE_CLOSES[config.strategy.interval]),
         id="strategy-tick",
+        name="strategy-tick",
     )
     scheduler.add_job(
         lambda: _guarded("position guard", lambda: _guard(app)),
@@ -60,22 +62,26 @@ def build_scheduler(app: App) -> BlockingScheduler:
             seconds=DRY_RUN_TRIGGER_INTERVAL_S if app.dry_run else GUARD_INTERVAL_S, timezone=UTC
         ),
         id="position-guard",
+        name="position-guard",
     )
     if app.stream is not None:
         scheduler.add_job(
             lambda: _guarded("listenKey keepalive", app.stream.keepalive),
             IntervalTrigger(minutes=config.stream.keepalive_min, timezone=UTC),
             id="listen-key-keepalive",
+            name="listen-key-keepalive",
         )
     scheduler.add_job(
         lambda: _guarded("reconcile", app.apply_snapshot),
         IntervalTrigger(minutes=config.stream.reconcile_interval_min, timezone=UTC),
         id="reconcile",
+        name="reconcile",
     )
     scheduler.add_job(
         lambda: _guarded("daily roll", lambda: _daily_roll(app)),
         CronTrigger(hour=0, minute=0, second=5, timezone=UTC),
         id="daily-roll",
+        name="daily-roll",
     )
     return scheduler
 
@@ -130,7 +136,8 @@ def serve(app: App) -> None:
 
     def stop(signum, frame) -> None:
         log.info("signal %s: stopping the service", signal.Signals(signum).name)
-        scheduler.shutdown(wait=False)
+        if scheduler.running:  # a second signal while stopping changes nothing
+            scheduler.shutdown(wait=False)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -13,26 +13,19 @@ from pathlib import Path
 
 from bot.config import BotConfig
 from bot.killswitch import KillSwitch
+from bot.oms.oms import load_view
 from bot.oms.state import OmsView
 from bot.runtime import state_dir_for
 from bot.service import HEALTH_FILE
 from bot.store import Store
 
 
-def load_view(state_dir: Path) -> OmsView | None:
+def _stored_view(state_dir: Path) -> OmsView | None:
     path = state_dir / "state.db"
     if not path.exists():
         return None
     with Store.open(path) as store:
-        stored = store.load()
-    return OmsView(
-        orders={(o.symbol, o.order_id): o for o in stored.orders},
-        algo_orders={a.client_algo_id: a for a in stored.algo_orders},
-        position_records={p.symbol: p for p in stored.positions},
-        balance=next((b for b in stored.balances if b.asset == "USDC"), None),
-        counters=stored.counters,
-        day_pnls={p.day: p for p in stored.day_pnls},
-    )
+        return load_view(store)
 
 
 def _health_line(state_dir: Path) -> str:
@@ -56,7 +49,7 @@ def _health_line(state_dir: Path) -> str:
 
 def render_status(config: BotConfig, *, dry_run: bool) -> str:
     state_dir = state_dir_for(config, dry_run=dry_run)
-    view = load_view(state_dir)
+    view = _stored_view(state_dir)
     kill = KillSwitch(state_dir)
     lines = [f"state dir {state_dir} (venue {config.exchange.venue}, dry-run {dry_run})"]
     lines.append(_health_line(state_dir))

@@ -301,6 +301,19 @@ class ExchangeClient:
         except NotFound:
             return None
 
+    def query_order_by_id(self, symbol: str, order_id: int) -> dict | None:
+        """An order by exchange id: a triggered algo order's child is known only by its id."""
+        params = {"symbol": symbol, "orderId": order_id}
+        try:
+            return self._read("GET", "/fapi/v1/order", params, auth=Auth.SIGNED)
+        except NotFound:
+            return None
+
+    def user_trades(self, symbol: str, order_id: int) -> list[dict]:
+        """The fills of one order (weight 5), with realised PnL and commission."""
+        params = {"symbol": symbol, "orderId": order_id}
+        return self._read("GET", "/fapi/v1/userTrades", params, auth=Auth.SIGNED)
+
     def query_algo_order(self, client_algo_id: str) -> dict | None:
         params = {"clientAlgoId": client_algo_id}
         try:

@@ -27,6 +27,10 @@ import websocket
 from binance.websocket.websocket_client import BinanceWebsocketClient
 
 log = logging.getLogger(__name__)
+# The SDK's reader logs every close frame at WARNING, our own stop included; the
+# stream supervisor reports real disconnects itself, so keep only the SDK's errors.
+sdk_log = logging.getLogger(f"{__name__}.sdk")
+sdk_log.setLevel(logging.ERROR)
 
 # websocket.setdefaulttimeout is process-wide; it is changed only for the instant the
 # SDK creates its socket (the timeout then stays on that socket), under this lock.
@@ -59,7 +63,7 @@ class UserSocket:
                     on_error=self._error,
                     on_close=self._close_frame,
                     on_ping=self._ping,
-                    logger=log,
+                    logger=sdk_log,
                 )
             finally:
                 websocket.setdefaulttimeout(previous)

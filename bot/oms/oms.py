@@ -405,6 +405,11 @@ class Oms:
     def _on_snapshot(self, snapshot: Snapshot) -> None:
         for drift in diff(snapshot, self.snapshot()):
             self._correct(drift, snapshot.taken_at_ms)
+            if drift.kind == "balance" and drift.local is None:
+                # a fresh state dir learning its balance is not a difference
+                log.info("USDC balance loaded: %s", drift.as_record()["exchange"])
+                self._audit.append("balance_loaded", drift.as_record())
+                continue
             log.warning("drift %s %s: local %s, exchange %s", *drift.as_record().values())
             self._audit.append("drift", drift.as_record())
 

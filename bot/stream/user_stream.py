@@ -97,8 +97,12 @@ class UserStream:
         symbols: Iterable[str] | None = None,
         clock: Callable[[], float] = time.time,
         close_timeout_s: float = 2.0,
+        recover: Callable[[Snapshot], Iterable[Any]] | None = None,
     ) -> None:
+        """``recover`` turns a snapshot into the events a gap hid (see bot.stream.recovery);
+        they are queued just before the snapshot itself."""
         self._client = client
+        self._recover = recover
         self._inbound = inbound
         self._silence_timeout_s = silence_timeout_s
         self._fallback_interval_s = fallback_interval_s
@@ -298,7 +302,7 @@ class UserStream:
         except (ExchangeError, OSError) as error:
             log.warning("REST snapshot after %s failed: %s", why, error)
             return False
-        self._inbound.put(snapshot)
+        self._publish(snapshot)
         self.snapshots += 1
         return True
 
@@ -325,8 +329,19 @@ class UserStream:
         ):
             with attempt:
                 snapshot = take_snapshot(self._client, self._symbols, self._clock)
-        self._inbound.put(snapshot)
+        self._publish(snapshot)
         self.fallback_snapshots += 1
+
+    def _publish(self, snapshot: Snapshot) -> None:
+        if self._recover is not None:
+            try:
+                for event in self._recover(snapshot):
+                    self._inbound.put(event)
+            except (ExchangeError, OSError) as error:
+                log.warning(
+                    "recovering missed exits failed (the snapshot still applies): %s", error
+                )
+        self._inbound.put(snapshot)
 
 
 class _FallbackPoller:

@@ -1,0 +1,28 @@
+"""Test strategies loaded by dotted path, as an operator's own strategy would be."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from bot.strategy.base import Candle, Signal
+
+
+class AlwaysLong:
+    """Signals LONG on every closed candle: makes "one entry per candle" observable."""
+
+    def __init__(self, stop_pct: str = "1", take_profit_pct: str = "2") -> None:
+        self._stop = Decimal(stop_pct) / 100
+        self._take_profit = Decimal(take_profit_pct) / 100
+
+    def evaluate(self, symbol: str, candles: Sequence[Candle], view: Any) -> Signal | None:
+        last = candles[-1]
+        return Signal(
+            symbol=symbol,
+            side="LONG",
+            stop_distance=last.close * self._stop,
+            take_profit_distance=last.close * self._take_profit,
+            reason="test strategy: always long",
+            candle_open_ms=last.open_time_ms,
+        )
