@@ -41,9 +41,7 @@ class ClientId:
         return f"{self.prefix}-{self.symbol}-{self.candle_open_ms}-{self.leg.value}"
 
 
-def make_client_id(
-    symbol: str, candle_open_ms: int, leg: Leg, *, prefix: str = LIVE_PREFIX
-) -> str:
+def make_client_id(symbol: str, candle_open_ms: int, leg: Leg, *, prefix: str = LIVE_PREFIX) -> str:
     """Build the id; raises ValueError if Binance would refuse it (-4015)."""
     text = str(ClientId(prefix, symbol, candle_open_ms, leg))
     if not CLIENT_ID_PATTERN.fullmatch(text):
