@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -37,6 +38,7 @@ QTY = Decimal("0.001")
 START_TIMEOUT_S = 60
 RSS_GROWTH_LIMIT_MB = 10  # after warm-up; allocator noise is a few MB
 QUEUE_DEPTH_LIMIT = 1000
+SETTLE_TIMEOUT_S = 70  # two health.json rewrites after the last drop
 
 
 def _rss_mb(pid: int) -> float:
@@ -66,6 +68,25 @@ def _wait_for_line(process: subprocess.Popen, text: str, timeout_s: float) -> bo
     reader.start()
     reader.join(timeout_s)
     return seen.is_set()
+
+
+def _settle(state_dir: Path) -> float | None:
+    """Seconds until health.json (rewritten every 30 s) reports the stream connected
+    again after the last drop; None if it did not within SETTLE_TIMEOUT_S."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < SETTLE_TIMEOUT_S:
+        time.sleep(1)
+        health = _health(state_dir) or {}
+        written = health.get("at", "")
+        stream = health.get("stream") or {}
+        if written > _iso_at(started) and stream.get("healthy"):
+            return round(time.perf_counter() - started, 1)
+    return None
+
+
+def _iso_at(perf_counter_s: float) -> str:
+    wall = time.time() - (time.perf_counter() - perf_counter_s)
+    return datetime.fromtimestamp(wall, UTC).isoformat()
 
 
 def run(sim_minutes: int, fills_per_wall_s: int) -> dict:
@@ -108,7 +129,7 @@ def run(sim_minutes: int, fills_per_wall_s: int) -> dict:
                         depths.append(health["oms"]["queue_depth"])
                 due = started + (step + 1) / fills_per_wall_s
                 time.sleep(max(0.0, due - time.perf_counter()))
-            time.sleep(5)  # let the last events arrive before stopping
+            settle_s = _settle(state_dir)
             final_health = _health(state_dir)
         finally:
             client.close()
@@ -140,6 +161,7 @@ def run(sim_minutes: int, fills_per_wall_s: int) -> dict:
         },
         "queue_depth_samples": depths,
         "max_queue_depth": max(depths, default=0),
+        "settle_s": settle_s,
         "final_health": final_health,
         "service_exit_code": service.returncode,
         "reconcile_exit_code": reconcile.returncode,
