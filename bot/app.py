@@ -9,7 +9,9 @@ them all, in reverse order of start.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import queue
 import time
 from collections.abc import Callable
@@ -43,6 +45,7 @@ from bot.stream.user_stream import UserStream, take_snapshot
 log = logging.getLogger(__name__)
 
 SIM_STATE_FILE = Path("sim") / "account.json"
+PAPER_STATE_FILE = "paper-account.json"  # dry-run only, beside the dry-run state.db
 USER_PATH_TEMPLATE = "/private/ws/{listen_key}"
 STREAM_READY_TIMEOUT_S = 15.0
 INCOME_TYPES = {"REALIZED_PNL": "realised", "COMMISSION": "commission", "FUNDING_FEE": "funding"}
@@ -134,6 +137,7 @@ class App:
         self.audit = runtime.audit
         self.kill_switch = KillSwitch(runtime.state_dir)
         self.sim = None
+        self.paper: PaperExecutor | None = None
         self.stream: UserStream | None = None
         self.store: Store | None = None
         self.worker: OmsWorker | None = None
@@ -180,7 +184,6 @@ class App:
         self.store = Store.open(state_dir / "state.db")
         self.oms = Oms(self.store, self.audit)
         self.worker = OmsWorker(self.oms, self.inbound)
-        self.paper = None
         if self.dry_run:
             self.paper = PaperExecutor(
                 self.client,
@@ -192,6 +195,8 @@ class App:
                 leverage=config.execution.leverage,
                 clock_ms=self.now_ms,
             )
+            if self._paper_file.exists():
+                self.paper.import_state(json.loads(self._paper_file.read_text(encoding="utf-8")))
         self.executor = self.paper or self.client
         self.guard = RiskGuard(risk_limits(config))
         self.orders = OrderManager(
@@ -205,6 +210,15 @@ class App:
             clock=self.now,
         )
         self.strategy = load_strategy(config.strategy.name, config.strategy.params)
+
+    @property
+    def _paper_file(self) -> Path:
+        return self.runtime.state_dir / PAPER_STATE_FILE
+
+    def _save_paper(self) -> None:
+        tmp = self._paper_file.with_name(self._paper_file.name + ".tmp")
+        tmp.write_text(json.dumps(self.paper.export_state()), encoding="utf-8")
+        os.replace(tmp, self._paper_file)
 
     def _alarm(self, kind: str, data: dict) -> None:
         log.critical("ALARM %s: %s", kind, data)
@@ -403,6 +417,8 @@ class App:
     def shutdown(self) -> None:
         """Stop intake, drain and apply the queue, persist, join every thread (bounded)."""
         steps: list[tuple[str, Callable[[], object]]] = []
+        if self.paper is not None:
+            steps.append(("paper account", self._save_paper))
         if self.stream is not None:
             steps.append(("user stream", lambda: self.stream.stop(timeout=5)))
         if self.worker is not None and self.worker.alive:
@@ -418,4 +434,4 @@ class App:
                 stop()
             except Exception:
                 log.exception("shutting down the %s failed", name)
-        self.stream = self.worker = self.store = self.client = self.sim = None
+        self.stream = self.worker = self.store = self.client = self.sim = self.paper = None

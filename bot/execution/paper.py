@@ -32,7 +32,7 @@ from typing import Any
 from bot.exchange.errors import Rejected
 from bot.exchange.orders import CONDITIONAL_TYPES, wire_working_type
 from bot.exchange.rules import SymbolRules
-from bot.execution.paper_book import PaperBook
+from bot.execution.paper_book import PaperBook, PaperPosition
 from bot.oms.events import RawMessage
 
 USDC = "USDC"
@@ -83,6 +83,39 @@ class PaperExecutor:
         self._next_id = 1
         self._last_event_ms = 0
         self._lock = threading.RLock()
+
+    # --- persistence: a dry-run cron job is a new process every run ---------------------
+
+    def export_state(self) -> dict:
+        """The paper account as JSON-ready data (amounts as strings)."""
+        with self._lock:
+            return {
+                "wallet": f"{self._book.wallet:f}",
+                "positions": {
+                    symbol: [f"{p.amount:f}", f"{p.entry_price:f}"]
+                    for symbol, p in self._book.positions.items()
+                    if p.amount
+                },
+                "orders": self._orders,
+                "algos": self._algos,
+                "income": self._income,
+                "next_id": self._next_id,
+                "last_event_ms": self._last_event_ms,
+            }
+
+    def import_state(self, state: dict) -> None:
+        """Continue a paper account saved by :meth:`export_state`."""
+        with self._lock:
+            self._book.wallet = Decimal(state["wallet"])
+            self._book.positions = {
+                symbol: PaperPosition(Decimal(amount), Decimal(entry))
+                for symbol, (amount, entry) in state["positions"].items()
+            }
+            self._orders = dict(state["orders"])
+            self._algos = dict(state["algos"])
+            self._income = list(state["income"])
+            self._next_id = int(state["next_id"])
+            self._last_event_ms = int(state["last_event_ms"])
 
     # --- market data: passed through ---------------------------------------------------
 

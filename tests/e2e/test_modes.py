@@ -183,3 +183,13 @@ def test_service_runs_until_sigterm_and_stops_cleanly(bot):
     assert kinds[0] == "start" and kinds[-1] == "stop"
     assert not (bot.state_dir / "health.json").exists()
     assert bot.sim.stream_connections() == 0
+
+
+def test_dry_run_paper_account_persists_across_cron_runs(bot):
+    opened = bot.run("--dry-run", "force-entry", "BTCUSDC", "SHORT")
+    assert opened.returncode == 0, opened.stderr
+    assert bot.run("--dry-run", "--once").returncode == 0
+    assert bot.run("--dry-run", "reconcile").returncode == 0  # paper compared with paper
+    status = bot.run("--dry-run", "status").stdout
+    assert "BTCUSDC: -" in status and "open algo orders (TP/SL): 2" in status
+    assert "no state yet" in bot.run("status").stdout  # live state untouched

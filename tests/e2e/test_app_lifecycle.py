@@ -1,0 +1,35 @@
+"""The App owns its threads: after shutdown() none of them is left."""
+
+from __future__ import annotations
+
+import threading
+
+from bot.app import App
+from bot.config import Secrets, load_config
+from bot.runtime import Runtime
+from bot.sim import Simulator
+
+
+def test_shutdown_joins_every_thread_it_started(tmp_path):
+    with Simulator() as sim:
+        before = set(threading.enumerate())
+        config = load_config(
+            None,
+            environ={},
+            overrides={
+                "exchange": {"rest_url": sim.rest_url, "ws_url": sim.ws_url},
+                "paths": {"state_dir": str(tmp_path)},
+            },
+        )
+        with Runtime(config, Secrets(), dry_run=False, mode="test", log_level="INFO") as runtime:
+            app = App(runtime).open()
+            try:
+                app.prepare(stream=True)
+                assert app.stream.health().healthy
+                app.cycle()
+                app.finish()
+            finally:
+                app.shutdown()
+        left = [t.name for t in set(threading.enumerate()) - before if t.is_alive()]
+        assert left == []
+        assert sim.stream_connections() == 0
