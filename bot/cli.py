@@ -194,6 +194,13 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def cmd_force_entry(args: argparse.Namespace) -> int:
+    symbols = _load(args).symbols
+    if args.symbol not in symbols:
+        print(
+            f"force-entry: {args.symbol} is not configured (symbols: {list(symbols)})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     with _bot(args, "force-entry") as app:
         app.prepare(stream=True)
         report = CycleReport()

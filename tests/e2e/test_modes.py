@@ -62,8 +62,8 @@ def test_daily_loss_from_income_history_alone_refuses_the_entry(bot):
 def test_kill_switch_survives_processes_until_resume(bot):
     assert bot.run("emergency-stop").returncode == 0
     assert "kill switch: ON" in bot.run("status").stdout
-    refused = bot.run("force-entry", "ETHUSDC", "SHORT")
-    assert refused.returncode != 0
+    unconfigured = bot.run("force-entry", "ETHUSDC", "SHORT")
+    assert unconfigured.returncode == 2 and "not configured" in unconfigured.stderr
     bot.configure(symbols=["BTCUSDC", "ETHUSDC"])
     refused = bot.run("force-entry", "ETHUSDC", "SHORT")
     assert refused.returncode == 3 and "kill switch" in refused.stdout
