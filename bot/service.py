@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import threading
 from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -130,24 +131,32 @@ def write_health(app: App) -> None:
 
 
 def serve(app: App) -> None:
-    """Run until SIGINT/SIGTERM. The caller shuts the app down afterwards."""
+    """Run until SIGINT/SIGTERM. The caller shuts the app down afterwards.
+
+    A signal lets the running job finish (``shutdown(wait=True)``): stopping in the
+    middle of a bracket, between the entry fill and its stop-loss, would leave a
+    position unprotected until the next start.
+    """
     app.prepare(stream=True)
     scheduler = build_scheduler(app)
+    stopping = threading.Event()
 
     def stop(signum, frame) -> None:
         log.info("signal %s: stopping the service", signal.Signals(signum).name)
+        stopping.set()
         if scheduler.running:  # a second signal while stopping changes nothing
-            scheduler.shutdown(wait=False)
+            scheduler.shutdown(wait=True)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         _guarded("first cycle", app.cycle)
         write_health(app)
+        if stopping.is_set():
+            return
         log.info("service running: %s", ", ".join(job.id for job in scheduler.get_jobs()))
         print("service running; Ctrl-C or SIGTERM to stop", flush=True)
         scheduler.start()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        path = app.runtime.state_dir / HEALTH_FILE
-        path.unlink(missing_ok=True)
+        (app.runtime.state_dir / HEALTH_FILE).unlink(missing_ok=True)
