@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.client_ids import DRY_RUN_PREFIX, LIVE_PREFIX
 from bot.config import BotConfig
@@ -27,7 +28,6 @@ from bot.exchange.errors import ExchangeError
 from bot.exchange.venues import Venue, resolve_venue
 from bot.execution.bracket import ExitSettings
 from bot.execution.orders import BracketResult, OrderManager, OrderSettings
-from bot.execution.paper import PaperExecutor
 from bot.killswitch import KillSwitch
 from bot.oms.events import Snapshot
 from bot.oms.oms import Oms
@@ -42,9 +42,15 @@ from bot.strategy.loader import load_strategy
 from bot.stream.recovery import missed_exit_events
 from bot.stream.user_stream import UserStream, take_snapshot
 
+if TYPE_CHECKING:
+    from bot.execution.paper import PaperExecutor
+
 log = logging.getLogger(__name__)
 
 SIM_STATE_FILE = Path("sim") / "account.json"
+ACCOUNT_SETUP_KEY = "account_setup"  # store meta: settings applied today
+INCOME_SYNCED_KEY = "income_synced_ms"  # store meta: last read of the income history
+INCOME_RESYNC_S = 3600
 PAPER_STATE_FILE = "paper-account.json"  # dry-run only, beside the dry-run state.db
 USER_PATH_TEMPLATE = "/private/ws/{listen_key}"
 STREAM_READY_TIMEOUT_S = 15.0
@@ -125,6 +131,10 @@ def order_settings(config: BotConfig, *, dry_run: bool) -> OrderSettings:
     )
 
 
+def _amounts(view) -> dict[str, Decimal]:
+    return {symbol: position.amount for symbol, position in view.positions.items()}
+
+
 class App:
     """The bot for one process. Build with :meth:`open`, always end with :meth:`shutdown`."""
 
@@ -137,12 +147,12 @@ class App:
         self.audit = runtime.audit
         self.kill_switch = KillSwitch(runtime.state_dir)
         self.sim = None
-        self.paper: PaperExecutor | None = None
+        self.paper: PaperExecutor | None = None  # the dry-run executor
+        self._writes_at_start = 0
         self.stream: UserStream | None = None
         self.store: Store | None = None
         self.worker: OmsWorker | None = None
         self.client: ExchangeClient | None = None
-        self._offset_ms = 0
 
     # --- construction -----------------------------------------------------------------
 
@@ -185,6 +195,8 @@ class App:
         self.oms = Oms(self.store, self.audit)
         self.worker = OmsWorker(self.oms, self.inbound)
         if self.dry_run:
+            from bot.execution.paper import PaperExecutor  # dry-run only: not on the cron path
+
             self.paper = PaperExecutor(
                 self.client,
                 self.inbound,
@@ -227,14 +239,16 @@ class App:
     # --- clock and state --------------------------------------------------------------
 
     def now_ms(self) -> int:
-        """Exchange time: the local clock corrected by the measured server offset."""
-        return int(time.time() * 1000) + self._offset_ms
+        """Exchange time: the local clock corrected by the client's server-time offset,
+        which follows every -1021 resync (a stale offset would misdate snapshots)."""
+        offset = self.client.offset_ms if self.client is not None else 0
+        return int(time.time() * 1000) + offset
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.now_ms() / 1000, UTC)
 
     def sync_time(self) -> None:
-        self._offset_ms = self.client.sync_time()
+        self.client.sync_time()
 
     def start_consumer(self) -> None:
         self.worker.start()
@@ -274,6 +288,22 @@ class App:
             self.apply_snapshot()
         self.worker.wait_idle(timeout=30)
 
+    def income_is_due(self, *, positions_before: dict) -> bool:
+        """Whether today's income history (weight 30) must be read again.
+
+        Always when the store has no record of today (first run of the day, a lost or
+        fresh state dir), when a position changed while nobody watched (liquidation,
+        ADL, a manual trade: PnL the bot saw no fill for), or when the last read is
+        older than ``INCOME_RESYNC_S`` (funding fees, every 8 h). Otherwise the fills
+        the OMS applied, including exits recovered after a gap, already count."""
+        now = self.now()
+        if now.date() not in self.oms.snapshot().day_pnls:
+            return True
+        if positions_before != _amounts(self.oms.snapshot()):
+            return True
+        synced = self.store.get_meta(INCOME_SYNCED_KEY)
+        return synced is None or self.now_ms() - int(synced) > INCOME_RESYNC_S * 1000
+
     def seed_day_pnl(self) -> None:
         """Rebuild today's PnL from the exchange's income history (merged with the store),
         so a lost or fresh state dir never lifts the daily loss limit."""
@@ -285,21 +315,44 @@ class App:
             if name is not None:
                 totals[name] += Decimal(str(row["income"]))
         self.oms.seed_day_pnl(now.date(), **totals)
+        self.store.set_meta(INCOME_SYNCED_KEY, str(self.now_ms()))
+        self.store.commit()
+
+    def setup_account(self) -> None:
+        """One-way mode, margin type and leverage: once per UTC day and settings, not on
+        every cron run (weight 1 + 2 per symbol), remembered in the store."""
+        execution = self.config.execution
+        wanted = json.dumps(
+            [
+                self.config.exchange.venue,
+                sorted(self.config.symbols),
+                execution.leverage,
+                execution.margin_type,
+                str(self.now().date()),
+            ]
+        )
+        if self.paper is None and self.store.get_meta(ACCOUNT_SETUP_KEY) == wanted:
+            return
+        self.executor.setup_account(
+            self.config.symbols, leverage=execution.leverage, margin_type=execution.margin_type
+        )
+        if self.paper is None:
+            self.store.set_meta(ACCOUNT_SETUP_KEY, wanted)
+            self.store.commit()
 
     def prepare(self, *, stream: bool) -> None:
         """Everything a trading mode does before its first decision."""
         self.sync_time()
-        self.executor.setup_account(
-            self.config.symbols,
-            leverage=self.config.execution.leverage,
-            margin_type=self.config.execution.margin_type,
-        )
+        self._writes_at_start = self.client.writes_sent
+        self.setup_account()
+        positions_before = _amounts(self.oms.snapshot())
         self.start_consumer()
         if stream and not self.dry_run:
             self.start_stream()
         else:
             self.apply_snapshot()
-        self.seed_day_pnl()
+        if self.income_is_due(positions_before=positions_before):
+            self.seed_day_pnl()
 
     # --- trading ----------------------------------------------------------------------
 
@@ -394,10 +447,17 @@ class App:
         )
 
     def finish(self) -> None:
-        """Leave state true before exit: final reconcile, everything applied and stored."""
+        """Leave state true before exit: everything applied and stored.
+
+        A final REST snapshot (weight ~12) is taken when this run changed anything on
+        the exchange or the stream was not healthy throughout; otherwise the stream's
+        events already are the exchange's truth."""
+        changed = self.client.writes_sent > self._writes_at_start
+        stream_ok = self.stream is not None and self.stream.health().reconnects == 0
         if self.stream is not None:
             self.worker.wait_idle(timeout=10)
-        self.apply_snapshot()
+        if self.paper is not None or changed or not stream_ok:
+            self.apply_snapshot()
 
     # --- operator commands ------------------------------------------------------------
 

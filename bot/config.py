@@ -75,7 +75,7 @@ class RiskConfig(_Section):
 class StrategyConfig(_Section):
     name: str = "ema_cross"  # a built-in name or "package.module:ClassName"
     interval: Literal["1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "1d"] = "15m"
-    candles: int = Field(100, ge=10, le=1500)
+    candles: int = Field(99, ge=10, le=1500)  # below 100 a klines call weighs 1, not 2
     params: dict[str, Any] = Field(default_factory=dict)
 
 

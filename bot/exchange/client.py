@@ -93,6 +93,16 @@ class ExchangeClient:
         return self._transport.used_weight_1m
 
     @property
+    def offset_ms(self) -> int:
+        """Server time minus local time, as last measured (at start and after every -1021)."""
+        return self._transport.offset_ms
+
+    @property
+    def writes_sent(self) -> int:
+        """Signed non-GET requests sent so far (orders, cancels, account settings)."""
+        return self._transport.writes_sent
+
+    @property
     def weight_spent(self) -> int:
         """Total request weight this client spent (from the headers), for benchmarks."""
         return self._transport.weight_spent

@@ -139,6 +139,7 @@ class Transport:
         self._banned_until = 0.0  # monotonic; set by a 418
         self.used_weight_1m = 0
         self.weight_spent = 0
+        self.writes_sent = 0  # signed non-GET requests that left the process
 
     # --- public -----------------------------------------------------------------
 
@@ -160,6 +161,8 @@ class Transport:
         payload = wire_params(params)
         if auth is Auth.SIGNED:
             payload.setdefault("recvWindow", self._recv_window_ms)
+        if write:
+            self.writes_sent += 1
         try:
             return self._send(method, path, payload, auth, write)
         except Rejected as rejected:

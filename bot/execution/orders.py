@@ -143,8 +143,16 @@ class OrderManager:
             use_close_position=exits.use_close_position,
             prefix=prefix,
         )
+        # not fsynced on its own: the order_send record right after it is, and one
+        # fsync makes every earlier write of the journal durable too
         self._decision(
-            "entry_allowed", symbol, entry_id, decision.reason, signal=signal.reason, qty=qty
+            "entry_allowed",
+            symbol,
+            entry_id,
+            decision.reason,
+            sync=False,
+            signal=signal.reason,
+            qty=qty,
         )
         try:
             order = self._send(Leg.ENTRY, bracket.entry, algo=False)
@@ -476,9 +484,11 @@ class OrderManager:
         log.error("%s %s", symbol, reason)
         return BracketResult("error", reason, symbol, client_id)
 
-    def _decision(self, action: str, symbol: str, client_id: str, reason: str, **extra) -> None:
+    def _decision(
+        self, action: str, symbol: str, client_id: str, reason: str, *, sync: bool = True, **extra
+    ) -> None:
         data = {"action": action, "symbol": symbol, "client_id": client_id, "reason": reason}
-        self._audit.append("decision", {**data, **extra}, sync=True)
+        self._audit.append("decision", {**data, **extra}, sync=sync)
 
     def _alarm(self, symbol: str, client_id: str, reason: str) -> None:
         log.error("ALARM %s %s: %s", symbol, client_id, reason)

@@ -1,6 +1,21 @@
-"""Local Binance USDⓈ-M futures simulator: REST + user-data websocket on 127.0.0.1."""
+"""Local Binance USDⓈ-M futures simulator: REST + user-data websocket on 127.0.0.1.
 
-from bot.sim.gateway import RequestRecord
-from bot.sim.simulator import SIM_API_KEY, SIM_API_SECRET, Simulator
+``Simulator`` and ``RequestRecord`` load on first use, so importing the credentials
+(``from bot.sim import SIM_API_KEY``) does not pay for the whole simulator.
+"""
+
+from bot.sim.credentials import SIM_API_KEY, SIM_API_SECRET
 
 __all__ = ["SIM_API_KEY", "SIM_API_SECRET", "RequestRecord", "Simulator"]
+
+
+def __getattr__(name: str):
+    if name == "Simulator":
+        from bot.sim.simulator import Simulator
+
+        return Simulator
+    if name == "RequestRecord":
+        from bot.sim.gateway import RequestRecord
+
+        return RequestRecord
+    raise AttributeError(f"module 'bot.sim' has no attribute {name!r}")

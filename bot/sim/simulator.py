@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from bot.sim import state
+from bot.sim.credentials import SIM_API_KEY, SIM_API_SECRET
 from bot.sim.exchange import Exchange
 from bot.sim.faults import FaultPlan
 from bot.sim.gateway import Gateway, RequestRecord
@@ -23,8 +24,6 @@ from bot.sim.routes import build_routes
 from bot.sim.stream import ListenKeys, StreamHub
 from bot.sim.symbols import default_symbols
 
-SIM_API_KEY = "sim-api-key"
-SIM_API_SECRET = "sim-api-secret"
 TICK_S = 0.25
 
 

@@ -193,3 +193,25 @@ def test_dry_run_paper_account_persists_across_cron_runs(bot):
     status = bot.run("--dry-run", "status").stdout
     assert "BTCUSDC: -" in status and "open algo orders (TP/SL): 2" in status
     assert "no state yet" in bot.run("status").stdout  # live state untouched
+
+
+def test_loss_taken_while_the_bot_was_away_counts_on_the_next_run(bot):
+    from binance.um_futures import UMFutures
+
+    from bot.sim import SIM_API_KEY, SIM_API_SECRET
+
+    assert bot.run("force-entry", "BTCUSDC", "LONG").returncode == 0
+    qty = bot.sim.position("BTCUSDC")["positionAmt"]
+    manual = UMFutures(key=SIM_API_KEY, secret=SIM_API_SECRET, base_url=bot.sim.rest_url)
+    try:  # closed behind the bot's back (by hand, or a liquidation), at a loss
+        manual.new_order(
+            symbol="BTCUSDC", side="SELL", type="MARKET", quantity=qty, reduceOnly="true"
+        )
+    finally:
+        manual.session.close()
+    bot.sim.add_income("BTCUSDC", "REALIZED_PNL", Decimal("-60"))
+    bot.sim.advance(15 * 60)  # a later candle: a new entry id
+    result = bot.run("force-entry", "BTCUSDC", "LONG")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "daily loss limit" in result.stdout
+    assert bot.sim.open_algo_orders() == []  # the orphaned SL/TP were cancelled
