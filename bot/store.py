@@ -8,7 +8,11 @@ components.
 
 Writers: the OMS consumer thread is the only writer of trading state; it stages
 changes and calls :meth:`commit` once per batch, so a batch of events is
-persisted atomically. Other threads read :class:`bot.oms.state.OmsView`
+persisted atomically. Staging is write-behind: ``put_*`` keeps only the newest
+record per primary key in memory, and :meth:`commit` encodes and writes each
+table with one ``executemany`` (a fill changes its order row up to three times
+in one event; only the last version is written). Staged changes are not visible
+to :meth:`load` until committed. Other threads read :class:`bot.oms.state.OmsView`
 snapshots, never this database. The connection is opened with
 ``check_same_thread=False`` because the composition root opens the store on the
 main thread and the OMS thread then uses it; every method holds one lock, so the
@@ -24,10 +28,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from bot.oms.state import (
     AlgoOrderState,
@@ -85,6 +91,8 @@ class Store:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
         self._lock = threading.RLock()
+        self._staged = _empty_stage()
+        self._deleted = _empty_deletes()
         self.path = path
 
     @classmethod
@@ -102,7 +110,7 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
-            self._db.commit()
+            self.commit()
             self._db.close()
 
     def __enter__(self) -> Store:
@@ -140,38 +148,34 @@ class Store:
         return decode(RiskCounters, row[0]) if row else RiskCounters()
 
     def put_order(self, order: OrderState) -> None:
-        self._write(
-            "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                order.symbol,
-                order.order_id,
-                order.client_order_id,
-                order.status,
-                order.updated_ms,
-                encode(order),
-            ),
-        )
+        self._stage("orders", (order.symbol, order.order_id), order)
 
     def put_algo_order(self, algo: AlgoOrderState) -> None:
-        self._write(
-            "INSERT OR REPLACE INTO algo_orders VALUES (?, ?, ?, ?, ?)",
-            (algo.client_algo_id, algo.algo_id, algo.status, algo.updated_ms, encode(algo)),
-        )
+        self._stage("algo_orders", algo.client_algo_id, algo)
 
     def put_position(self, position: PositionState) -> None:
-        self._write(
-            "INSERT OR REPLACE INTO positions VALUES (?, ?, ?)",
-            (position.symbol, position.updated_ms, encode(position)),
-        )
+        self._stage("positions", position.symbol, position)
 
     def put_balance(self, balance: BalanceState) -> None:
-        self._write(
-            "INSERT OR REPLACE INTO balances VALUES (?, ?, ?)",
-            (balance.asset, balance.updated_ms, encode(balance)),
-        )
+        self._stage("balances", balance.asset, balance)
+
+    def put_day_pnl(self, pnl: DayPnl) -> None:
+        self._stage("day_pnl", pnl.day, pnl)
+
+    def put_counters(self, counters: RiskCounters) -> None:
+        self._stage("risk_counters", "sl", counters)
 
     def add_processed(self, key: str, processed_ms: int) -> None:
-        self._write("INSERT OR IGNORE INTO processed_ids VALUES (?, ?)", (key, processed_ms))
+        with self._lock:
+            self._staged["processed_ids"].setdefault(key, processed_ms)
+
+    def delete_orders(self, keys: Iterable[tuple[str, int]]) -> None:
+        """Stage the removal of orders by (symbol, order_id), committed with the batch."""
+        self._unstage("orders", keys)
+
+    def delete_algo_orders(self, client_algo_ids: Iterable[str]) -> None:
+        """Stage the removal of algo orders by clientAlgoId, committed with the batch."""
+        self._unstage("algo_orders", client_algo_ids)
 
     def prune_processed(self, before_ms: int) -> int:
         """Forget ids processed before ``before_ms``; events that old are never replayed."""
@@ -181,15 +185,6 @@ class Store:
             )
             self._db.commit()
             return cursor.rowcount
-
-    def put_day_pnl(self, pnl: DayPnl) -> None:
-        self._write(
-            "INSERT OR REPLACE INTO day_pnl VALUES (?, ?, ?, ?)",
-            (pnl.day.isoformat(), str(pnl.realised), str(pnl.commission), str(pnl.funding)),
-        )
-
-    def put_counters(self, counters: RiskCounters) -> None:
-        self._write("INSERT OR REPLACE INTO risk_counters VALUES ('sl', ?)", (encode(counters),))
 
     def get_meta(self, key: str) -> str | None:
         with self._lock:
@@ -202,12 +197,85 @@ class Store:
             self._db.commit()
 
     def commit(self) -> None:
+        """Write every staged change in one transaction: the batch is durable or absent."""
         with self._lock:
-            self._db.commit()
+            staged, self._staged = self._staged, _empty_stage()
+            deleted, self._deleted = self._deleted, _empty_deletes()
+            try:
+                for table, keys in deleted.items():
+                    if keys:
+                        self._db.executemany(_DELETE[table], keys)
+                for table, records in staged.items():
+                    if records:
+                        rows = map(_ROW[table], records.keys(), records.values())
+                        self._db.executemany(_UPSERT[table], rows)
+                self._db.commit()
+            except BaseException:
+                # Nothing of the batch is written; keep it staged so the next commit retries.
+                self._db.rollback()
+                self._staged, self._deleted = staged, deleted
+                raise
 
-    def _write(self, sql: str, params: tuple) -> None:
+    def _stage(self, table: str, key: Any, record: Any) -> None:
         with self._lock:
-            self._db.execute(sql, params)
+            self._staged[table][key] = record
+
+    def _unstage(self, table: str, keys: Iterable[Any]) -> None:
+        with self._lock:
+            staged, deleted = self._staged[table], self._deleted[table]
+            for key in keys:
+                staged.pop(key, None)
+                deleted.append(key if isinstance(key, tuple) else (key,))
+
+
+def _empty_stage() -> dict[str, dict[Any, Any]]:
+    return {table: {} for table in _UPSERT}
+
+
+def _empty_deletes() -> dict[str, list[tuple]]:
+    return {table: [] for table in _DELETE}
+
+
+_UPSERT = {
+    "orders": "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?, ?, ?)",
+    "algo_orders": "INSERT OR REPLACE INTO algo_orders VALUES (?, ?, ?, ?, ?)",
+    "positions": "INSERT OR REPLACE INTO positions VALUES (?, ?, ?)",
+    "balances": "INSERT OR REPLACE INTO balances VALUES (?, ?, ?)",
+    "processed_ids": "INSERT OR IGNORE INTO processed_ids VALUES (?, ?)",
+    "day_pnl": "INSERT OR REPLACE INTO day_pnl VALUES (?, ?, ?, ?)",
+    "risk_counters": "INSERT OR REPLACE INTO risk_counters VALUES (?, ?)",
+}
+_DELETE = {
+    "orders": "DELETE FROM orders WHERE symbol = ? AND order_id = ?",
+    "algo_orders": "DELETE FROM algo_orders WHERE client_algo_id = ?",
+}
+# Row parameters of a staged (key, record), in column order.
+_ROW: dict[str, Callable[[Any, Any], tuple]] = {
+    "orders": lambda key, order: (
+        *key,
+        order.client_order_id,
+        order.status,
+        order.updated_ms,
+        encode(order),
+    ),
+    "algo_orders": lambda key, algo: (
+        key,
+        algo.algo_id,
+        algo.status,
+        algo.updated_ms,
+        encode(algo),
+    ),
+    "positions": lambda key, position: (key, position.updated_ms, encode(position)),
+    "balances": lambda key, balance: (key, balance.updated_ms, encode(balance)),
+    "processed_ids": lambda key, processed_ms: (key, processed_ms),
+    "day_pnl": lambda day, pnl: (
+        day.isoformat(),
+        str(pnl.realised),
+        str(pnl.commission),
+        str(pnl.funding),
+    ),
+    "risk_counters": lambda name, counters: (name, encode(counters)),
+}
 
 
 def _migrate(connection: sqlite3.Connection) -> None:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 from types import MappingProxyType
 from typing import Any, TypeVar, get_args, get_type_hints
 
@@ -208,17 +209,23 @@ class OmsView:
 Record = TypeVar("Record")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
+def _plain(value: Any) -> str:
+    """JSON fallback for the non-JSON field types: Decimal (exact text) and date (ISO)."""
+    if isinstance(value, Decimal | date):
         return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+# One encoder, built once: json.dumps(default=...) would build a new one per call.
+_encode_json = json.JSONEncoder(default=_plain).encode
 
 
 def encode(record: Any) -> str:
-    """JSON text of a record; Decimals become strings so nothing is rounded."""
-    return json.dumps({f.name: _plain(getattr(record, f.name)) for f in fields(record)})
+    """JSON text of a record; Decimals become strings so nothing is rounded.
+
+    Records are plain (non-slotted) dataclasses, so ``vars`` holds exactly their fields.
+    """
+    return _encode_json(vars(record))
 
 
 def _typed(hint: Any, value: Any) -> Any:
@@ -232,8 +239,13 @@ def _typed(hint: Any, value: Any) -> Any:
     return value
 
 
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
 def decode(cls: type[Record], text: str) -> Record:
     """Inverse of :func:`encode`; fields the record no longer has are ignored."""
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     raw = json.loads(text)
     return cls(**{k: _typed(hints[k], v) for k, v in raw.items() if k in hints})
