@@ -343,6 +343,8 @@ class App:
     def prepare(self, *, stream: bool) -> None:
         """Everything a trading mode does before its first decision."""
         self.sync_time()
+        for symbol in self.config.symbols:  # a symbol the venue cannot trade is a config error
+            self.client.symbol_rules(symbol)
         self._writes_at_start = self.client.writes_sent
         self.setup_account()
         positions_before = _amounts(self.oms.snapshot())

@@ -16,6 +16,7 @@ from pathlib import Path
 from bot import audit
 from bot.app import App, CredentialsMissing, CycleReport
 from bot.config import ConfigError, Secrets, dump_yaml, load_config, migrate_file
+from bot.exchange.errors import SymbolNotTradable
 from bot.killswitch import KillSwitch
 from bot.lock import StateDirLocked
 from bot.oms.reconcile import format_drift_table
@@ -262,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_USAGE
-    except CredentialsMissing as exc:
+    except (CredentialsMissing, SymbolNotTradable) as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except StateDirLocked as exc:

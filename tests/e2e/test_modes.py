@@ -215,3 +215,11 @@ def test_loss_taken_while_the_bot_was_away_counts_on_the_next_run(bot):
     assert result.returncode == 3, result.stdout + result.stderr
     assert "daily loss limit" in result.stdout
     assert bot.sim.open_algo_orders() == []  # the orphaned SL/TP were cancelled
+
+
+def test_symbol_the_venue_cannot_trade_is_a_config_error(bot):
+    bot.configure(symbols=["BTCUSDC", "SOLUSDC"])
+    result = bot.run("--once")
+    assert result.returncode == 2
+    assert "SOLUSDC" in result.stderr and "Traceback" not in result.stderr
+    assert [r for r in bot.sim.request_log if r.method == "POST" and "order" in r.path] == []
