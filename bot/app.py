@@ -21,19 +21,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.client_ids import DRY_RUN_PREFIX, LIVE_PREFIX
-from bot.config import BotConfig
 from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import ExchangeError
-from bot.exchange.venues import Venue, resolve_venue
-from bot.execution.bracket import ExitSettings
-from bot.execution.orders import BracketResult, OrderManager, OrderSettings
+from bot.execution.orders import BracketResult, OrderManager
 from bot.killswitch import KillSwitch
 from bot.oms.events import Snapshot
 from bot.oms.oms import Oms
 from bot.oms.reconcile import Drift, diff
 from bot.oms.worker import OmsWorker
-from bot.risk.guard import RiskGuard, RiskLimits
+from bot.risk.guard import RiskGuard
 from bot.runtime import Runtime
 from bot.store import Store
 from bot.strategy.base import Signal, parse_klines
@@ -41,24 +37,19 @@ from bot.strategy.indicators import atr
 from bot.strategy.loader import load_strategy
 from bot.stream.recovery import missed_exit_events
 from bot.stream.user_stream import UserStream, take_snapshot
+from bot.wiring import connect_venue, credentials, order_settings, risk_limits
 
 if TYPE_CHECKING:
     from bot.execution.paper import PaperExecutor
 
 log = logging.getLogger(__name__)
 
-SIM_STATE_FILE = Path("sim") / "account.json"
 ACCOUNT_SETUP_KEY = "account_setup"  # store meta: settings applied today
 INCOME_SYNCED_KEY = "income_synced_ms"  # store meta: last read of the income history
 INCOME_RESYNC_S = 3600
 PAPER_STATE_FILE = "paper-account.json"  # dry-run only, beside the dry-run state.db
-USER_PATH_TEMPLATE = "/private/ws/{listen_key}"
 STREAM_READY_TIMEOUT_S = 15.0
 INCOME_TYPES = {"REALIZED_PNL": "realised", "COMMISSION": "commission", "FUNDING_FEE": "funding"}
-
-
-class CredentialsMissing(RuntimeError):
-    """testnet/live need BINANCE_API_KEY and BINANCE_API_SECRET (a usage error, exit 2)."""
 
 
 @dataclass
@@ -71,64 +62,6 @@ class CycleReport:
     def add(self, line: str) -> None:
         log.info(line)
         self.lines.append(line)
-
-
-def _start_simulator(config: BotConfig, state_dir: Path):
-    """The embedded venue: an in-process simulator persisting its account in the state dir."""
-    from bot.sim import Simulator
-
-    state_file = state_dir / SIM_STATE_FILE
-    state_file.parent.mkdir(parents=True, exist_ok=True)
-    fresh = not state_file.exists()
-    sim = Simulator(state_file=state_file, seed=config.sim.seed).start()
-    if fresh:
-        sim.seed_balance(config.sim.starting_balance)
-    return sim
-
-
-def _credentials(runtime: Runtime, venue_name: str) -> tuple[str, str]:
-    if venue_name == "sim":
-        from bot.sim import SIM_API_KEY, SIM_API_SECRET
-
-        return SIM_API_KEY, SIM_API_SECRET
-    key, secret = runtime.secrets.api_key, runtime.secrets.api_secret
-    if key is None or secret is None:
-        raise CredentialsMissing(
-            f"venue {venue_name!r} needs BINANCE_API_KEY and BINANCE_API_SECRET in .env "
-            "or the environment (testnet keys until you mean to trade live)"
-        )
-    return key.get_secret_value(), secret.get_secret_value()
-
-
-def risk_limits(config: BotConfig) -> RiskLimits:
-    risk = config.risk
-    return RiskLimits(
-        daily_loss_limit=risk.daily_loss_limit,
-        max_sl_streak=risk.max_sl_streak,
-        sl_streak_cooldown_min=risk.sl_streak_cooldown_min,
-        cooldown_until_next_utc_day=risk.cooldown_until_next_utc_day,
-        max_open_positions=risk.max_open_positions,
-        max_notional_per_symbol=risk.max_notional_per_symbol,
-        max_total_notional=risk.max_total_notional,
-        max_leverage=risk.max_leverage,
-    )
-
-
-def order_settings(config: BotConfig, *, dry_run: bool) -> OrderSettings:
-    execution = config.execution
-    return OrderSettings(
-        risk_pct=config.risk.risk_per_trade_pct,
-        max_notional=config.risk.max_notional_per_symbol,
-        leverage=execution.leverage,
-        exits=ExitSettings(
-            working_type=execution.working_type,
-            tp_order_style=execution.tp_order_style,
-            price_protect=execution.price_protect,
-            use_close_position=execution.close_position_exits,
-        ),
-        prefix=DRY_RUN_PREFIX if dry_run else LIVE_PREFIX,
-        fill_polls=max(1, int(execution.fill_wait_s / 0.25)),
-    )
 
 
 def _amounts(view) -> dict[str, Decimal]:
@@ -168,14 +101,8 @@ class App:
     def _build(self) -> None:
         config, state_dir = self.config, self.runtime.state_dir
         exchange = config.exchange
-        sim_venue = None
-        if exchange.venue == "sim" and exchange.rest_url is None:
-            self.sim = _start_simulator(config, state_dir)
-            sim_venue = Venue(self.sim.rest_url, self.sim.ws_url, USER_PATH_TEMPLATE)
-        elif exchange.venue == "sim":
-            sim_venue = Venue(exchange.rest_url, exchange.ws_url or "", USER_PATH_TEMPLATE)
-        venue = resolve_venue(exchange.venue, exchange.rest_url, exchange.ws_url, sim=sim_venue)
-        api_key, api_secret = _credentials(self.runtime, exchange.venue)
+        venue, self.sim = connect_venue(config, state_dir)
+        api_key, api_secret = credentials(self.runtime.secrets, exchange.venue)
         self.runtime.redactor.add(api_key)
         self.runtime.redactor.add(api_secret)
         self.client = ExchangeClient(

@@ -14,13 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot import audit
-from bot.app import App, CredentialsMissing, CycleReport
+from bot.app import App, CycleReport
 from bot.config import ConfigError, Secrets, dump_yaml, load_config, migrate_file
 from bot.exchange.errors import SymbolNotTradable
 from bot.killswitch import KillSwitch
 from bot.lock import StateDirLocked
 from bot.oms.reconcile import format_drift_table
 from bot.runtime import Runtime
+from bot.wiring import CredentialsMissing
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_LOCKED = 0, 1, 2, 3, 4
 
