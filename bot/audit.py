@@ -65,6 +65,18 @@ def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(body).encode()).hexdigest()
 
 
+def _hash_and_serialise(record: dict[str, Any]) -> str:
+    """Set ``record["hash"]`` and return the record's journal line, serialising the
+    data once. Sorted keys put ``data`` first and ``hash`` right after it, so the
+    hashed text and the line share their pieces; :func:`verify` recomputes the hash
+    with :func:`record_hash`, which is the definition this must agree with."""
+    data = canonical(record["data"])
+    rest = canonical({key: value for key, value in record.items() if key != "data"})
+    digest = hashlib.sha256(f'{{"data":{data},{rest[1:]}'.encode()).hexdigest()
+    record["hash"] = digest
+    return f'{{"data":{data},"hash":"{digest}",{rest[1:]}\n'
+
+
 def _utc_stamp(now: datetime) -> str:
     return now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -109,17 +121,33 @@ class AuditJournal:
                 "seq": self._seq + 1,
                 "ts": _utc_stamp(self._clock()),
                 "kind": kind,
-                "data": self._redactor.value(json.loads(canonical(data))),
+                "data": self._safe(data),
                 "prev": self._head_hash,
             }
-            record["hash"] = record_hash(record)
-            self._file.write(canonical(record) + "\n")
+            line = _hash_and_serialise(record)
+            self._file.write(line)
             self._file.flush()
             self._seq, self._head_hash = record["seq"], record["hash"]
             if sync:
                 os.fsync(self._file.fileno())
                 self._write_head()
             return record
+
+    def _safe(self, value: Any) -> Any:
+        """``value`` as JSON-native data with every string redacted: what a JSON round
+        trip followed by :meth:`Redactor.value` gives, in one walk. Decimals become
+        plain digits (nothing in them to mask); other types go through ``_jsonable``."""
+        if isinstance(value, str):
+            return self._redactor.text(value)
+        if isinstance(value, dict):
+            return {key: self._safe(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._safe(item) for item in value]
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, Decimal):
+            return f"{value:f}"
+        return self._safe(_jsonable(value))
 
     def close(self) -> None:
         with self._lock:

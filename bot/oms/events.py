@@ -552,6 +552,162 @@ def _listen_key_expired(msg: dict, received_at_ms: int) -> ListenKeyExpired:
     )
 
 
+# Fast parsers for the high-volume event types. They index the payload directly and
+# accept only the plain shapes Binance sends (text as str, amounts as decimal strings
+# or ints, ids and times as ints, booleans as JSON booleans). Anything else raises, and
+# parse_user_data then runs the checked parser above, which accepts the same lenient
+# forms (digit-string ids, "true"/"false") and names the bad field: the fast path is
+# never looser than the checked one, only quicker on well-formed payloads.
+_FAST_FAILURES = (_Bad, KeyError, TypeError, AttributeError, ArithmeticError, ValueError)
+
+
+def _t(value: Any) -> str:
+    if value.__class__ is str:
+        return value
+    raise _Bad("not text")
+
+
+def _d(value: Any) -> Decimal:
+    if value.__class__ is str or value.__class__ is int:
+        number = Decimal(value)
+        if number.is_finite():
+            return number
+    raise _Bad("not a finite decimal")
+
+
+def _i(value: Any) -> int:
+    if value.__class__ is int:
+        return value
+    raise _Bad("not an integer")
+
+
+def _b(value: Any) -> bool:
+    if value is True or value is False:
+        return value
+    raise _Bad("not a boolean")
+
+
+def _fast_order_trade_update(msg: dict, received_at_ms: int) -> OrderTradeUpdate:
+    o = msg["o"]
+    get = o.get
+    event_time_ms = _i(msg["E"])
+    return OrderTradeUpdate(
+        event_time_ms=event_time_ms,
+        transaction_time_ms=_i(msg.get("T", 0)),
+        received_at_ms=received_at_ms,
+        symbol=_t(o["s"]),
+        client_order_id=_t(o["c"]),
+        order_id=_i(o["i"]),
+        side=_t(o["S"]),
+        order_type=_t(o["o"]),
+        original_type=_t(get("ot", "")),
+        execution_type=_t(o["x"]),
+        status=_t(o["X"]),
+        orig_qty=_d(o["q"]),
+        price=_d(get("p", "0")),
+        avg_price=_d(get("ap", "0")),
+        stop_price=_d(get("sp", "0")),
+        filled_qty=_d(o["z"]),
+        last_qty=_d(get("l", "0")),
+        last_price=_d(get("L", "0")),
+        commission_asset=_t(get("N", "")),
+        commission=_d(get("n", "0")),
+        realised_pnl=_d(get("rp", "0")),
+        trade_id=_i(get("t", 0)),
+        trade_time_ms=_i(get("T", 0)) or event_time_ms,
+        is_maker=_b(get("m", False)),
+        reduce_only=_b(get("R", False)),
+        close_position=_b(get("cp", False)),
+        position_side=_t(get("ps", "BOTH")),
+    )
+
+
+def _fast_account_update(msg: dict, received_at_ms: int) -> AccountUpdate:
+    a = msg["a"]
+    balances = tuple(
+        BalanceChange(
+            asset=_t(b["a"]),
+            wallet=_d(b["wb"]),
+            cross_wallet=_d(b.get("cw", "0")),
+            balance_change=_d(b.get("bc", "0")),
+        )
+        for b in a.get("B", ())
+    )
+    positions = tuple(
+        PositionChange(
+            symbol=_t(p["s"]),
+            amount=_d(p["pa"]),
+            entry_price=_d(p.get("ep", "0")),
+            breakeven_price=_d(p.get("bep", "0")),
+            unrealised_pnl=_d(p.get("up", "0")),
+            margin_type=_t(p.get("mt", "cross")),
+            position_side=_t(p.get("ps", "BOTH")),
+        )
+        for p in a.get("P", ())
+    )
+    symbol = a.get("S")
+    return AccountUpdate(
+        event_time_ms=_i(msg["E"]),
+        transaction_time_ms=_i(msg.get("T", 0)),
+        received_at_ms=received_at_ms,
+        reason=_t(a.get("m", "")),
+        balances=balances,
+        positions=positions,
+        symbol=symbol if isinstance(symbol, str) and symbol else None,
+    )
+
+
+def _fast_algo_update(msg: dict, received_at_ms: int) -> AlgoUpdate:
+    o = msg["o"]
+    get = o.get
+    return AlgoUpdate(
+        event_time_ms=_i(msg["E"]),
+        transaction_time_ms=_i(msg.get("T", 0)),
+        received_at_ms=received_at_ms,
+        client_algo_id=_t(o["caid"]),
+        algo_id=_i(o["aid"]),
+        algo_type=_t(get("at", "CONDITIONAL")),
+        order_type=_t(o["o"]),
+        symbol=_t(o["s"]),
+        side=_t(o["S"]),
+        position_side=_t(get("ps", "BOTH")),
+        qty=_d(get("q", "0")),
+        status=_t(o["X"]),
+        actual_order_id=_optional_id(get("ai", "")),
+        avg_price=_d(get("ap", "0")),
+        executed_qty=_d(get("aq", "0")),
+        trigger_price=_d(get("tp", "0")),
+        price=_d(get("p", "0")),
+        working_type=_t(get("wt", "")),
+        close_position=_b(get("cp", False)),
+        reduce_only=_b(get("R", False)),
+        reject_reason=_t(get("rm", "")),
+    )
+
+
+def _fast_trade_lite(msg: dict, received_at_ms: int) -> TradeLite:
+    return TradeLite(
+        event_time_ms=_i(msg["E"]),
+        transaction_time_ms=_i(msg.get("T", 0)),
+        received_at_ms=received_at_ms,
+        symbol=_t(msg["s"]),
+        client_order_id=_t(msg["c"]),
+        order_id=_i(msg["i"]),
+        side=_t(msg["S"]),
+        last_qty=_d(msg["l"]),
+        last_price=_d(msg["L"]),
+        trade_id=_i(msg["t"]),
+    )
+
+
+_FAST_PARSERS: dict[str, Callable[[dict, int], Any]] = {
+    "ORDER_TRADE_UPDATE": _fast_order_trade_update,
+    "ACCOUNT_UPDATE": _fast_account_update,
+    "ALGO_UPDATE": _fast_algo_update,
+    "TRADE_LITE": _fast_trade_lite,
+}
+
+
 _PARSERS: dict[str, Callable[[dict, int], Any]] = {
     "ORDER_TRADE_UPDATE": _order_trade_update,
     "ACCOUNT_UPDATE": _account_update,
@@ -571,9 +727,16 @@ def parse_user_data(raw: str, received_at_ms: int) -> Event:
         raise MalformedPayload(f"not JSON: {exc}", str(raw)) from None
     if not isinstance(message, dict) or not isinstance(message.get("e"), str):
         raise MalformedPayload("no event type 'e'", raw)
-    parser = _PARSERS.get(message["e"])
+    kind = message["e"]
+    fast = _FAST_PARSERS.get(kind)
+    if fast is not None:
+        try:
+            return fast(message, received_at_ms)
+        except _FAST_FAILURES:
+            pass  # the checked parser decides, and names the bad field
+    parser = _PARSERS.get(kind)
     if parser is None:
-        return UnknownEvent(event_type=message["e"], received_at_ms=received_at_ms)
+        return UnknownEvent(event_type=kind, received_at_ms=received_at_ms)
     try:
         return parser(message, received_at_ms)
     except (_Bad, TypeError, AttributeError) as exc:
