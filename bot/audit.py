@@ -53,11 +53,15 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to the audit journal")
 
 
+# Built once: json.dumps with non-default options would build a new encoder per call.
+_canonical_json = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_jsonable
+).encode
+
+
 def canonical(record: dict[str, Any]) -> str:
     """The exact text that is hashed: sorted keys, no spaces, UTF-8."""
-    return json.dumps(
-        record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_jsonable
-    )
+    return _canonical_json(record)
 
 
 def record_hash(record: dict[str, Any]) -> str:
@@ -135,18 +139,24 @@ class AuditJournal:
 
     def _safe(self, value: Any) -> Any:
         """``value`` as JSON-native data with every string redacted: what a JSON round
-        trip followed by :meth:`Redactor.value` gives, in one walk. Decimals become
-        plain digits (nothing in them to mask); other types go through ``_jsonable``."""
-        if isinstance(value, str):
+        trip followed by :meth:`Redactor.value` gives, in one walk (Decimals and the
+        other non-JSON types become their ``_jsonable`` text, redacted like any text).
+        The exact-type checks come first: they are the common cases of a fill record."""
+        kind = value.__class__
+        if kind is str:
+            return self._redactor.text(value)
+        if kind is Decimal:
+            return self._redactor.text(f"{value:f}")
+        if kind is int or value is None:
+            return value
+        if isinstance(value, str):  # str subclasses, e.g. str enums
             return self._redactor.text(value)
         if isinstance(value, dict):
             return {key: self._safe(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
             return [self._safe(item) for item in value]
-        if value is None or isinstance(value, bool | int | float):
+        if isinstance(value, bool | int | float):
             return value
-        if isinstance(value, Decimal):
-            return f"{value:f}"
         return self._safe(_jsonable(value))
 
     def close(self) -> None:

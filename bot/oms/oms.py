@@ -179,34 +179,44 @@ class Oms:
     def _on_order_update(self, event: OrderTradeUpdate) -> None:
         key = (event.symbol, event.order_id)
         current = self._orders.get(key)
+        new_fill = event.is_fill and event.fill_key not in self._processed
+        first_fill_ms = current.first_fill_ms if current else None
+        if new_fill and (first_fill_ms is None or event.trade_time_ms < first_fill_ms):
+            first_fill_ms = event.trade_time_ms
         incoming = _order_version(event.event_time_ms, event.filled_qty, event.status)
         if current is None or incoming >= _order_version(
             current.updated_ms, current.filled_qty, current.status
         ):
-            self._put_order(
-                OrderState(
-                    symbol=event.symbol,
-                    order_id=event.order_id,
-                    client_order_id=event.client_order_id,
-                    side=event.side,
-                    order_type=event.order_type,
-                    status=event.status,
-                    orig_qty=event.orig_qty,
-                    price=event.price,
-                    avg_price=event.avg_price,
-                    stop_price=event.stop_price,
-                    filled_qty=event.filled_qty,
-                    reduce_only=event.reduce_only,
-                    close_position=event.close_position,
-                    updated_ms=event.event_time_ms,
-                    first_fill_ms=current.first_fill_ms if current else None,
-                    exit_counted=current.exit_counted if current else False,
-                )
+            order = OrderState(
+                symbol=event.symbol,
+                order_id=event.order_id,
+                client_order_id=event.client_order_id,
+                side=event.side,
+                order_type=event.order_type,
+                status=event.status,
+                orig_qty=event.orig_qty,
+                price=event.price,
+                avg_price=event.avg_price,
+                stop_price=event.stop_price,
+                filled_qty=event.filled_qty,
+                reduce_only=event.reduce_only,
+                close_position=event.close_position,
+                updated_ms=event.event_time_ms,
+                first_fill_ms=first_fill_ms,
+                exit_counted=current.exit_counted if current else False,
             )
-        if event.is_fill and event.fill_key not in self._processed:
+        elif first_fill_ms != current.first_fill_ms:
+            order = replace(current, first_fill_ms=first_fill_ms)  # a late fill of an old event
+        else:
+            order = current
+        if new_fill:
             self._record_fill(event)
+            order = self._count_exit(order)
+        if order is not current:
+            self._put_order(order)
 
     def _record_fill(self, event: OrderTradeUpdate) -> None:
+        """Count a fill once: processed id, day PnL and commission, audit record."""
         self._mark_processed(event.fill_key)
         commission = Decimal(0)
         if event.commission_asset in (USDC, ""):
@@ -247,10 +257,6 @@ class Oms:
                 "day_pnl": self._day_pnls[day].total,
             },
         )
-        order = self._orders[(event.symbol, event.order_id)]
-        if order.first_fill_ms is None or event.trade_time_ms < order.first_fill_ms:
-            self._put_order(replace(order, first_fill_ms=event.trade_time_ms))
-        self._count_exit(self._orders[(event.symbol, event.order_id)])
 
     def _leg_of(self, order: OrderState) -> Leg | None:
         parsed = parse_client_id(order.client_order_id)
@@ -259,14 +265,15 @@ class Oms:
             parsed = parse_client_id(algo_id) if algo_id else None
         return parsed.leg if parsed else None
 
-    def _count_exit(self, order: OrderState) -> None:
-        """Count an order's exit in the SL streak once, as soon as its leg is known."""
+    def _count_exit(self, order: OrderState) -> OrderState:
+        """Count an order's exit in the SL streak once, as soon as its leg is known;
+        returns the order marked as counted (the caller stores it) or unchanged."""
         if order.exit_counted or order.first_fill_ms is None:
-            return
+            return order
         leg = self._leg_of(order)
         if leg is None:
-            return  # not ours, or a triggered child whose ALGO_UPDATE link is still to come
-        self._put_order(replace(order, exit_counted=True))
+            return order  # not ours, or a triggered child whose ALGO_UPDATE link is still to come
+        counted = replace(order, exit_counted=True)
         at = order.first_fill_ms
         counters = self._counters
         if leg is Leg.STOP_LOSS and at >= (counters.last_tp_exit_ms or 0):
@@ -280,7 +287,7 @@ class Oms:
                 0, counters.last_sl_exit_ms, max(at, counters.last_tp_exit_ms or 0)
             )
         else:
-            return
+            return counted
         self._counters = counters
         self._store.put_counters(counters)
         self._invalidate()
@@ -293,6 +300,7 @@ class Oms:
                 "sl_streak": counters.sl_streak,
             },
         )
+        return counted
 
     # algo orders ------------------------------------------------------------------------
 
@@ -329,8 +337,8 @@ class Oms:
             # The link is timeless: record it even from a stale event.
             self._algo_by_child[(event.symbol, actual)] = event.client_algo_id
             child = self._orders.get((event.symbol, actual))
-            if child is not None:
-                self._count_exit(child)
+            if child is not None and (counted := self._count_exit(child)) is not child:
+                self._put_order(counted)
 
     # account -------------------------------------------------------------------------
 
@@ -488,7 +496,7 @@ class Oms:
         commission: Decimal = Decimal(0),
         funding: Decimal = Decimal(0),
     ) -> None:
-        current = self._day_pnls.get(day, DayPnl(day))
+        current = self._day_pnls.get(day) or DayPnl(day)
         self._put_day_pnl(
             DayPnl(
                 day,
