@@ -6,10 +6,11 @@ MARKET orders at the last price with the configured slippage and taker fee, and
 triggers stop/take-profit algo orders on their own working price (mark or last)
 when ``poll()`` runs. Every change is put on the OMS inbound queue as the same
 raw JSON Binance pushes on the user-data stream (ORDER_TRADE_UPDATE,
-ACCOUNT_UPDATE, ALGO_UPDATE) wrapped in ``RawMessage``, so the OMS, RiskGuard
-and OrderManager run unchanged. It also answers the REST reads (positionRisk,
-openOrders, openAlgoOrders, USDC asset, income) from the paper account, so a
-dry-run reconciliation compares paper with paper, never with the live account.
+ACCOUNT_UPDATE, ALGO_UPDATE, built by ``paper_events``) wrapped in
+``RawMessage``, so the OMS, RiskGuard and OrderManager run unchanged. It also
+answers the REST reads (positionRisk, openOrders, openAlgoOrders, USDC asset,
+income) from the paper account, so a dry-run reconciliation compares paper
+with paper, never with the live account.
 
 Simplifications (documented, deliberately not kinder than Binance where it
 matters): no order book depth (one fill per order at last ± slippage); a
@@ -33,9 +34,9 @@ from bot.exchange.errors import Rejected
 from bot.exchange.orders import CONDITIONAL_TYPES, wire_working_type
 from bot.exchange.rules import SymbolRules
 from bot.execution.paper_book import PaperBook, PaperPosition
+from bot.execution.paper_events import USDC, account_update, algo_update, order_trade_update
 from bot.oms.events import RawMessage
 
-USDC = "USDC"
 BPS = Decimal(10_000)
 STOP_TYPES = frozenset({"STOP", "STOP_MARKET"})
 OPEN_ALGO = frozenset({"NEW"})
@@ -209,7 +210,7 @@ class PaperExecutor:
                 "triggerTime": 0,
             }
             self._algos[client_algo_id] = algo
-            self._algo_event(algo)
+            self._push(algo_update(self._event_ms(), algo))
             return dict(algo)
 
     def query_order(self, symbol: str, client_id: str) -> dict | None:
@@ -287,7 +288,7 @@ class PaperExecutor:
             triggerTime=self._clock_ms(),
             updateTime=self._clock_ms(),
         )
-        self._algo_event(algo)
+        self._push(algo_update(self._event_ms(), algo))
         last = self._market.last_price(symbol)
         if algo["orderType"] == "TAKE_PROFIT":  # limit child: its price or better
             limit = Decimal(algo["price"])
@@ -301,7 +302,7 @@ class PaperExecutor:
             actualQty=order["executedQty"],
             updateTime=self._clock_ms(),
         )
-        self._algo_event(algo)
+        self._push(algo_update(self._event_ms(), algo))
 
     # --- paper account reads (REST-shaped) ----------------------------------------------
 
@@ -418,7 +419,11 @@ class PaperExecutor:
             "updateTime": now,
         }
         self._orders[client_id] = order
-        self._order_event(order, "NEW", last_qty=Decimal(0), last_price=Decimal(0))
+        self._push(
+            order_trade_update(
+                self._event_ms(), order, "NEW", last_qty=Decimal(0), last_price=Decimal(0)
+            )
+        )
         return order
 
     def _fill(self, order: dict, price: Decimal, fee_rate: Decimal, *, maker: bool) -> None:
@@ -434,19 +439,32 @@ class PaperExecutor:
             updateTime=self._clock_ms(),
         )
         trade_id = self._new_id()
-        self._order_event(
-            order,
-            "TRADE",
-            last_qty=qty,
-            last_price=price,
-            trade_id=trade_id,
-            commission=result.commission,
-            realised=result.realised_pnl,
-            maker=maker,
+        self._push(
+            order_trade_update(
+                self._event_ms(),
+                order,
+                "TRADE",
+                last_qty=qty,
+                last_price=price,
+                trade_id=trade_id,
+                commission=result.commission,
+                realised=result.realised_pnl,
+                maker=maker,
+            )
         )
         self._record_income(symbol, "REALIZED_PNL", result.realised_pnl, trade_id)
         self._record_income(symbol, "COMMISSION", -result.commission, trade_id)
-        self._account_event(symbol)
+        event_ms = self._event_ms()
+        mark = self._market.mark_price(symbol)
+        self._push(
+            account_update(
+                event_ms,
+                symbol,
+                self._book.position(symbol),
+                self._book.wallet,
+                self._book.unrealised(symbol, mark),
+            )
+        )
         if result.position.amount == 0:  # Binance expires closePosition orders with the position
             for algo in list(self._algos.values()):
                 if (
@@ -474,7 +492,7 @@ class PaperExecutor:
 
     def _finish_algo(self, algo: dict, status: str, *, reject_reason: str = "") -> None:
         algo.update(algoStatus=status, updateTime=self._clock_ms())
-        self._algo_event(algo, reject_reason=reject_reason)
+        self._push(algo_update(self._event_ms(), algo, reject_reason=reject_reason))
 
     def _position_row(self, symbol: str) -> dict:
         position = self._book.position(symbol)
@@ -493,120 +511,8 @@ class PaperExecutor:
             "updateTime": self._clock_ms(),
         }
 
-    # --- user-data payloads (Binance field names, EXCHANGE-FACTS §1-§2) -----------------
+    # --- user-data stream (payloads from paper_events) ----------------------------------
 
     def _push(self, payload: dict) -> None:
+        """Queue the payload as the raw text the user-data stream would deliver."""
         self._inbound.put(RawMessage(json.dumps(payload), self._clock_ms()))
-
-    def _order_event(
-        self,
-        order: dict,
-        execution: str,
-        *,
-        last_qty: Decimal,
-        last_price: Decimal,
-        trade_id: int = 0,
-        commission: Decimal = Decimal(0),
-        realised: Decimal = Decimal(0),
-        maker: bool = False,
-    ) -> None:
-        event_ms = self._event_ms()
-        body = {
-            "s": order["symbol"],
-            "c": order["clientOrderId"],
-            "S": order["side"],
-            "o": order["type"],
-            "f": order["timeInForce"],
-            "q": order["origQty"],
-            "p": order["price"],
-            "ap": order["avgPrice"],
-            "sp": "0",
-            "x": execution,
-            "X": order["status"],
-            "i": order["orderId"],
-            "l": f"{last_qty:f}",
-            "z": order["executedQty"],
-            "L": f"{last_price:f}",
-            "T": event_ms,
-            "t": trade_id,
-            "b": "0",
-            "a": "0",
-            "m": maker,
-            "R": order["reduceOnly"],
-            "wt": order["workingType"],
-            "ot": order["origType"],
-            "ps": "BOTH",
-            "cp": False,
-            "rp": f"{realised:f}",
-            "pP": False,
-            "si": 0,
-            "ss": 0,
-            "V": "EXPIRE_MAKER",
-            "pm": "NONE",
-            "gtd": 0,
-        }
-        if execution == "TRADE":
-            body.update(N=USDC, n=f"{commission:f}")
-        self._push({"e": "ORDER_TRADE_UPDATE", "E": event_ms, "T": event_ms, "o": body})
-
-    def _account_event(self, symbol: str) -> None:
-        event_ms = self._event_ms()
-        position = self._book.position(symbol)
-        wallet = f"{self._book.wallet:f}"
-        mark = self._market.mark_price(symbol)
-        self._push(
-            {
-                "e": "ACCOUNT_UPDATE",
-                "E": event_ms,
-                "T": event_ms,
-                "a": {
-                    "m": "ORDER",
-                    "B": [{"a": USDC, "wb": wallet, "cw": wallet, "bc": "0"}],
-                    "P": [
-                        {
-                            "s": symbol,
-                            "pa": f"{position.amount:f}",
-                            "ep": f"{position.entry_price:f}",
-                            "bep": f"{position.entry_price:f}",
-                            "cr": "0",
-                            "up": f"{self._book.unrealised(symbol, mark):f}",
-                            "mt": "cross",
-                            "iw": "0",
-                            "ps": "BOTH",
-                        }
-                    ],
-                },
-            }
-        )
-
-    def _algo_event(self, algo: dict, *, reject_reason: str = "") -> None:
-        event_ms = self._event_ms()
-        body = {
-            "caid": algo["clientAlgoId"],
-            "aid": algo["algoId"],
-            "at": "CONDITIONAL",
-            "o": algo["orderType"],
-            "s": algo["symbol"],
-            "S": algo["side"],
-            "ps": "BOTH",
-            "f": algo["timeInForce"],
-            "q": algo["quantity"],
-            "X": algo["algoStatus"],
-            "ai": algo["actualOrderId"],
-            "ap": algo.get("actualPrice", "0"),
-            "aq": algo.get("actualQty", "0"),
-            "act": "MARKET" if algo["actualOrderId"] else "0",
-            "tp": algo["triggerPrice"],
-            "p": algo["price"],
-            "V": "EXPIRE_MAKER",
-            "wt": algo["workingType"],
-            "pm": "NONE",
-            "cp": algo["closePosition"],
-            "pP": algo["priceProtect"],
-            "R": algo["reduceOnly"],
-            "tt": algo["triggerTime"],
-            "gtd": 0,
-        }
-        if reject_reason:
-            body["rm"] = reject_reason
-        self._push({"e": "ALGO_UPDATE", "T": event_ms, "E": event_ms, "o": body})

@@ -1,0 +1,192 @@
+"""OrderDesk: the one way an order leaves the bot, shared by entries and protection.
+
+Order of every send: RiskGuard decides, the audit journal records the intent
+(fsynced), then the request leaves. A refusal is audited and nothing is sent.
+The OrderManager (entries) and the PositionGuard (stops, orphans, emergency)
+hold the same desk, so both follow that order and write the same records.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from bot.client_ids import LIVE_PREFIX, Leg, make_client_id
+from bot.exchange.errors import ExchangeError, Rejected
+from bot.exchange.orders import market_order_params
+from bot.exchange.rules import SymbolRules
+from bot.execution.bracket import ExitSettings
+from bot.risk.guard import OrderIntent, Refused, RiskGuard, RiskState
+
+log = logging.getLogger(__name__)
+
+WOULD_IMMEDIATELY_TRIGGER = -2021  # the market already passed the trigger price
+
+
+class Audit(Protocol):
+    def append(self, kind: str, data: dict, *, sync: bool = False) -> dict: ...
+
+
+@dataclass(frozen=True)
+class OrderSettings:
+    """What the lead maps from config (``risk:`` and ``execution:`` sections)."""
+
+    risk_pct: Decimal  # percent of the USDC wallet lost at the stop (1 = 1 %)
+    max_notional: Decimal  # sizing cap per entry, USDC
+    leverage: int
+    exits: ExitSettings = field(default_factory=ExitSettings)
+    prefix: str = LIVE_PREFIX
+    fill_polls: int = 20  # bounded wait for an entry fill: polls x poll interval
+    fill_poll_interval_s: float = 0.25
+    # When a stop must be re-placed and the planned price is unknown (no SL of ours
+    # was ever seen for the position): this far from the entry, in percent.
+    fallback_stop_pct: Decimal = Decimal("2")
+
+
+class OrderDesk:
+    def __init__(
+        self,
+        client: Any,
+        guard: RiskGuard,
+        audit: Audit,
+        view_provider: Callable[[], Any],
+        rules_provider: Callable[[str], SymbolRules],
+        settings: OrderSettings,
+        *,
+        kill_switch: Callable[[], bool],
+        clock: Callable[[], datetime],
+    ) -> None:
+        """``client`` is an ExchangeClient or a PaperExecutor (same order methods);
+        ``view_provider`` returns the OMS's current read-only view."""
+        self.client = client
+        self.guard = guard
+        self.view = view_provider
+        self.rules = rules_provider
+        self.settings = settings
+        self.clock = clock
+        self._audit = audit
+        self._kill_switch = kill_switch
+
+    def risk_state(self, view: Any, symbol: str) -> RiskState:
+        now = self.clock()
+        return RiskState(
+            kill_switch=self._kill_switch(),
+            day_pnl=view.day_pnl(now.date()),
+            sl_streak=view.sl_streak,
+            last_sl_exit_at=view.last_sl_exit_at,
+            open_positions={s: abs(p.amount) * p.entry_price for s, p in view.positions.items()},
+            now=now,
+            leverage=view.leverage.get(symbol, self.settings.leverage),
+        )
+
+    def place_exit(
+        self,
+        leg: Leg,
+        params: dict,
+        qty: Decimal,
+        mark: Decimal,
+        rules: SymbolRules,
+        candle_open_ms: int,
+    ) -> tuple[str, str] | None:
+        """Place one exit; None on success, else (status, reason) after handling it."""
+        symbol = params["symbol"]
+        intent = _exit_intent(params, mark, leg)
+        decision = self.guard.check(intent, self.risk_state(self.view(), symbol), rules)
+        if isinstance(decision, Refused):
+            reason = f"{leg.name} refused: {decision.reason}"
+            self.alarm(symbol, params["clientAlgoId"], reason)
+            return "unprotected", reason
+        try:
+            self.send(leg, params, algo=True)
+        except Rejected as error:
+            if error.code != WOULD_IMMEDIATELY_TRIGGER:
+                reason = f"{leg.name} rejected: {error.code} {error.message}"
+                self.alarm(symbol, params["clientAlgoId"], reason)
+                return "unprotected", reason
+            reason = (
+                f"{leg.name} at {params['triggerPrice']} would trigger immediately (-2021): "
+                "the market already passed it; closing the position at market"
+            )
+            self.decision("close_at_market", symbol, params["clientAlgoId"], reason)
+            close_id = make_client_id(
+                symbol, candle_open_ms, Leg.CLOSE, prefix=self.settings.prefix
+            )
+            self.close_at_market(symbol, params["side"], qty, close_id, rules)
+            return "closed", reason
+        except ExchangeError as error:
+            reason = f"{leg.name} could not be placed: {error}"
+            self.alarm(symbol, params["clientAlgoId"], reason)
+            return "unprotected", reason
+        return None
+
+    def close_at_market(
+        self, symbol: str, side: str, qty: Decimal, client_id: str, rules: SymbolRules
+    ) -> dict:
+        qty = rules.round_qty(qty, market=True)
+        params = market_order_params(symbol, side, qty, client_id, reduce_only=True)
+        mark = self.client.mark_price(symbol)
+        intent = OrderIntent(
+            symbol, side, qty, None, mark, reduce_only=True, leg=Leg.CLOSE, client_id=client_id
+        )
+        decision = self.guard.check(intent, self.risk_state(self.view(), symbol), rules)
+        if isinstance(decision, Refused):  # only precision can refuse an exit
+            raise Rejected(0, f"close refused locally: {decision.reason}")
+        return self.send(Leg.CLOSE, params, algo=False)
+
+    def send(self, leg: Leg, params: Mapping[str, str], *, algo: bool) -> dict:
+        """Audit (fsynced) the exact request, send it, audit the answer."""
+        client_id = params.get("clientAlgoId") or params.get("newClientOrderId")
+        self._audit.append(
+            "order_send",
+            {"leg": leg.name, "client_id": client_id, "algo": algo, "params": dict(params)},
+            sync=True,
+        )
+        try:
+            send = self.client.place_algo_order if algo else self.client.place_order
+            response = send(dict(params))
+        except ExchangeError as error:
+            self._audit.append(
+                "order_error",
+                {"leg": leg.name, "client_id": client_id, "error": str(error)},
+                sync=True,
+            )
+            log.warning("%s %s %s: %s", params.get("symbol"), leg.name, client_id, error)
+            raise
+        status = response.get("algoStatus") or response.get("status")
+        self._audit.append(
+            "order_accepted", {"leg": leg.name, "client_id": client_id, "status": status}
+        )
+        log.info("%s %s %s sent: %s", params.get("symbol"), leg.name, client_id, status)
+        return response
+
+    def decision(
+        self, action: str, symbol: str, client_id: str, reason: str, *, sync: bool = True, **extra
+    ) -> None:
+        data = {"action": action, "symbol": symbol, "client_id": client_id, "reason": reason}
+        self._audit.append("decision", {**data, **extra}, sync=sync)
+
+    def alarm(self, symbol: str, client_id: str, reason: str) -> None:
+        log.error("ALARM %s %s: %s", symbol, client_id, reason)
+        self._audit.append(
+            "alarm", {"symbol": symbol, "client_id": client_id, "reason": reason}, sync=True
+        )
+
+
+def _exit_intent(params: Mapping[str, str], mark: Decimal, leg: Leg) -> OrderIntent:
+    close = params.get("closePosition") == "true"
+    return OrderIntent(
+        symbol=params["symbol"],
+        side=params["side"],  # type: ignore[arg-type]
+        qty=None if close else Decimal(params["quantity"]),
+        price=Decimal(params["price"]) if "price" in params else None,
+        mark_price=mark,
+        reduce_only=params.get("reduceOnly") == "true",
+        close_position=close,
+        leg=leg,
+        client_id=params["clientAlgoId"],
+        trigger_price=Decimal(params["triggerPrice"]),
+    )
