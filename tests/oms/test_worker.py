@@ -68,3 +68,30 @@ def test_stop_applies_everything_already_queued(oms, inbound, store):
     assert worker.applied == 50
     assert not worker.alive
     assert store.load().day_pnls[0].realised == Decimal(50)
+
+
+def test_wait_idle_commits_the_open_batch_at_once(oms, inbound, store):
+    worker = OmsWorker(oms, inbound, commit_interval=3600)
+    worker.start()
+    try:
+        inbound.put(RawMessage(payloads.order_update(rp="2", n="0"), 0))
+        assert worker.wait_idle(timeout=5)
+        assert store.load().day_pnls[0].realised == Decimal(2)
+    finally:
+        assert worker.stop(timeout=5)
+
+
+def test_events_are_visible_before_their_batch_is_committed(oms, inbound, store):
+    worker = OmsWorker(oms, inbound, commit_interval=3600)
+    worker.start()
+    try:
+        inbound.put(RawMessage(payloads.account_update(), 0))
+        for _ in range(500):
+            if oms.snapshot().usdc_wallet is not None:
+                break
+            threading.Event().wait(0.01)
+        assert oms.snapshot().usdc_wallet == Decimal("9999.76")
+        assert store.load().balances == []  # the batch is still open
+    finally:
+        assert worker.stop(timeout=5)
+    assert store.load().balances[0].wallet == Decimal("9999.76")  # stop commits it
