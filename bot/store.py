@@ -80,7 +80,7 @@ class StoredState:
     algo_orders: list[AlgoOrderState]
     positions: list[PositionState]
     balances: list[BalanceState]
-    processed_ids: set[str]
+    processed_ids: dict[str, int]  # key -> when it was processed (ms)
     day_pnls: list[DayPnl]
     counters: RiskCounters
 
@@ -133,7 +133,7 @@ class Store:
                 balances=[
                     decode(BalanceState, b) for (b,) in db.execute("SELECT body FROM balances")
                 ],
-                processed_ids={k for (k,) in db.execute("SELECT key FROM processed_ids")},
+                processed_ids=dict(db.execute("SELECT key, processed_ms FROM processed_ids")),
                 day_pnls=[
                     DayPnl(date.fromisoformat(d), Decimal(r), Decimal(c), Decimal(f))
                     for d, r, c, f in db.execute(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -55,11 +55,24 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 PROCESSED_ID_RETENTION = timedelta(days=7)
+# Terminal orders and algo orders are history after this long: the SL streak has
+# counted them (a triggered child's ALGO_UPDATE link arrives within seconds) and the
+# duplicate-entry check only looks up the current candle's entry id.
+ORDER_RETENTION = timedelta(days=2)
 _STATUS_RANK = {"NEW": 0, "PARTIALLY_FILLED": 1}  # every other status is final
 
 
 class Audit(Protocol):
     def append(self, kind: str, data: dict[str, Any], *, sync: bool = False) -> dict: ...
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What :meth:`Oms.prune` removed."""
+
+    orders: int
+    algo_orders: int
+    processed_ids: int
 
 
 def _utc_now() -> datetime:
@@ -85,7 +98,6 @@ class Oms:
         self._clock = clock
         self._lock = threading.RLock()
         self._view: OmsView | None = None
-        store.prune_processed(int((clock() - PROCESSED_ID_RETENTION).timestamp() * 1000))
         stored = store.load()
         self._orders = {(o.symbol, o.order_id): o for o in stored.orders}
         self._algo_orders = {a.client_algo_id: a for a in stored.algo_orders}
@@ -111,6 +123,7 @@ class Oms:
             TradeLite: self._ignore,  # the ORDER_TRADE_UPDATE of the same trade carries PnL and fee
             UnknownEvent: self._ignore,
         }
+        self.prune()
 
     # public API -----------------------------------------------------------------
 
@@ -139,6 +152,61 @@ class Oms:
                     leverage=self._leverage,
                 )
             return self._view
+
+    def prune(self, before_ms: int | None = None) -> Pruned:
+        """Forget terminal (not open) orders and algo orders last updated before
+        ``before_ms`` and fill ids processed more than PROCESSED_ID_RETENTION ago, in
+        memory and in the store, so a long-running service stays bounded. Open orders
+        stay whatever their age. Run at start and from the daily roll; safe from any
+        thread (it holds the OMS lock).
+
+        The default horizon is ORDER_RETENTION before the newest exchange time the OMS
+        holds, not before the local clock: a simulator's clock may be far from ours,
+        and a restart after a long pause must not drop the orders of the last session."""
+        processed_before_ms = int((self._clock() - PROCESSED_ID_RETENTION).timestamp() * 1000)
+        with self._lock:
+            if before_ms is None:
+                before_ms = self._newest_ms() - int(ORDER_RETENTION.total_seconds() * 1000)
+            orders = [
+                key
+                for key, order in self._orders.items()
+                if not order.is_open and order.updated_ms < before_ms
+            ]
+            algos = [
+                key
+                for key, algo in self._algo_orders.items()
+                if not algo.is_open and algo.updated_ms < before_ms
+            ]
+            for key in orders:
+                del self._orders[key]
+            for key in algos:
+                del self._algo_orders[key]
+            gone = set(algos)
+            self._algo_by_child = {
+                child: algo for child, algo in self._algo_by_child.items() if algo not in gone
+            }
+            self._processed = {
+                key: at for key, at in self._processed.items() if at >= processed_before_ms
+            }
+            self._store.delete_orders(orders)
+            self._store.delete_algo_orders(algos)
+            self._store.commit()
+            processed = self._store.prune_processed(processed_before_ms)
+            self._invalidate()
+        if orders or algos:
+            log.info(
+                "pruned %d orders and %d algo orders last updated before %d",
+                len(orders),
+                len(algos),
+                before_ms,
+            )
+        return Pruned(len(orders), len(algos), processed)
+
+    def _newest_ms(self) -> int:
+        return max(
+            (r.updated_ms for r in (*self._orders.values(), *self._algo_orders.values())),
+            default=0,
+        )
 
     def seed_day_pnl(
         self, day: date, realised: Decimal, commission: Decimal, funding: Decimal
@@ -507,8 +575,9 @@ class Oms:
         )
 
     def _mark_processed(self, key: str) -> None:
-        self._processed.add(key)
-        self._store.add_processed(key, int(self._clock().timestamp() * 1000))
+        processed_ms = int(self._clock().timestamp() * 1000)
+        self._processed[key] = processed_ms
+        self._store.add_processed(key, processed_ms)
 
 
 def load_view(store: Store) -> OmsView:
