@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+from decimal import Decimal
 
 import pytest
 
@@ -41,3 +42,16 @@ def test_processed_ids_older_than_retention_are_pruned(tmp_path):
         store.commit()
         assert store.prune_processed(before_ms=2_000) == 1
         assert set(store.load().processed_ids) == {"trade:BTCUSDC:2"}
+
+
+def test_staged_records_are_written_once_per_key_at_commit(tmp_path):
+    from bot.oms.state import BalanceState
+
+    path = tmp_path / "state.db"
+    with Store.open(path) as store:
+        for wallet in ("1", "2", "3"):
+            store.put_balance(BalanceState("USDC", Decimal(wallet), Decimal(wallet), 1))
+        assert store.load().balances == []  # not written before the batch commits
+        store.commit()
+    with Store.open(path) as store:
+        assert store.load().balances == [BalanceState("USDC", Decimal(3), Decimal(3), 1)]
