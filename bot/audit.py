@@ -138,9 +138,9 @@ class AuditJournal:
             return record
 
     def _safe(self, value: Any) -> Any:
-        """``value`` as JSON-native data with every string redacted: what a JSON round
-        trip followed by :meth:`Redactor.value` gives, in one walk (Decimals and the
-        other non-JSON types become their ``_jsonable`` text, redacted like any text).
+        """``value`` as JSON-native data with every string redacted, in one walk (what a
+        JSON round trip and then redacting each string would give): Decimals and the
+        other non-JSON types become their ``_jsonable`` text, redacted like any text.
         The exact-type checks come first: they are the common cases of a fill record."""
         kind = value.__class__
         if kind is str:

@@ -61,13 +61,3 @@ class Redactor:
         for pattern in _PATTERNS:
             text = pattern.sub(rf"\g<1>{MASK}", text)
         return text
-
-    def value(self, value: object) -> object:
-        """Redact every string inside a JSON-like structure (dicts, lists, scalars)."""
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {key: self.value(item) for key, item in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.value(item) for item in value]
-        return value

@@ -92,6 +92,23 @@ def test_secrets_are_redacted_before_hashing(tmp_path):
     assert verify(tmp_path).ok
 
 
+def test_secrets_anywhere_in_the_record_are_redacted(tmp_path):
+    redactor = Redactor(["ListenKey0123456789abcdef"])
+    data = {
+        "nested": {"urls": ["/private/ws/ListenKey0123456789abcdef", ("listenKey=xyz",)]},
+        "path": Path("/tmp/ListenKey0123456789abcdef"),
+        "ids": {"ListenKey0123456789abcdef"},
+        "qty": Decimal("0.001"),
+    }
+    with AuditJournal(tmp_path, redactor=redactor) as journal:
+        record = journal.append("error", data)
+    text = journal_files(tmp_path)[0].read_text()
+    assert "ListenKey0123456789abcdef" not in text and "xyz" not in text
+    assert json.loads(text)["data"]["qty"] == "0.001"
+    assert json.loads(text)["hash"] == record["hash"]
+    assert verify(tmp_path).ok
+
+
 def test_corrupt_tail_refuses_to_continue(tmp_path):
     write_journal(tmp_path)
     rewrite(journal_files(tmp_path)[0], lambda lines: [*lines[:-1], "{not json"])
