@@ -150,3 +150,25 @@ def test_snapshot_from_rest_payloads():
 def test_snapshot_with_a_bad_number_is_malformed():
     with pytest.raises(MalformedPayload):
         Snapshot.from_rest([{"symbol": "BTCUSDC", "positionAmt": "x"}], [], [], {}, 0)
+
+
+def test_lenient_forms_binance_may_send_still_parse():
+    raw = payloads.order_update().replace('"i": 8886774', '"i": "8886774"')
+    raw = raw.replace('"m": false', '"m": "false"')
+    event = parse_user_data(raw, 0)
+    assert (event.order_id, event.is_maker) == (8886774, False)
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (payloads.order_update().replace('"q": "0.010"', '"q": "abc"'), "'q'"),
+        (payloads.order_update().replace('"s": "BTCUSDC", ', ""), "'s'"),
+        (payloads.algo_update().replace('"X": "NEW"', '"X": 5'), "'X'"),
+        (payloads.account_update().replace('"wb": "9999.76"', '"wb": 1.5'), "'wb'"),
+    ],
+)
+def test_a_malformed_payload_names_the_bad_field(raw, field):
+    with pytest.raises(MalformedPayload) as caught:
+        parse_user_data(raw, 0)
+    assert field in caught.value.reason
