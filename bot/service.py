@@ -103,8 +103,10 @@ def _guard(app: App) -> None:
 
 
 def _daily_roll(app: App) -> None:
+    """New UTC day: today's PnL from the exchange, and old terminal orders out of memory."""
     app.seed_day_pnl()
-    app.audit.append("daily_roll", {"day": datetime.now(UTC).date()})
+    pruned = app.oms.prune()
+    app.audit.append("daily_roll", {"day": app.now().date(), "pruned_orders": pruned.orders})
 
 
 def write_health(app: App) -> None:
