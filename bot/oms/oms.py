@@ -7,11 +7,11 @@ filled quantity for orders), and fills and funding payments are counted once per
 id, persisted with the state. Other threads call :meth:`Oms.snapshot` and get an
 immutable :class:`OmsView`.
 
-Fills feed the risk counters: realised PnL and commission per UTC day (by trade
-time), funding from ``ACCOUNT_UPDATE`` FUNDING_FEE, and the stop-loss streak. A
-triggered SL/TP child order may carry a client id we do not know, and its fill
-can arrive before the ``ALGO_UPDATE`` that links it (``ai``): such a fill waits
-on the order record until the link arrives.
+New fills and funding payments feed the risk counters kept by
+:class:`bot.oms.ledger.RiskLedger` (day PnL, stop-loss streak). A triggered SL/TP
+child order may carry a client id we do not know, and its fill can arrive before
+the ``ALGO_UPDATE`` that links it (``ai``): such a fill waits on the order record
+until the link arrives.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from bot.client_ids import Leg, parse_client_id
 from bot.oms.events import (
@@ -38,6 +38,7 @@ from bot.oms.events import (
     TradeLite,
     UnknownEvent,
 )
+from bot.oms.ledger import Audit, RiskLedger
 from bot.oms.reconcile import Drift, diff
 from bot.oms.state import (
     CLOSED_BY_RECONCILE,
@@ -48,7 +49,6 @@ from bot.oms.state import (
     OmsView,
     OrderState,
     PositionState,
-    RiskCounters,
 )
 from bot.store import Store
 
@@ -62,10 +62,6 @@ ORDER_RETENTION = timedelta(days=2)
 _STATUS_RANK = {"NEW": 0, "PARTIALLY_FILLED": 1}  # every other status is final
 
 
-class Audit(Protocol):
-    def append(self, kind: str, data: dict[str, Any], *, sync: bool = False) -> dict: ...
-
-
 @dataclass(frozen=True)
 class Pruned:
     """What :meth:`Oms.prune` removed."""
@@ -77,10 +73,6 @@ class Pruned:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _day_of(ms: int) -> date:
-    return datetime.fromtimestamp(ms / 1000, UTC).date()
 
 
 def _order_version(event_ms: int, filled: Decimal, status: str) -> tuple[int, Decimal, int]:
@@ -109,8 +101,9 @@ class Oms:
         self._positions = {p.symbol: p for p in stored.positions}
         self._balance = next((b for b in stored.balances if b.asset == USDC), None)
         self._processed = stored.processed_ids
-        self._day_pnls = {p.day: p for p in stored.day_pnls}
-        self._counters = stored.counters
+        self._ledger = RiskLedger(
+            store, audit, stored.day_pnls, stored.counters, on_change=self._invalidate
+        )
         self._leverage: dict[str, int] = {}
         self._handlers: dict[type, Callable[[Any], None]] = {
             OrderTradeUpdate: self._on_order_update,
@@ -147,8 +140,8 @@ class Oms:
                     algo_orders=self._algo_orders,
                     position_records=self._positions,
                     balance=self._balance,
-                    counters=self._counters,
-                    day_pnls=self._day_pnls,
+                    counters=self._ledger.counters,
+                    day_pnls=self._ledger.day_pnls,
                     leverage=self._leverage,
                 )
             return self._view
@@ -214,21 +207,8 @@ class Oms:
         """Merge a day's income history from the exchange (commission negative, as the
         income API reports it). The record with the larger loss wins, whole: summing
         would double count, and a lost state.db must never lift the daily limit."""
-        exchange = DayPnl(day, realised, commission, funding)
         with self._lock:
-            local = self._day_pnls.get(day)
-            if local is None or exchange.total < local.total:
-                self._put_day_pnl(exchange)
-                self._store.commit()
-                self._audit.append(
-                    "day_pnl_seeded",
-                    {
-                        "day": day,
-                        "total": exchange.total,
-                        "previous": local.total if local else None,
-                    },
-                )
-            return self._day_pnls[day]
+            return self._ledger.seed_day_pnl(day, realised, commission, funding)
 
     def record_malformed(self, error: MalformedPayload) -> None:
         """Log and audit a payload that could not be parsed (the consumer carries on)."""
@@ -278,53 +258,11 @@ class Oms:
         else:
             order = current
         if new_fill:
-            self._record_fill(event)
+            self._mark_processed(event.fill_key)
+            self._ledger.record_fill(event)
             order = self._count_exit(order)
         if order is not current:
             self._put_order(order)
-
-    def _record_fill(self, event: OrderTradeUpdate) -> None:
-        """Count a fill once: processed id, day PnL and commission, audit record."""
-        self._mark_processed(event.fill_key)
-        commission = Decimal(0)
-        if event.commission_asset in (USDC, ""):
-            commission = -event.commission
-        elif event.commission:
-            log.warning(
-                "%s %s: commission %s paid in %s is not counted in the USDC day PnL",
-                event.symbol,
-                event.client_order_id,
-                event.commission,
-                event.commission_asset,
-            )
-        day = _day_of(event.trade_time_ms)
-        self._add_day_pnl(day, realised=event.realised_pnl, commission=commission)
-        kind = f"{event.forced_close}_fill" if event.forced_close else "fill"
-        if event.forced_close:
-            log.warning(
-                "%s %s fill on %s: %s",
-                event.forced_close,
-                event.client_order_id,
-                event.symbol,
-                event.last_qty,
-            )
-        self._audit.append(
-            kind,
-            {
-                "symbol": event.symbol,
-                "client_order_id": event.client_order_id,
-                "order_id": event.order_id,
-                "trade_id": event.trade_id,
-                "side": event.side,
-                "qty": event.last_qty,
-                "price": event.last_price,
-                "realised_pnl": event.realised_pnl,
-                "commission": event.commission,
-                "commission_asset": event.commission_asset,
-                "trade_time_ms": event.trade_time_ms,
-                "day_pnl": self._day_pnls[day].total,
-            },
-        )
 
     def _leg_of(self, order: OrderState) -> Leg | None:
         parsed = parse_client_id(order.client_order_id)
@@ -341,34 +279,8 @@ class Oms:
         leg = self._leg_of(order)
         if leg is None:
             return order  # not ours, or a triggered child whose ALGO_UPDATE link is still to come
-        counted = replace(order, exit_counted=True)
-        at = order.first_fill_ms
-        counters = self._counters
-        if leg is Leg.STOP_LOSS and at >= (counters.last_tp_exit_ms or 0):
-            counters = RiskCounters(
-                sl_streak=counters.sl_streak + 1,
-                last_sl_exit_ms=max(at, counters.last_sl_exit_ms or 0),
-                last_tp_exit_ms=counters.last_tp_exit_ms,
-            )
-        elif leg is Leg.TAKE_PROFIT and at >= (counters.last_sl_exit_ms or 0):
-            counters = RiskCounters(
-                0, counters.last_sl_exit_ms, max(at, counters.last_tp_exit_ms or 0)
-            )
-        else:
-            return counted
-        self._counters = counters
-        self._store.put_counters(counters)
-        self._invalidate()
-        self._audit.append(
-            "sl_streak",
-            {
-                "symbol": order.symbol,
-                "client_order_id": order.client_order_id,
-                "leg": leg,
-                "sl_streak": counters.sl_streak,
-            },
-        )
-        return counted
+        self._ledger.count_exit(order, leg)
+        return replace(order, exit_counted=True)
 
     # algo orders ------------------------------------------------------------------------
 
@@ -445,12 +357,7 @@ class Oms:
         if key in self._processed:
             return
         self._mark_processed(key)
-        day = _day_of(event.transaction_time_ms or event.event_time_ms)
-        self._add_day_pnl(day, funding=amount)
-        self._audit.append(
-            "funding",
-            {"symbol": event.symbol, "amount": amount, "day_pnl": self._day_pnls[day].total},
-        )
+        self._ledger.record_funding(event, amount)
 
     def _on_account_config(self, event: AccountConfigUpdate) -> None:
         if event.symbol is not None and event.leverage is not None:
@@ -550,29 +457,6 @@ class Oms:
         self._balance = balance
         self._store.put_balance(balance)
         self._invalidate()
-
-    def _put_day_pnl(self, pnl: DayPnl) -> None:
-        self._day_pnls[pnl.day] = pnl
-        self._store.put_day_pnl(pnl)
-        self._invalidate()
-
-    def _add_day_pnl(
-        self,
-        day: date,
-        *,
-        realised: Decimal = Decimal(0),
-        commission: Decimal = Decimal(0),
-        funding: Decimal = Decimal(0),
-    ) -> None:
-        current = self._day_pnls.get(day) or DayPnl(day)
-        self._put_day_pnl(
-            DayPnl(
-                day,
-                current.realised + realised,
-                current.commission + commission,
-                current.funding + funding,
-            )
-        )
 
     def _mark_processed(self, key: str) -> None:
         processed_ms = int(self._clock().timestamp() * 1000)

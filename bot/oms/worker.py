@@ -24,8 +24,9 @@ import threading
 import time
 from typing import Any
 
-from bot.oms.events import MalformedPayload, RawMessage, UnknownEvent, parse_user_data
+from bot.oms.events import MalformedPayload, RawMessage, UnknownEvent
 from bot.oms.oms import Oms
+from bot.oms.parsing import parse_user_data
 
 log = logging.getLogger(__name__)
 

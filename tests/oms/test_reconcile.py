@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.oms.events import Snapshot, parse_user_data
+from bot.oms.events import Snapshot
 from bot.oms.oms import load_view
+from bot.oms.parsing import parse_user_data
 from bot.oms.reconcile import diff, format_drift_table
 from bot.oms.state import CLOSED_BY_RECONCILE, OmsView
 from tests.oms import payloads
