@@ -209,7 +209,7 @@ class App:
         self.stream.start()
         deadline = time.monotonic() + STREAM_READY_TIMEOUT_S
         while self.stream.health().snapshots == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
+            time.sleep(0.005)
         if self.stream.health().snapshots == 0:
             log.warning("user stream not ready; reconciling from REST instead")
             self.apply_snapshot()

@@ -49,6 +49,14 @@ class ExchangeConfig(_Section):
     weight_budget_share: float = Field(0.8, gt=0, le=1)
     exchange_info_ttl_s: int = Field(3600, ge=0)
 
+    @field_validator("rest_url", "ws_url")
+    @classmethod
+    def _absolute_url(cls, url: str | None, info) -> str | None:
+        schemes = ("http://", "https://") if info.field_name == "rest_url" else ("ws://", "wss://")
+        if url is not None and not url.startswith(schemes):
+            raise ValueError(f"must start with {' or '.join(schemes)}")
+        return url
+
 
 class ExecutionConfig(_Section):
     working_type: Literal["MARK_PRICE", "LAST_PRICE"] = "MARK_PRICE"

@@ -62,6 +62,8 @@ def test_config_is_immutable():
         ("execution: {leverage: lots}", "execution.leverage = 'lots'"),
         ("symbols: [BTCUSDT]", "only USDC-margined symbols"),
         ("exchange: {venue: live}", "allow_live"),
+        ("exchange: {rest_url: 127.0.0.1:8080}", "exchange.rest_url = '127.0.0.1:8080'"),
+        ("exchange: {ws_url: 'http://x'}", "must start with ws:// or wss://"),
     ],
 )
 def test_bad_config_names_path_value_and_what_is_allowed(tmp_path, yaml_text, expected):
