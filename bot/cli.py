@@ -175,11 +175,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         app.prepare(stream=True)
         report = app.cycle()
         app.finish()
-        for line in report.lines:
-            print(line)
-        if report.refused:
-            app.runtime.outcome = "refused by risk"
-            return EXIT_REFUSED
+        return _report(app, report)
+
+
+def _report(app: App, report: CycleReport) -> int:
+    """Print what the run did; a risk refusal is exit 3 (and the run's audited outcome)."""
+    for line in report.lines:
+        print(line)
+    if report.refused:
+        app.runtime.outcome = "refused by risk"
+        return EXIT_REFUSED
     return EXIT_OK
 
 
@@ -210,12 +215,10 @@ def cmd_force_entry(args: argparse.Namespace) -> int:
         result = app.trade(app.forced_signal(args.symbol, args.side), report)
         app.summarise(report)
         app.finish()
-        for line in report.lines:
-            print(line)
-        if result.refused:
-            app.runtime.outcome = "refused by risk"
-            return EXIT_REFUSED
-        return EXIT_OK if result.status in ("opened", "duplicate") else EXIT_ERROR
+        code = _report(app, report)
+        if code == EXIT_OK and result.status not in ("opened", "duplicate"):
+            return EXIT_ERROR
+        return code
 
 
 def cmd_emergency_stop(args: argparse.Namespace) -> int:
