@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="USDC-margined Binance USDⓈ-M futures bot. Without a subcommand it runs "
         "as a foreground service; --once runs one cycle (for cron).",
         parents=[_common_options(suppress=False)],
+        epilog="exit codes: 0 ok, 1 runtime error, 2 config or usage error, "
+        "3 refused by risk or drift found, 4 another instance holds the state dir",
     )
     parser.add_argument("--once", action="store_true", help="run one trading cycle and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
