@@ -49,6 +49,7 @@ INCOME_SYNCED_KEY = "income_synced_ms"  # store meta: last read of the income hi
 INCOME_RESYNC_S = 3600
 PAPER_STATE_FILE = "paper-account.json"  # dry-run only, beside the dry-run state.db
 STREAM_READY_TIMEOUT_S = 15.0
+REPAIR_NOW = frozenset({"unprotected", "error"})  # bracket outcomes that may leave a naked position
 INCOME_TYPES = {"REALIZED_PNL": "realised", "COMMISSION": "commission", "FUNDING_FEE": "funding"}
 
 
@@ -316,6 +317,11 @@ class App:
             report.add(f"{signal.symbol}: {signal.side} {result.status}: {result.reason}")
         report.refused = report.refused or result.refused
         self.worker.wait_idle(timeout=10)
+        if result.status in REPAIR_NOW:
+            # an entry may have filled without its stop: repair from the exchange's truth
+            # now, not at the next cycle
+            self.apply_snapshot()
+            self.look_after_positions(report)
         return result
 
     def forced_signal(self, symbol: str, side: str) -> Signal:

@@ -213,3 +213,16 @@ def test_symbol_the_venue_cannot_trade_is_a_config_error(bot):
     assert result.returncode == 2
     assert "SOLUSDC" in result.stderr and "Traceback" not in result.stderr
     assert [r for r in bot.sim.request_log if r.method == "POST" and "order" in r.path] == []
+
+
+def test_stop_loss_that_cannot_be_placed_is_repaired_in_the_same_run(bot):
+    # the stop's POST times out unexecuted (-1007) on every try of the first placement
+    bot.sim.inject("-1007", method="POST", path="/fapi/v1/algoOrder", count=3, execute=False)
+    result = bot.run("force-entry", "BTCUSDC", "LONG")
+    assert "unprotected" in result.stdout, result.stdout + result.stderr
+    position = Decimal(bot.sim.position("BTCUSDC")["positionAmt"])
+    stops = [a for a in bot.sim.open_algo_orders() if a["orderType"] == "STOP_MARKET"]
+    assert position > 0 and len(stops) == 1
+    assert Decimal(stops[0]["quantity"]) == position
+    alarms = [r for r in bot.audit_records() if r["kind"] == "alarm"]
+    assert alarms
