@@ -199,8 +199,8 @@ def test_loss_taken_while_the_bot_was_away_counts_on_the_next_run(bot):
         )
     finally:
         manual.session.close()
-    bot.sim.add_income("BTCUSDC", "REALIZED_PNL", Decimal("-60"))
     bot.sim.advance(15 * 60)  # a later candle: a new entry id
+    bot.sim.add_income("BTCUSDC", "REALIZED_PNL", Decimal("-60"))  # today, whatever the hour
     result = bot.run("force-entry", "BTCUSDC", "LONG")
     assert result.returncode == 3, result.stdout + result.stderr
     assert "daily loss limit" in result.stdout
