@@ -274,6 +274,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except StateDirLocked as exc:
         print(str(exc), file=sys.stderr)
+        if args.command == "emergency-stop":
+            print(
+                "stop that process first (SIGTERM lets it finish its current step), "
+                "then run emergency-stop again",
+                file=sys.stderr,
+            )
         return EXIT_LOCKED
     except KeyboardInterrupt:
         return EXIT_ERROR
