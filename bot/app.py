@@ -173,7 +173,7 @@ class App:
         return int(time.time() * 1000) + offset
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self.now_ms() / 1000, UTC)
+        return datetime.fromtimestamp(self.now_s(), UTC)
 
     def sync_time(self) -> None:
         self.client.sync_time()
@@ -181,11 +181,18 @@ class App:
     def start_consumer(self) -> None:
         self.worker.start()
 
+    def now_s(self) -> float:
+        """Exchange time in seconds: the clock snapshots and the stream are stamped with."""
+        return self.now_ms() / 1000
+
+    def rest_snapshot(self) -> Snapshot:
+        """The configured symbols' state from REST (the paper account in dry-run)."""
+        return take_snapshot(self.executor, frozenset(self.config.symbols), self.now_s)
+
     def apply_snapshot(self) -> None:
-        """Put a REST snapshot (paper account in dry-run) on the queue, preceded by any
-        exits it hid, and wait until applied."""
-        symbols = frozenset(self.config.symbols)
-        snapshot = take_snapshot(self.executor, symbols, lambda: self.now_ms() / 1000)
+        """Put a REST snapshot on the queue, preceded by any exits it hid, and wait
+        until applied."""
+        snapshot = self.rest_snapshot()
         if self.paper is None:
             for event in self._recover_missed_exits(snapshot):
                 self.inbound.put(event)
@@ -204,7 +211,7 @@ class App:
             silence_timeout_s=stream_config.silence_timeout_s,
             fallback_interval_s=stream_config.fallback_interval_s,
             symbols=self.config.symbols,
-            clock=lambda: self.now_ms() / 1000,
+            clock=self.now_s,
             recover=self._recover_missed_exits,
         )
         self.stream.start()
@@ -398,9 +405,7 @@ class App:
 
     def drifts(self) -> list[Drift]:
         """Read-only reconciliation: the exchange's truth against local state, nothing applied."""
-        symbols = frozenset(self.config.symbols)
-        snapshot = take_snapshot(self.executor, symbols, lambda: self.now_ms() / 1000)
-        return diff(snapshot, self.oms.snapshot())
+        return diff(self.rest_snapshot(), self.oms.snapshot())
 
     def emergency_stop(self, *, flatten: bool) -> list[str]:
         self.kill_switch.engage("emergency-stop" + (" --flatten" if flatten else ""))
