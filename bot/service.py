@@ -21,7 +21,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.app import App
+from bot.app import App, CycleReport
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,6 @@ def _guarded(name: str, job) -> None:
 
 
 def _guard(app: App) -> None:
-    from bot.app import CycleReport
-
     app.look_after_positions(CycleReport())
     write_health(app)
 
