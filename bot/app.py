@@ -21,9 +21,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.client_ids import Intent, Source, parse_client_id
 from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import ExchangeError
 from bot.execution.orders import BracketResult, OrderManager
+from bot.execution.plans import PlanBook
 from bot.killswitch import KillSwitch
 from bot.oms.events import Snapshot
 from bot.oms.oms import Oms
@@ -50,6 +52,8 @@ INCOME_RESYNC_S = 3600
 PAPER_STATE_FILE = "paper-account.json"  # dry-run only, beside the dry-run state.db
 STREAM_READY_TIMEOUT_S = 15.0
 REPAIR_NOW = frozenset({"unprotected", "error"})  # bracket outcomes that may leave a naked position
+NEEDS_ATTENTION = frozenset({"unprotected", "error", "closed"})  # the operator should look
+NO_OP = frozenset({"refused", "duplicate", "not_filled"})  # force-entry exits 3 on these
 INCOME_TYPES = {"REALIZED_PNL": "realised", "COMMISSION": "commission", "FUNDING_FEE": "funding"}
 
 
@@ -58,7 +62,8 @@ class CycleReport:
     """What one strategy cycle did, for the operator's console."""
 
     lines: list[str] = field(default_factory=list)
-    refused: bool = False
+    refused: bool = False  # refused by risk, a duplicate, or nothing to do
+    attention: bool = False  # something needed a repair, or an outcome stays unresolved
 
     def add(self, line: str) -> None:
         log.info(line)
@@ -120,7 +125,9 @@ class App:
         )
         self.inbound: queue.Queue = queue.Queue()
         self.store = Store.open(state_dir / "state.db")
-        self.oms = Oms(self.store, self.audit)
+        settings = order_settings(config, dry_run=self.dry_run)
+        self.oms = Oms(self.store, self.audit, tag=settings.tag)
+        self.plans = PlanBook(self.store)
         self.worker = OmsWorker(self.oms, self.inbound)
         if self.dry_run:
             from bot.execution.paper import PaperExecutor  # dry-run only: not on the cron path
@@ -145,7 +152,8 @@ class App:
             self.audit,
             self.oms.snapshot,
             self.client.symbol_rules,
-            order_settings(config, dry_run=self.dry_run),
+            settings,
+            self.plans,
             kill_switch=lambda: self.kill_switch.engaged,
             clock=self.now,
         )
@@ -300,6 +308,7 @@ class App:
             self.worker.wait_idle(timeout=10)
         for line in self.orders.protect_positions(self.oms.snapshot()):
             report.add(line)
+            report.attention = True
         for line in self.orders.cancel_orphans(self.oms.snapshot()):
             report.add(line)
 
@@ -313,8 +322,10 @@ class App:
         signal = self.strategy.evaluate(symbol, candles, self.oms.snapshot())
         return signal, f"last close {candles[-1].close}"
 
-    def trade(self, signal: Signal, report: CycleReport) -> BracketResult:
-        result = self.orders.open_bracket(signal)
+    def trade(
+        self, signal: Signal, report: CycleReport, intent: Intent | None = None
+    ) -> BracketResult:
+        result = self.orders.open_bracket(signal, intent)
         if result.status == "opened":
             report.add(
                 f"{signal.symbol}: {signal.side} {result.filled_qty} filled @ {result.entry_price}; "
@@ -323,6 +334,7 @@ class App:
         else:
             report.add(f"{signal.symbol}: {signal.side} {result.status}: {result.reason}")
         report.refused = report.refused or result.refused
+        report.attention = report.attention or result.status in NEEDS_ATTENTION
         self.worker.wait_idle(timeout=10)
         if result.status in REPAIR_NOW:
             # an entry may have filled without its stop: repair from the exchange's truth
@@ -331,10 +343,28 @@ class App:
             self.look_after_positions(report)
         return result
 
+    def force_entry(self, symbol: str, side: str, report: CycleReport) -> BracketResult:
+        """An operator's entry: a new intent each time, except that the re-run of a
+        force-entry that died before its entry was confirmed resumes that intent (its
+        persisted plan), so it is resolved by its own client id and never sent twice."""
+        signal = self.forced_signal(symbol, side)
+        result = self.trade(signal, report, self._operator_intent(symbol, side))
+        report.refused = report.refused or result.status in NO_OP  # the operator asked for it
+        return result
+
+    def _operator_intent(self, symbol: str, side: str) -> Intent:
+        plan = self.plans.get(symbol)
+        view = self.oms.snapshot()
+        if plan is not None and plan.side == side and symbol not in view.positions:
+            parsed = parse_client_id(plan.entry_client_id, tag=self.orders.settings.tag)
+            unresolved = view.order(plan.entry_client_id) is None
+            if parsed is not None and parsed.intent.source is Source.OPERATOR and unresolved:
+                log.warning("resuming the unconfirmed force-entry %s", plan.entry_client_id)
+                return parsed.intent
+        return Intent.for_side(self.now_ms(), Source.OPERATOR, side)
+
     def forced_signal(self, symbol: str, side: str) -> Signal:
-        """An operator's entry: the strategy's ATR-based distances on the current candle,
-        whose open time makes the client id (so the same command twice in one candle
-        enters once)."""
+        """The strategy's ATR-based distances on the current candle."""
         params = self.config.strategy.params
         period = int(params.get("atr_period", 14))
         rows = self.executor.klines(symbol, self.config.strategy.interval, max(period + 2, 30))

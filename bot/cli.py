@@ -23,7 +23,7 @@ from bot.oms.reconcile import format_drift_table
 from bot.runtime import Runtime
 from bot.wiring import CredentialsMissing
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_LOCKED = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_LOCKED, EXIT_ATTENTION = 0, 1, 2, 3, 4, 5
 
 log = logging.getLogger("bot.cli")
 
@@ -61,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
         "as a foreground service; --once runs one cycle (for cron).",
         parents=[_common_options(suppress=False)],
         epilog="exit codes: 0 ok, 1 runtime error, 2 config or usage error, "
-        "3 refused by risk or drift found, 4 another instance holds the state dir",
+        "3 refused by risk, duplicate or no-op (force-entry), or drift found, "
+        "4 another instance holds the state dir, "
+        "5 the run needed a repair or left an outcome unresolved (see the log)",
     )
     parser.add_argument("--once", action="store_true", help="run one trading cycle and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -181,11 +183,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _report(app: App, report: CycleReport) -> int:
-    """Print what the run did; a risk refusal is exit 3 (and the run's audited outcome)."""
+    """Print what the run did. A run that needed a repair or left something unresolved
+    is exit 5, a refusal, duplicate or no-op exit 3 (each the run's audited outcome)."""
     for line in report.lines:
         print(line)
+    if report.attention:
+        app.runtime.outcome = "needed a repair or left an outcome unresolved"
+        print("attention: this run repaired or could not resolve something; see var/logs/bot.log")
+        return EXIT_ATTENTION
     if report.refused:
-        app.runtime.outcome = "refused by risk"
+        app.runtime.outcome = "refused"
         return EXIT_REFUSED
     return EXIT_OK
 
@@ -214,13 +221,10 @@ def cmd_force_entry(args: argparse.Namespace) -> int:
         app.prepare(stream=True)
         report = CycleReport()
         app.look_after_positions(report)
-        result = app.trade(app.forced_signal(args.symbol, args.side), report)
+        app.force_entry(args.symbol, args.side, report)
         app.summarise(report)
         app.finish()
-        code = _report(app, report)
-        if code == EXIT_OK and result.status not in ("opened", "duplicate"):
-            return EXIT_ERROR
-        return code
+        return _report(app, report)
 
 
 def cmd_emergency_stop(args: argparse.Namespace) -> int:

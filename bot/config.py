@@ -66,6 +66,12 @@ class ExecutionConfig(_Section):
     price_protect: bool = True
     close_position_exits: bool = False  # closePosition=true instead of reduceOnly+quantity
     fill_wait_s: float = Field(10, ge=0, le=300)
+    # Names this bot in every client id (dry-run adds "d"): two bots on one account need
+    # two tags, or each would take the other's orders for its own.
+    bot_tag: str = Field("ufb", pattern=r"^[A-Za-z0-9]{1,5}$")
+    # Stop distance from the entry, in percent, for a position the bot never planned
+    # (opened by hand, or adopted); a position the bot opened gets its planned stop.
+    adopted_stop_pct: Decimal = Field(Decimal(2), gt=0, le=50)
 
 
 class RiskConfig(_Section):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.client_ids import DRY_RUN_PREFIX, LIVE_PREFIX
 from bot.config import BotConfig, Secrets
 from bot.exchange.venues import Venue, resolve_venue
 from bot.execution.bracket import ExitSettings
@@ -76,7 +75,8 @@ def order_settings(config: BotConfig, *, dry_run: bool) -> OrderSettings:
             price_protect=execution.price_protect,
             use_close_position=execution.close_position_exits,
         ),
-        prefix=DRY_RUN_PREFIX if dry_run else LIVE_PREFIX,
+        tag=execution.bot_tag + ("d" if dry_run else ""),
+        adopted_stop_pct=execution.adopted_stop_pct,
         fill_polls=max(1, int(execution.fill_wait_s / 0.25)),
     )
 

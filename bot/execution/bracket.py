@@ -13,10 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
-from bot.client_ids import Leg, make_client_id
 from bot.exchange.orders import market_order_params, stop_loss_params, take_profit_params
 from bot.exchange.rules import SymbolRules
-from bot.strategy.base import Signal
 
 ENTRY_SIDE = {"LONG": "BUY", "SHORT": "SELL"}
 EXIT_SIDE = {"LONG": "SELL", "SHORT": "BUY"}
@@ -30,23 +28,6 @@ class ExitSettings:
     tp_order_style: str = "TAKE_PROFIT_MARKET"  # TAKE_PROFIT | TAKE_PROFIT_MARKET
     price_protect: bool = True
     use_close_position: bool = False
-
-
-@dataclass(frozen=True)
-class Exits:
-    stop_loss: dict[str, str]
-    take_profit: dict[str, str]
-    stop_price: Decimal
-    take_profit_price: Decimal
-
-
-@dataclass(frozen=True)
-class Bracket:
-    entry: dict[str, str]
-    stop_loss: dict[str, str]
-    take_profit: dict[str, str]
-    stop_price: Decimal
-    take_profit_price: Decimal
 
 
 def exit_prices(
@@ -74,38 +55,37 @@ def exit_prices(
     return stop, target
 
 
-def plan_exits(
-    signal: Signal,
+def exit_orders(
+    symbol: str,
+    side: str,
     qty: Decimal,
-    entry_price: Decimal,
-    rules: SymbolRules,
+    stop: Decimal,
+    target: Decimal,
+    stop_id: str,
+    take_profit_id: str,
     settings: ExitSettings,
-    *,
-    prefix: str,
-) -> Exits:
-    """SL and TP algo-order params for a filled quantity at the actual entry price."""
-    stop, target = exit_prices(
-        signal.side, entry_price, signal.stop_distance, signal.take_profit_distance, rules
-    )
-    side = EXIT_SIDE[signal.side]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(stop loss, take profit) algo-order params for a ``side`` (LONG/SHORT) position of
+    ``qty``: reduce-only quantity, or ``closePosition`` when configured."""
+    exit_side = EXIT_SIDE[side]
     # closePosition is only allowed on STOP_MARKET/TAKE_PROFIT_MARKET; a TAKE_PROFIT
-    # limit exit always carries the filled quantity, reduce-only.
+    # limit exit always carries the quantity, reduce-only.
     tp_close = settings.use_close_position and settings.tp_order_style == "TAKE_PROFIT_MARKET"
     stop_loss = stop_loss_params(
-        signal.symbol,
-        side,
+        symbol,
+        exit_side,
         stop,
-        make_client_id(signal.symbol, signal.candle_open_ms, Leg.STOP_LOSS, prefix=prefix),
+        stop_id,
         qty=None if settings.use_close_position else qty,
         close_position=settings.use_close_position,
         working_type=settings.working_type,
         price_protect=settings.price_protect,
     )
     take_profit = take_profit_params(
-        signal.symbol,
-        side,
+        symbol,
+        exit_side,
         target,
-        make_client_id(signal.symbol, signal.candle_open_ms, Leg.TAKE_PROFIT, prefix=prefix),
+        take_profit_id,
         style=settings.tp_order_style,
         price=target if settings.tp_order_style == "TAKE_PROFIT" else None,
         qty=None if tp_close else qty,
@@ -113,31 +93,9 @@ def plan_exits(
         working_type=settings.working_type,
         price_protect=settings.price_protect,
     )
-    return Exits(stop_loss, take_profit, stop, target)
+    return stop_loss, take_profit
 
 
-def plan_bracket(
-    signal: Signal,
-    qty: Decimal,
-    entry_price_estimate: Decimal,
-    rules: SymbolRules,
-    *,
-    working_type: str,
-    tp_order_style: str,
-    price_protect: bool,
-    use_close_position: bool,
-    prefix: str,
-) -> Bracket:
-    """Entry plus exits priced from the estimated entry; after the fill the order
-    manager re-plans the exits (``plan_exits``) from the real fill price and quantity."""
-    settings = ExitSettings(working_type, tp_order_style, price_protect, use_close_position)
-    exits = plan_exits(signal, qty, entry_price_estimate, rules, settings, prefix=prefix)
-    entry = market_order_params(
-        signal.symbol,
-        ENTRY_SIDE[signal.side],
-        qty,
-        make_client_id(signal.symbol, signal.candle_open_ms, Leg.ENTRY, prefix=prefix),
-    )
-    return Bracket(
-        entry, exits.stop_loss, exits.take_profit, exits.stop_price, exits.take_profit_price
-    )
+def entry_order(symbol: str, side: str, qty: Decimal, client_id: str) -> dict[str, str]:
+    """The MARKET entry of a ``side`` (LONG/SHORT) position."""
+    return market_order_params(symbol, ENTRY_SIDE[side], qty, client_id)

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from bot.client_ids import LIVE_PREFIX, Leg, make_client_id
+from bot.client_ids import DEFAULT_TAG, Intent, Leg, make_client_id
 from bot.exchange.errors import ExchangeError, Rejected
 from bot.exchange.orders import market_order_params
 from bot.exchange.rules import SymbolRules
@@ -39,12 +39,15 @@ class OrderSettings:
     max_notional: Decimal  # sizing cap per entry, USDC
     leverage: int
     exits: ExitSettings = field(default_factory=ExitSettings)
-    prefix: str = LIVE_PREFIX
+    tag: str = DEFAULT_TAG  # names this bot in its client ids
     fill_polls: int = 20  # bounded wait for an entry fill: polls x poll interval
     fill_poll_interval_s: float = 0.25
-    # When a stop must be re-placed and the planned price is unknown (no SL of ours
-    # was ever seen for the position): this far from the entry, in percent.
-    fallback_stop_pct: Decimal = Decimal("2")
+    # A stop for a position the bot never planned (opened by hand, adopted): this far
+    # from its entry, in percent. Planned positions get their planned stop.
+    adopted_stop_pct: Decimal = Decimal("2")
+    # A stop reported TRIGGERING/TRIGGERED without a child order for this long is stuck
+    # (seen on Binance in Oct 2026): the position is treated as naked.
+    stuck_trigger_s: float = 10.0
 
 
 class OrderDesk:
@@ -90,9 +93,12 @@ class OrderDesk:
         qty: Decimal,
         mark: Decimal,
         rules: SymbolRules,
-        candle_open_ms: int,
+        close_intent: Intent,
     ) -> tuple[str, str] | None:
-        """Place one exit; None on success, else (status, reason) after handling it."""
+        """Place one exit; None on success, else (status, reason) after handling it.
+
+        An exit the market already passed (-2021) closes the position at market with
+        a client id of ``close_intent``: the exit's purpose, done at once."""
         symbol = params["symbol"]
         intent = _exit_intent(params, mark, leg)
         decision = self.guard.check(intent, self.risk_state(self.view(), symbol), rules)
@@ -112,10 +118,9 @@ class OrderDesk:
                 "the market already passed it; closing the position at market"
             )
             self.decision("close_at_market", symbol, params["clientAlgoId"], reason)
-            close_id = make_client_id(
-                symbol, candle_open_ms, Leg.CLOSE, prefix=self.settings.prefix
-            )
-            self.close_at_market(symbol, params["side"], qty, close_id, rules)
+            close_id = make_client_id(symbol, close_intent, Leg.CLOSE, tag=self.settings.tag)
+            trigger = Decimal(params["triggerPrice"])
+            self.close_at_market(symbol, params["side"], qty, close_id, rules, trigger)
             return "closed", reason
         except ExchangeError as error:
             reason = f"{leg.name} could not be placed: {error}"
@@ -124,11 +129,19 @@ class OrderDesk:
         return None
 
     def close_at_market(
-        self, symbol: str, side: str, qty: Decimal, client_id: str, rules: SymbolRules
+        self,
+        symbol: str,
+        side: str,
+        qty: Decimal,
+        client_id: str,
+        rules: SymbolRules,
+        reference: Decimal | None = None,
     ) -> dict:
+        """Reduce-only MARKET close. ``reference`` prices the risk check when neither
+        the mark nor the last price can be read: an exit must not wait on market data."""
         qty = rules.round_qty(qty, market=True)
         params = market_order_params(symbol, side, qty, client_id, reduce_only=True)
-        mark = self.client.mark_price(symbol)
+        mark = self.reference_price(symbol, reference)
         intent = OrderIntent(
             symbol, side, qty, None, mark, reduce_only=True, leg=Leg.CLOSE, client_id=client_id
         )
@@ -136,6 +149,20 @@ class OrderDesk:
         if isinstance(decision, Refused):  # only precision can refuse an exit
             raise Rejected(0, f"close refused locally: {decision.reason}")
         return self.send(Leg.CLOSE, params, algo=False)
+
+    def reference_price(self, symbol: str, fallback: Decimal | None) -> Decimal:
+        """The mark price, else the last price, else ``fallback``: a repair goes on when
+        one market-data read fails (the price only feeds the exit's risk check)."""
+        failures: list[ExchangeError] = []
+        for read in (self.client.mark_price, self.client.last_price):
+            try:
+                return read(symbol)
+            except ExchangeError as failure:
+                failures.append(failure)
+                log.warning("%s: price read failed (%s); trying the next source", symbol, failure)
+        if fallback is None:
+            raise failures[-1]
+        return fallback
 
     def send(self, leg: Leg, params: Mapping[str, str], *, algo: bool) -> dict:
         """Audit (fsynced) the exact request, send it, audit the answer."""

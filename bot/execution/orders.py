@@ -1,8 +1,11 @@
 """OrderManager: signal → sized, risk-checked bracket; keeps every position protected.
 
-Client ids come from symbol + candle open time + leg, and the entry is skipped
-when the OMS or the exchange already knows its id, so the same signal never
-produces two entries, whether retried, re-run by cron, or run by two processes.
+Client ids name the intent (bot tag, symbol, candle or operator request, side, leg;
+see :mod:`bot.client_ids`), and the entry is skipped when the OMS or the exchange
+already knows its id or the symbol already holds a position on the exchange, so the
+same intent never produces two entries, whether retried, re-run by cron, or run by
+two processes. The plan (stop and target) is committed to the store before the
+entry is sent, so any later process can finish a bracket that was cut short.
 Every order leaves through the OrderDesk (risk check, fsynced audit, request);
 keeping positions protected is the PositionGuard's job, reached through the
 methods here so the app talks to one object.
@@ -18,11 +21,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.client_ids import Leg, make_client_id
+from bot.client_ids import Intent, Leg, Source, make_client_id
 from bot.exchange.errors import ExchangeError
 from bot.exchange.rules import SymbolRules
-from bot.execution.bracket import ENTRY_SIDE, plan_bracket, plan_exits
+from bot.execution.bracket import ENTRY_SIDE, entry_order, exit_orders, exit_prices
 from bot.execution.desk import Audit, OrderDesk, OrderSettings
+from bot.execution.plans import BracketPlan, PlanBook
 from bot.execution.protection import PositionGuard
 from bot.execution.sizing import Refusal, size_entry
 from bot.risk.guard import OrderIntent, Refused, RiskGuard, RiskState
@@ -62,13 +66,15 @@ class OrderManager:
         view_provider: Callable[[], Any],
         rules_provider: Callable[[str], SymbolRules],
         settings: OrderSettings,
+        plans: PlanBook,
         *,
         kill_switch: Callable[[], bool] = lambda: False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """``client`` is an ExchangeClient or a PaperExecutor (same order methods);
-        ``view_provider`` returns the OMS's current read-only view."""
+        ``view_provider`` returns the OMS's current read-only view; ``plans`` keeps each
+        symbol's bracket plan (in the state store)."""
         self._desk = OrderDesk(
             client,
             guard,
@@ -79,7 +85,8 @@ class OrderManager:
             kill_switch=kill_switch,
             clock=clock,
         )
-        self._positions = PositionGuard(self._desk)
+        self._positions = PositionGuard(self._desk, plans)
+        self._plans = plans
         self._client = client
         self._guard = guard
         self._view = view_provider
@@ -89,16 +96,23 @@ class OrderManager:
 
     # --- entries ----------------------------------------------------------------------
 
-    def open_bracket(self, signal: Signal) -> BracketResult:
-        """Size, check, send the entry, and on its fill place SL and TP for the filled qty."""
-        symbol, prefix = signal.symbol, self.settings.prefix
-        entry_id = make_client_id(symbol, signal.candle_open_ms, Leg.ENTRY, prefix=prefix)
+    def open_bracket(self, signal: Signal, intent: Intent | None = None) -> BracketResult:
+        """Size, check, persist the plan, send the entry, and on its fill place SL and TP
+        for the filled quantity. ``intent`` defaults to the strategy's: one per candle
+        and side."""
+        symbol, tag = signal.symbol, self.settings.tag
+        if intent is None:
+            intent = Intent.for_side(signal.candle_open_ms, Source.CANDLE, signal.side)
+        entry_id = make_client_id(symbol, intent, Leg.ENTRY, tag=tag)
         result = self._entry_precheck(signal, entry_id)
         if result is not None:
             return result
         view = self._view()
         rules = self._rules(symbol)
-        mark = self._client.mark_price(symbol)
+        try:
+            mark = self._client.mark_price(symbol)
+        except ExchangeError as error:
+            return self._failed(symbol, entry_id, f"no price to size the entry: {error}")
         qty = size_entry(
             self._balance(view),
             self.settings.risk_pct,
@@ -109,24 +123,32 @@ class OrderManager:
         )
         if isinstance(qty, Refusal):
             return self._refuse(signal, entry_id, qty.reason)
-        intent = OrderIntent(
+        intent_check = OrderIntent(
             symbol, ENTRY_SIDE[signal.side], qty, None, mark, leg=Leg.ENTRY, client_id=entry_id
         )
-        decision = self._guard.check(intent, self.risk_state(view, symbol), rules)
+        decision = self._guard.check(intent_check, self.risk_state(view, symbol), rules)
         if isinstance(decision, Refused):
             return self._refuse(signal, entry_id, decision.reason)
-        exits = self.settings.exits
-        bracket = plan_bracket(
-            signal,
-            qty,
-            mark,
-            rules,
-            working_type=exits.working_type,
-            tp_order_style=exits.tp_order_style,
-            price_protect=exits.price_protect,
-            use_close_position=exits.use_close_position,
-            prefix=prefix,
+        try:
+            stop, target = exit_prices(
+                signal.side, mark, signal.stop_distance, signal.take_profit_distance, rules
+            )
+        except ValueError as error:  # an exit outside PRICE_FILTER: no trade
+            return self._refuse(signal, entry_id, str(error))
+        plan = BracketPlan(
+            symbol=symbol,
+            side=signal.side,
+            entry_client_id=entry_id,
+            stop_client_id=make_client_id(symbol, intent, Leg.STOP_LOSS, tag=tag),
+            take_profit_client_id=make_client_id(symbol, intent, Leg.TAKE_PROFIT, tag=tag),
+            qty=qty,
+            stop_distance=signal.stop_distance,
+            take_profit_distance=signal.take_profit_distance,
+            stop_price=stop,
+            take_profit_price=target,
+            created_ms=int(self._desk.clock().timestamp() * 1000),
         )
+        self._plans.record(plan)  # committed before the entry leaves: any process can finish
         # not fsynced on its own: the order_send record right after it is, and one
         # fsync makes every earlier write of the journal durable too
         self._desk.decision(
@@ -137,9 +159,15 @@ class OrderManager:
             sync=False,
             signal=signal.reason,
             qty=qty,
+            planned_stop=stop,
+            planned_take_profit=target,
+            stop_distance=signal.stop_distance,
+            take_profit_distance=signal.take_profit_distance,
         )
         try:
-            order = self._desk.send(Leg.ENTRY, bracket.entry, algo=False)
+            order = self._desk.send(
+                Leg.ENTRY, entry_order(symbol, signal.side, qty, entry_id), algo=False
+            )
             order = self._await_fill(symbol, entry_id, order)
         except ExchangeError as error:
             return self._failed(symbol, entry_id, f"entry failed: {error}")
@@ -149,10 +177,11 @@ class OrderManager:
             self._desk.decision("entry_not_filled", symbol, entry_id, reason)
             return BracketResult("not_filled", reason, symbol, entry_id)
         fill_price = _average_price(order) or mark
-        return self._protect_new_position(signal, entry_id, filled, fill_price, rules)
+        return self._protect_new_position(plan, intent, filled, fill_price, rules, signal.reason)
 
     def _entry_precheck(self, signal: Signal, entry_id: str) -> BracketResult | None:
-        """Skip a signal whose entry already exists, or whose symbol already has a position."""
+        """Skip a signal whose entry already exists, or whose symbol already has a
+        position — in the view, and on the exchange (the view may be stale)."""
         symbol, view = signal.symbol, self._view()
         if view.order(entry_id) is not None:
             return self._skip(symbol, entry_id, f"entry {entry_id} is already in the OMS")
@@ -163,6 +192,7 @@ class OrderManager:
             )
         try:
             existing = self._client.query_order(symbol, entry_id)
+            amount = _position_amount(self._client.position_risk(), symbol)
         except ExchangeError as error:
             return self._failed(symbol, entry_id, f"cannot check for an existing entry: {error}")
         if existing is not None:
@@ -171,33 +201,68 @@ class OrderManager:
                 entry_id,
                 f"entry {entry_id} already exists on the exchange ({existing.get('status')})",
             )
+        if amount != 0:
+            return self._skip(
+                symbol,
+                entry_id,
+                f"{symbol} already has a position on the exchange ({amount}); one at a time",
+            )
         return None
 
     def _protect_new_position(
-        self, signal: Signal, entry_id: str, filled: Decimal, fill_price: Decimal, rules
+        self,
+        plan: BracketPlan,
+        intent: Intent,
+        filled: Decimal,
+        fill_price: Decimal,
+        rules: SymbolRules,
+        why: str,
     ) -> BracketResult:
-        symbol = signal.symbol
-        exits = plan_exits(
-            signal, filled, fill_price, rules, self.settings.exits, prefix=self.settings.prefix
-        )
+        """Both exits for the filled quantity at prices re-derived from the real fill; the
+        take profit is placed even when the stop loss could not be (the repair that
+        follows re-places the stop from the plan)."""
+        symbol, entry_id = plan.symbol, plan.entry_client_id
         done = dict(
-            symbol=symbol,
-            entry_client_id=entry_id,
-            filled_qty=filled,
-            entry_price=fill_price,
-            stop_price=exits.stop_price,
-            take_profit_price=exits.take_profit_price,
+            symbol=symbol, entry_client_id=entry_id, filled_qty=filled, entry_price=fill_price
         )
-        mark = fill_price
-        for leg, params in ((Leg.STOP_LOSS, exits.stop_loss), (Leg.TAKE_PROFIT, exits.take_profit)):
-            outcome = self._desk.place_exit(leg, params, filled, mark, rules, signal.candle_open_ms)
+        close_intent = Intent(intent.time_ms, Source.GUARD)
+        try:
+            plan = plan.filled_at(fill_price, rules)
+        except ValueError as error:
+            reason = f"no valid exit for the fill at {fill_price}: {error}; closing at market"
+            self._desk.alarm(symbol, entry_id, reason)
+            close_id = make_client_id(symbol, close_intent, Leg.CLOSE, tag=self.settings.tag)
+            try:
+                self._desk.close_at_market(symbol, plan.exit_side, filled, close_id, rules)
+            except ExchangeError as close_error:
+                return BracketResult("unprotected", f"{reason}: {close_error}", **done)
+            return BracketResult("closed", reason, **done)
+        self._plans.record(plan)
+        done.update(stop_price=plan.stop_price, take_profit_price=plan.take_profit_price)
+        stop_loss, take_profit = exit_orders(
+            symbol,
+            plan.side,
+            filled,
+            plan.stop_price,
+            plan.take_profit_price,
+            plan.stop_client_id,
+            plan.take_profit_client_id,
+            self.settings.exits,
+        )
+        failures: list[str] = []
+        for leg, params in ((Leg.STOP_LOSS, stop_loss), (Leg.TAKE_PROFIT, take_profit)):
+            outcome = self._desk.place_exit(leg, params, filled, fill_price, rules, close_intent)
+            if outcome is not None and outcome[0] == "closed":
+                return BracketResult("closed", outcome[1], **done)
             if outcome is not None:
-                return BracketResult(outcome[0], outcome[1], **done)
+                failures.append(outcome[1])
+        if failures:
+            return BracketResult("unprotected", "; ".join(failures), **done)
         reason = (
-            f"{signal.side} {filled} {symbol} @ {fill_price}, "
-            f"SL {exits.stop_price}, TP {exits.take_profit_price}"
+            f"{plan.side} {filled} {symbol} @ {fill_price}, "
+            f"SL {plan.stop_price}, TP {plan.take_profit_price}"
         )
-        log.info("%s bracket opened: %s (%s)", symbol, reason, signal.reason)
+        log.info("%s bracket opened: %s (%s)", symbol, reason, why)
         return BracketResult("opened", reason, **done)
 
     # --- protection (PositionGuard) ---------------------------------------------------
@@ -252,6 +317,13 @@ class OrderManager:
         self._desk.decision("entry_failed", symbol, client_id, reason)
         log.error("%s %s", symbol, reason)
         return BracketResult("error", reason, symbol, client_id)
+
+
+def _position_amount(rows: list[dict], symbol: str) -> Decimal:
+    for row in rows:
+        if row.get("symbol") == symbol:
+            return Decimal(str(row.get("positionAmt") or "0"))
+    return Decimal(0)
 
 
 def _average_price(order: dict) -> Decimal | None:

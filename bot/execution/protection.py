@@ -1,98 +1,278 @@
 """PositionGuard: keeps every open position protected and every flat symbol clean.
 
+The invariant checked each cycle: the open stop orders on a position's closing
+side *cover* it (their quantities add up to the position, or one closes the whole
+position), and a take profit the bot planned is on the book unless it filled or
+the operator cancelled it. A position that breaks the invariant is repaired from
+its persisted :class:`~bot.execution.plans.BracketPlan` — the planned stop and
+target, re-derived from the position's entry price — or, for a position the bot
+never planned, with a configurable fallback stop (logged as such). A stop stuck in
+TRIGGERING/TRIGGERED without a child order is no stop: the position is closed at
+market.
+
 The OMS view may lag the exchange by a few events, so anything destructive or
-protective (re-placing a stop, cancelling "orphans") is confirmed with a REST
-read first: the exchange is the truth. Every order goes through the same
-OrderDesk as entries (risk check, fsynced audit, then the request).
+protective is confirmed with a REST read first: the exchange is the truth. Every
+order goes through the same OrderDesk as entries (risk check, fsynced audit, then
+the request).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
-from bot.client_ids import Leg, make_client_id, parse_client_id
+from bot.client_ids import Intent, Leg, Source, make_client_id, parse_client_id
 from bot.exchange.errors import ExchangeError
-from bot.exchange.orders import stop_loss_params
 from bot.exchange.rules import SymbolRules
+from bot.execution.bracket import exit_orders
 from bot.execution.desk import OrderDesk
+from bot.execution.plans import BracketPlan, PlanBook, fallback_stop
 
 EXIT_LEGS = frozenset({Leg.STOP_LOSS, Leg.TAKE_PROFIT})
+STOP_TYPES = frozenset({"STOP_MARKET", "STOP"})
+TAKE_PROFIT_TYPES = frozenset({"TAKE_PROFIT_MARKET", "TAKE_PROFIT"})
+TRIGGER_STATES = frozenset({"TRIGGERING", "TRIGGERED"})
+# What became of a planned take profit that is not on the book: filled, or cancelled
+# (by the operator, or by an emergency stop — a decision to respect, not to undo).
+TAKE_PROFIT_DONE = frozenset(
+    {"CANCELED", "EXPIRED", "FINISHED", "TRIGGERED", "TRIGGERING", "REJECTED"}
+)
+
+
+@dataclass(frozen=True)
+class _Algo:
+    """An open conditional order as far as coverage is concerned (view or REST row)."""
+
+    symbol: str
+    side: str
+    order_type: str
+    qty: Decimal
+    close_position: bool
 
 
 class PositionGuard:
-    def __init__(self, desk: OrderDesk) -> None:
+    def __init__(self, desk: OrderDesk, plans: PlanBook) -> None:
         self._desk = desk
         self._client = desk.client
+        self._plans = plans
+
+    @property
+    def _tag(self) -> str:
+        return self._desk.settings.tag
 
     def protect_positions(self, view: Any) -> list[str]:
-        """Re-place a missing stop loss for every open position; returns what was done.
-
-        A position without a live SL is an alarm. The exchange is asked before acting
-        (the view may not have seen a just-placed SL or a just-closed position).
-        """
+        """Repair every position that breaks the invariant; returns what was done."""
         actions: list[str] = []
         for symbol, position in view.positions.items():
-            if _live_stops(view.open_algo_orders.values(), symbol, position.amount):
-                continue
             try:
-                actions.extend(self._repair_stop(view, symbol))
+                actions.extend(self._protect(view, symbol, position.amount))
             except ExchangeError as error:
-                reason = f"{symbol}: could not repair the missing stop loss: {error}"
+                reason = f"{symbol}: could not repair the position's protection: {error}"
                 self._desk.alarm(symbol, "", reason)
                 actions.append(reason)
         return actions
 
-    def _repair_stop(self, view: Any, symbol: str) -> list[str]:
+    def _protect(self, view: Any, symbol: str, amount: Decimal) -> list[str]:
+        stuck = self._stuck_stops(view, symbol)
+        if stuck:
+            return self._close_stuck(symbol, stuck)
+        open_algos = [_from_state(a) for a in view.open_algo_orders.values()]
+        plan = self._plans.get(symbol)
+        covered = _uncovered(open_algos, symbol, amount) == 0
+        if covered and not self._take_profit_missing(view, plan, amount):
+            return []
+        return self._repair(symbol, plan)
+
+    def _take_profit_missing(self, view: Any, plan: BracketPlan | None, amount: Decimal) -> bool:
+        """Whether the view shows neither the planned take profit nor its end."""
+        if plan is None or not plan.holds(amount):
+            return False
+        planned = view.algo_orders.get(plan.take_profit_client_id)
+        if planned is not None:
+            return False  # open, or ended in a way to respect (filled, cancelled)
+        return not any(
+            a.symbol == plan.symbol
+            and a.side == plan.exit_side
+            and a.order_type in TAKE_PROFIT_TYPES
+            for a in view.open_algo_orders.values()
+        )
+
+    def _repair(self, symbol: str, plan: BracketPlan | None) -> list[str]:
         amount, entry_price = self._exchange_position(symbol)
         if amount == 0:
             return []
-        live = [_algo_from_rest(row) for row in self._client.open_algo_orders(symbol)]
-        if _live_stops(live, symbol, amount):
-            return []
-        side = "SELL" if amount > 0 else "BUY"
-        settings = self._desk.settings
+        if plan is not None and not plan.holds(amount):
+            plan = None  # an older trade's plan: this position was not planned by it
+        live = [_from_rest(row) for row in self._client.open_algo_orders(symbol)]
         rules = self._desk.rules(symbol)
-        trigger = _planned_stop(view, symbol, side) or _fallback_stop(
-            amount, entry_price, settings.fallback_stop_pct, rules
-        )
-        now_ms = int(self._desk.clock().timestamp() * 1000)
-        stop_id = make_client_id(symbol, now_ms, Leg.STOP_LOSS, prefix=settings.prefix)
+        if plan is not None and plan.filled_price is None:
+            plan = self._priced(plan, entry_price, rules)
+        actions: list[str] = []
+        uncovered = _uncovered(live, symbol, amount)
+        if uncovered > 0:
+            line, closed = self._replace_stop(symbol, amount, uncovered, entry_price, plan, rules)
+            actions.append(line)
+            if closed:
+                return actions
+        if plan is not None and not _has(live, symbol, plan.exit_side, TAKE_PROFIT_TYPES):
+            actions.extend(self._replace_take_profit(plan, abs(amount), rules))
+        return actions
+
+    def _priced(self, plan: BracketPlan, entry_price: Decimal, rules: SymbolRules) -> BracketPlan:
+        """A plan whose entry fill was never seen, priced from the exchange's entry price."""
+        try:
+            return plan.filled_at(entry_price, rules)
+        except ValueError:
+            return plan  # the planned prices from sizing time are the best left
+
+    def _replace_stop(
+        self,
+        symbol: str,
+        amount: Decimal,
+        qty: Decimal,
+        entry_price: Decimal,
+        plan: BracketPlan | None,
+        rules: SymbolRules,
+    ) -> tuple[str, bool]:
+        """Place a stop for the uncovered ``qty``; returns (report line, position closed)."""
+        settings = self._desk.settings
+        now_ms = self._now_ms()
+        repair = Intent(now_ms, Source.GUARD)
+        if plan is not None:
+            trigger = plan.stop_price
+            stop_id = plan.stop_client_id
+            if not self._absent(stop_id):  # that id was used: the repair gets its own
+                stop_id = make_client_id(symbol, repair, Leg.STOP_LOSS, tag=self._tag)
+            why = "re-placing the planned stop"
+        else:
+            trigger = fallback_stop(amount, entry_price, settings.adopted_stop_pct, rules)
+            stop_id = make_client_id(symbol, repair, Leg.STOP_LOSS, tag=self._tag)
+            why = (
+                f"the bot never planned this position: fallback stop "
+                f"{settings.adopted_stop_pct}% from its entry {entry_price} "
+                "(execution.adopted_stop_pct)"
+            )
         self._desk.alarm(
             symbol,
             stop_id,
-            f"{symbol} position {amount} has no live stop loss; re-placing it at {trigger}",
+            f"{symbol} position {amount}: {qty} not covered by a stop; {why} at {trigger}",
         )
-        exits = settings.exits
-        qty = abs(amount)
-        params = stop_loss_params(
-            symbol,
-            side,
-            trigger,
-            stop_id,
-            qty=None if exits.use_close_position else qty,
-            close_position=exits.use_close_position,
-            working_type=exits.working_type,
-            price_protect=exits.price_protect,
+        side = "LONG" if amount > 0 else "SHORT"
+        stop_loss, _ = exit_orders(
+            symbol, side, qty, trigger, trigger, stop_id, stop_id, settings.exits
         )
         outcome = self._desk.place_exit(
-            Leg.STOP_LOSS, params, qty, self._client.mark_price(symbol), rules, now_ms
+            Leg.STOP_LOSS,
+            stop_loss,
+            abs(amount),
+            self._desk.reference_price(symbol, trigger),
+            rules,
+            repair,
         )
         if outcome is None:
-            return [f"{symbol}: stop loss re-placed at {trigger} ({stop_id})"]
+            return f"{symbol}: stop loss re-placed at {trigger} ({stop_id})", False
+        return f"{symbol}: {outcome[1]}", outcome[0] == "closed"
+
+    def _replace_take_profit(
+        self, plan: BracketPlan, qty: Decimal, rules: SymbolRules
+    ) -> list[str]:
+        """Place the planned take profit unless the exchange knows how it ended."""
+        symbol, tp_id = plan.symbol, plan.take_profit_client_id
+        existing = self._client.query_algo_order(tp_id)
+        if existing is not None:
+            status = existing.get("algoStatus")
+            if status in TAKE_PROFIT_DONE:
+                return []  # filled, or cancelled by someone: respected
+            if status == "NEW":
+                return []  # on the book after all (the list raced it)
+        self._desk.alarm(
+            symbol,
+            tp_id,
+            f"{symbol}: planned take profit missing; placing it at {plan.take_profit_price}",
+        )
+        _, take_profit = exit_orders(
+            symbol,
+            plan.side,
+            qty,
+            plan.stop_price,
+            plan.take_profit_price,
+            plan.stop_client_id,
+            tp_id,
+            self._desk.settings.exits,
+        )
+        outcome = self._desk.place_exit(
+            Leg.TAKE_PROFIT,
+            take_profit,
+            qty,
+            self._desk.reference_price(symbol, plan.take_profit_price),
+            rules,
+            Intent(self._now_ms(), Source.GUARD),
+        )
+        if outcome is None:
+            return [f"{symbol}: take profit re-placed at {plan.take_profit_price} ({tp_id})"]
         return [f"{symbol}: {outcome[1]}"]
+
+    # --- stuck triggers ---------------------------------------------------------------
+
+    def _stuck_stops(self, view: Any, symbol: str) -> list[str]:
+        """Our stops that triggered but never produced a child order, past the grace
+        period, confirmed by the exchange."""
+        horizon = self._now_ms() - int(self._desk.settings.stuck_trigger_s * 1000)
+        suspects = [
+            algo.client_algo_id
+            for algo in view.algo_orders.values()
+            if algo.symbol == symbol
+            and algo.order_type in STOP_TYPES
+            and algo.status in TRIGGER_STATES
+            and algo.actual_order_id is None
+            and algo.updated_ms <= horizon
+        ]
+        stuck = []
+        for client_algo_id in suspects:
+            row = self._client.query_algo_order(client_algo_id)
+            if row is None or row.get("algoStatus") not in TRIGGER_STATES:
+                continue
+            child = str(row.get("actualOrderId") or "")
+            if not child or self._client.query_order_by_id(symbol, int(child)) is None:
+                stuck.append(client_algo_id)
+        return stuck
+
+    def _close_stuck(self, symbol: str, stuck: list[str]) -> list[str]:
+        amount, entry_price = self._exchange_position(symbol)
+        if amount == 0:
+            return []
+        close_id = make_client_id(
+            symbol, Intent(self._now_ms(), Source.GUARD), Leg.CLOSE, tag=self._tag
+        )
+        self._desk.alarm(
+            symbol,
+            close_id,
+            f"{symbol}: stop {', '.join(stuck)} is stuck in TRIGGERING/TRIGGERED without a "
+            f"child order; position {amount} is unprotected: closing it at market",
+        )
+        for client_algo_id in stuck:
+            self._client.cancel_algo_order(client_algo_id)  # -2011 (None) is expected
+        side = "SELL" if amount > 0 else "BUY"
+        rules = self._desk.rules(symbol)
+        self._desk.close_at_market(symbol, side, abs(amount), close_id, rules, entry_price)
+        return [
+            f"{symbol}: stop stuck without a child order; position {amount} closed at market ({close_id})"
+        ]
+
+    # --- orphans and emergencies ------------------------------------------------------
 
     def cancel_orphans(self, view: Any) -> list[str]:
         """Cancel our SL/TP algo orders of symbols whose position is flat (no orphans).
 
         Confirmed against the exchange's position first: a view that has not yet seen
-        an entry fill must not cost the new position its stop.
+        an entry fill must not cost the new position its stop. Another bot's orders
+        (another tag) are never touched.
         """
         by_symbol: dict[str, list[str]] = {}
         for client_algo_id, algo in view.open_algo_orders.items():
-            parsed = parse_client_id(client_algo_id)
+            parsed = parse_client_id(client_algo_id, tag=self._tag)
             if parsed is not None and parsed.leg in EXIT_LEGS and algo.symbol not in view.positions:
                 by_symbol.setdefault(algo.symbol, []).append(client_algo_id)
         cancelled: list[str] = []
@@ -126,17 +306,18 @@ class PositionGuard:
                 self._desk.alarm(symbol, "", f"emergency cancel failed: {error}")
         if not flatten:
             return report
-        now_ms = int(self._desk.clock().timestamp() * 1000)
+        intent = Intent(self._now_ms(), Source.EMERGENCY)
         positions = {row["symbol"]: row for row in self._client.position_risk()}
         for symbol in symbols:
             amount = Decimal(str(positions.get(symbol, {}).get("positionAmt", "0")))
             if amount == 0:
                 continue
-            close_id = make_client_id(symbol, now_ms, Leg.CLOSE, prefix=self._desk.settings.prefix)
+            close_id = make_client_id(symbol, intent, Leg.CLOSE, tag=self._tag)
             side = "SELL" if amount > 0 else "BUY"
+            reference = Decimal(str(positions[symbol].get("entryPrice") or "0")) or None
             try:
                 self._desk.close_at_market(
-                    symbol, side, abs(amount), close_id, self._desk.rules(symbol)
+                    symbol, side, abs(amount), close_id, self._desk.rules(symbol), reference
                 )
                 report.append(f"{symbol}: position {amount} closed at market ({close_id})")
             except ExchangeError as error:
@@ -144,37 +325,29 @@ class PositionGuard:
                 self._desk.alarm(symbol, close_id, f"emergency close failed: {error}")
         return report
 
+    # --- reads ------------------------------------------------------------------------
+
+    def _absent(self, client_algo_id: str) -> bool:
+        try:
+            return self._client.query_algo_order(client_algo_id) is None
+        except ExchangeError:
+            return False
+
     def _exchange_position(self, symbol: str) -> tuple[Decimal, Decimal]:
         for row in self._client.position_risk():
             if row.get("symbol") == symbol:
                 return Decimal(str(row["positionAmt"])), Decimal(str(row.get("entryPrice", "0")))
         return Decimal(0), Decimal(0)
 
-
-def _planned_stop(view: Any, symbol: str, side: str) -> Decimal | None:
-    """Trigger of the newest SL of ours the OMS saw for this symbol and side."""
-    ours = [
-        algo
-        for algo in view.algo_orders.values()
-        if algo.symbol == symbol
-        and algo.side == side
-        and (parsed := parse_client_id(algo.client_algo_id)) is not None
-        and parsed.leg is Leg.STOP_LOSS
-    ]
-    newest = max(ours, key=lambda a: a.updated_ms, default=None)
-    return newest.trigger_price if newest and newest.trigger_price > 0 else None
+    def _now_ms(self) -> int:
+        return int(self._desk.clock().timestamp() * 1000)
 
 
-@dataclass(frozen=True)
-class _Algo:
-    symbol: str
-    side: str
-    order_type: str
-    qty: Decimal
-    close_position: bool
+def _from_state(algo: Any) -> _Algo:
+    return _Algo(algo.symbol, algo.side, algo.order_type, algo.qty, algo.close_position)
 
 
-def _algo_from_rest(row: Mapping[str, Any]) -> _Algo:
+def _from_rest(row: Mapping[str, Any]) -> _Algo:
     return _Algo(
         symbol=row.get("symbol", ""),
         side=row.get("side", ""),
@@ -184,20 +357,16 @@ def _algo_from_rest(row: Mapping[str, Any]) -> _Algo:
     )
 
 
-def _live_stops(algos: Iterable[Any], symbol: str, amount: Decimal) -> list[Any]:
-    """Open stop-market exits (any id, also manual ones) on the closing side of a position."""
+def _has(algos: Iterable[_Algo], symbol: str, side: str, types: frozenset[str]) -> bool:
+    return any(a.symbol == symbol and a.side == side and a.order_type in types for a in algos)
+
+
+def _uncovered(algos: Iterable[_Algo], symbol: str, amount: Decimal) -> Decimal:
+    """How much of the position no open stop covers (any id: a manual stop counts)."""
     side = "SELL" if amount > 0 else "BUY"
-    return [
-        a
-        for a in algos
-        if a.symbol == symbol and a.side == side and a.order_type in ("STOP_MARKET", "STOP")
+    stops = [
+        a for a in algos if a.symbol == symbol and a.side == side and a.order_type in STOP_TYPES
     ]
-
-
-def _fallback_stop(
-    amount: Decimal, entry_price: Decimal, pct: Decimal, rules: SymbolRules
-) -> Decimal:
-    distance = entry_price * pct / Decimal(100)
-    if amount > 0:
-        return rules.round_price(entry_price - distance, rounding=ROUND_DOWN)
-    return rules.round_price(entry_price + distance, rounding=ROUND_UP)
+    if any(a.close_position for a in stops):
+        return Decimal(0)
+    return max(Decimal(0), abs(amount) - sum((a.qty for a in stops), Decimal(0)))

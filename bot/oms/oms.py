@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.client_ids import Leg, parse_client_id
+from bot.client_ids import DEFAULT_TAG, Leg, parse_client_id
 from bot.oms.events import (
     AccountConfigUpdate,
     AccountUpdate,
@@ -83,8 +83,15 @@ class Oms:
     """Trading state built from events; see the module docstring for the guarantees."""
 
     def __init__(
-        self, store: Store, audit: Audit, *, clock: Callable[[], datetime] = _utc_now
+        self,
+        store: Store,
+        audit: Audit,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        tag: str = DEFAULT_TAG,
     ) -> None:
+        """``tag`` names this bot's client ids: only its own exits count in the streak."""
+        self._tag = tag
         self._store = store
         self._audit = audit
         self._clock = clock
@@ -265,10 +272,10 @@ class Oms:
             self._put_order(order)
 
     def _leg_of(self, order: OrderState) -> Leg | None:
-        parsed = parse_client_id(order.client_order_id)
+        parsed = parse_client_id(order.client_order_id, tag=self._tag)
         if parsed is None:
             algo_id = self._algo_by_child.get((order.symbol, order.order_id))
-            parsed = parse_client_id(algo_id) if algo_id else None
+            parsed = parse_client_id(algo_id, tag=self._tag) if algo_id else None
         return parsed.leg if parsed else None
 
     def _count_exit(self, order: OrderState) -> OrderState:

@@ -138,6 +138,8 @@ class AlgoTrading:
         now = self.now_ms()
         algo.trigger_time = now
         self._set_status(algo, "TRIGGERING")
+        if self.stall_triggers:
+            return
         position = self.account.position(algo.symbol, algo.position_side)
         reducible = (
             abs(position.amount)

@@ -37,6 +37,9 @@ class Exchange(Trading, AlgoTrading, AccountApi):
         self.listen_keys = listen_keys
         self.account = account or AccountState()
         self.outbox: list[dict] = []
+        # Fault: a triggered algo order stays TRIGGERING with no child order (seen on
+        # Binance in Oct 2026); a cancel then answers -2011.
+        self.stall_triggers = False
 
     def match(self) -> None:
         """Everything that happens because prices or time moved."""

@@ -220,6 +220,11 @@ class Simulator:
         """
         self.faults.inject(fault, method, path, count, options)
 
+    def stall_triggers(self, on: bool) -> None:
+        """Algo orders that trigger from now on stay TRIGGERING without a child order."""
+        with self.exchange.lock:
+            self.exchange.stall_triggers = on
+
     def drop_streams(self) -> None:
         self._require_hub().drop_all()
 

@@ -26,3 +26,10 @@ class AlwaysLong:
             reason="test strategy: always long",
             candle_open_ms=last.open_time_ms,
         )
+
+
+class Never:
+    """Never signals: a run does only what protection and recovery require."""
+
+    def evaluate(self, symbol: str, candles: Sequence[Candle], view: Any) -> Signal | None:
+        return None

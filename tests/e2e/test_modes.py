@@ -76,6 +76,7 @@ def test_emergency_stop_flatten_leaves_nothing_open(bot):
 
 
 def test_take_profit_fill_cancels_the_stop_loss(bot):
+    bot.configure(strategy={"name": "tests.e2e.strategies:Never"})
     assert bot.run("force-entry", "BTCUSDC", "LONG").returncode == 0
     tp = next(a for a in bot.sim.open_algo_orders() if a["orderType"] == "TAKE_PROFIT_MARKET")
     above = Decimal(tp["triggerPrice"]) + 50

@@ -19,6 +19,7 @@ from bot.exchange.client import ExchangeClient
 from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.execution.bracket import ExitSettings
 from bot.execution.orders import OrderManager, OrderSettings
+from bot.execution.plans import PlanBook
 from bot.oms.events import RawMessage, parse_user_data
 from bot.oms.oms import Oms
 from bot.risk.guard import RiskGuard, RiskLimits
@@ -43,7 +44,7 @@ def order_settings(**exits) -> OrderSettings:
         max_notional=Decimal("5000"),
         leverage=5,
         exits=ExitSettings(**exits),
-        prefix="ufbd",
+        tag="ufbd",
         fill_polls=2,
         fill_poll_interval_s=0,
     )
@@ -57,6 +58,7 @@ class Bot:
     audit: AuditJournal
     inbound: queue.Queue
     audit_dir: Path
+    plans: PlanBook
 
     def drain(self) -> int:
         """Apply every queued user-data payload (what the OMS worker thread would do)."""
@@ -78,6 +80,7 @@ class Bot:
             self.oms.snapshot,
             self.client.symbol_rules,
             settings,
+            self.plans,
             sleep=lambda _s: None,
             **kwargs,
         )
@@ -98,8 +101,10 @@ def bot(tmp_path):
             ExchangeClient(venue, SIM_API_KEY, SIM_API_SECRET, read_only=True) as client,
             AuditJournal(tmp_path / "audit") as audit,
         ):
-            oms = Oms(store, audit)
-            harness = Bot(sim, client, oms, audit, queue.Queue(), tmp_path / "audit")
+            oms = Oms(store, audit, tag="ufbd")
+            harness = Bot(
+                sim, client, oms, audit, queue.Queue(), tmp_path / "audit", PlanBook(store)
+            )
             try:
                 yield harness
             finally:

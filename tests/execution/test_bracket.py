@@ -1,13 +1,21 @@
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
-from bot.execution.bracket import plan_bracket
+from bot.client_ids import Intent, Leg, Source, make_client_id
+from bot.execution.bracket import ExitSettings, entry_order, exit_orders, exit_prices
 from bot.strategy import Signal
 from tests.execution.rules_data import btc_rules
 
 RULES = btc_rules()
 OPEN_MS = 1_764_000_000_000
+INTENT = "midc1z40C"  # OPEN_MS in base 36, then "C": the strategy's candle
+
+
+def ids(side: str) -> dict[Leg, str]:
+    intent = Intent.for_side(OPEN_MS, Source.CANDLE, side)
+    return {leg: make_client_id("BTCUSDC", intent, leg, tag="ufb") for leg in Leg}
 
 
 def signal(side="LONG") -> Signal:
@@ -27,11 +35,23 @@ def plan(side="LONG", **settings):
         tp_order_style="TAKE_PROFIT",
         price_protect=True,
         use_close_position=False,
-        prefix="ufb",
     )
-    return plan_bracket(
-        signal(side), Decimal("0.012"), Decimal("60000.0"), RULES, **{**options, **settings}
+    sig, qty, leg_ids = signal(side), Decimal("0.012"), ids(side)
+    stop, target = exit_prices(
+        side, Decimal("60000.0"), sig.stop_distance, sig.take_profit_distance, RULES
     )
+    stop_loss, take_profit = exit_orders(
+        "BTCUSDC",
+        side,
+        qty,
+        stop,
+        target,
+        leg_ids[Leg.STOP_LOSS],
+        leg_ids[Leg.TAKE_PROFIT],
+        ExitSettings(**{**options, **settings}),
+    )
+    entry = entry_order("BTCUSDC", side, qty, leg_ids[Leg.ENTRY])
+    return SimpleNamespace(entry=entry, stop_loss=stop_loss, take_profit=take_profit)
 
 
 def test_long_bracket_has_reduce_only_exits_with_configured_working_type_and_tp_style():
@@ -42,7 +62,7 @@ def test_long_bracket_has_reduce_only_exits_with_configured_working_type_and_tp_
         "side": "BUY",
         "type": "MARKET",
         "quantity": "0.012",
-        "newClientOrderId": f"ufb-BTCUSDC-{OPEN_MS}-E",
+        "newClientOrderId": f"ufb-BTCUSDC-{INTENT}L-E",
         "newOrderRespType": "RESULT",
     }
     assert b.stop_loss["type"] == "STOP_MARKET"
@@ -55,8 +75,8 @@ def test_long_bracket_has_reduce_only_exits_with_configured_working_type_and_tp_
         assert exit_params["priceProtect"] == "true"
         assert exit_params["algoType"] == "CONDITIONAL"
         assert "closePosition" not in exit_params
-    assert b.stop_loss["clientAlgoId"] == f"ufb-BTCUSDC-{OPEN_MS}-SL"
-    assert b.take_profit["clientAlgoId"] == f"ufb-BTCUSDC-{OPEN_MS}-TP"
+    assert b.stop_loss["clientAlgoId"] == f"ufb-BTCUSDC-{INTENT}L-SL"
+    assert b.take_profit["clientAlgoId"] == f"ufb-BTCUSDC-{INTENT}L-TP"
 
 
 def test_stop_is_rounded_away_from_entry_and_target_toward_it():
@@ -98,18 +118,6 @@ def test_take_profit_limit_keeps_quantity_even_with_close_position():
     assert b.take_profit["reduceOnly"] == "true" and b.take_profit["quantity"] == "0.012"
 
 
-def test_stop_below_zero_is_refused():
-    far = Signal("BTCUSDC", "LONG", Decimal("70000"), Decimal("1"), "x", OPEN_MS)
-
+def test_stop_below_zero_is_outside_the_price_filter():
     with pytest.raises(ValueError, match="stop price"):
-        plan_bracket(
-            far,
-            Decimal("0.01"),
-            Decimal("60000"),
-            RULES,
-            working_type="MARK_PRICE",
-            tp_order_style="TAKE_PROFIT_MARKET",
-            price_protect=True,
-            use_close_position=False,
-            prefix="ufb",
-        )
+        exit_prices("LONG", Decimal("60000"), Decimal("70000"), Decimal("1"), RULES)

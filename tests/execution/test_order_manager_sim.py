@@ -4,6 +4,7 @@ The OMS learns the exchange's state from REST snapshots here (what the fallback
 poller and reconciliation feed it); the websocket path is the stream's concern.
 """
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -16,7 +17,7 @@ from bot.strategy import Signal
 from tests.execution.conftest import order_settings
 
 OPEN_MS = 1_764_000_000_000
-SL_ID = f"ufbd-BTCUSDC-{OPEN_MS}-SL"
+SL_ID = "ufbd-BTCUSDC-midc1z40CL-SL"  # the long signal of the candle at OPEN_MS
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ def test_position_without_sl_gets_it_replaced(bot, live):
     assert len(actions) == 1 and "re-placed" in actions[0]
     stops = [a for a in bot.sim.open_algo_orders("BTCUSDC") if a["orderType"] == "STOP_MARKET"]
     assert len(stops) == 1 and Decimal(stops[0]["triggerPrice"]) == result.stop_price
-    assert any("no live stop loss" in r["data"]["reason"] for r in bot.audit_records("alarm"))
+    assert any("not covered by a stop" in r["data"]["reason"] for r in bot.audit_records("alarm"))
 
 
 def test_missing_sl_already_passed_closes_reduce_only(bot, live):
@@ -132,3 +133,121 @@ def test_emergency_stop_flatten_leaves_nothing(bot, live):
 
     assert bot.sim.open_orders() == [] and bot.sim.open_algo_orders() == []
     assert Decimal(bot.sim.position("BTCUSDC")["positionAmt"]) == 0
+
+
+TP_ID = "ufbd-BTCUSDC-midc1z40CL-TP"
+
+
+def _lose_next_algo_orders(bot, count: int) -> None:
+    """The next ``count`` algo-order POSTs time out unexecuted: each outcome is unknown,
+    its query says absent, and after the client's three rounds it stays unknown."""
+    bot.sim.inject(
+        "-1007",
+        method="POST",
+        path="/fapi/v1/algoOrder",
+        count=count,
+        status=503,
+        execute=False,
+    )
+
+
+def _stops(bot) -> list[dict]:
+    return [a for a in bot.sim.open_algo_orders("BTCUSDC") if a["orderType"] == "STOP_MARKET"]
+
+
+def test_unknown_stop_outcome_still_places_the_take_profit_and_repairs_at_the_planned_stop(
+    bot, live
+):
+    _lose_next_algo_orders(bot, 3)  # the stop's three rounds; the take profit goes through
+
+    manager, result = open_long(bot, live)
+
+    assert result.status == "unprotected"
+    assert [a["clientAlgoId"] for a in bot.sim.open_algo_orders()] == [TP_ID]
+    actions = manager.protect_positions(bot.oms.snapshot())
+    stops = _stops(bot)
+    assert len(stops) == 1, actions
+    assert Decimal(stops[0]["triggerPrice"]) == result.stop_price  # planned, not a 2 % fallback
+    assert stops[0]["clientAlgoId"] == SL_ID  # the planned id: it was never placed
+
+
+def test_a_new_process_repairs_both_exits_from_the_persisted_plan(bot, live, tmp_path):
+    _lose_next_algo_orders(bot, 6)  # neither exit reaches the exchange
+    _, result = open_long(bot, live)
+    assert result.status == "unprotected" and bot.sim.open_algo_orders() == []
+
+    # a later process: a fresh OMS that never saw an exit, the same store (plan) on disk
+    from bot.oms.oms import Oms
+    from bot.store import Store
+
+    store = Store.open(tmp_path / "later.db")
+    try:
+        fresh = Oms(store, bot.audit, tag="ufbd")
+        bot.oms = fresh
+        sync(bot, live)
+        manager = bot.manager(live, order_settings())
+        manager.protect_positions(fresh.snapshot())
+    finally:
+        store.close()
+
+    algos = {a["orderType"]: a for a in bot.sim.open_algo_orders("BTCUSDC")}
+    assert Decimal(algos["STOP_MARKET"]["triggerPrice"]) == result.stop_price
+    assert Decimal(algos["TAKE_PROFIT_MARKET"]["triggerPrice"]) == result.take_profit_price
+    assert Decimal(algos["TAKE_PROFIT_MARKET"]["quantity"]) == result.filled_qty
+
+
+def test_missing_take_profit_is_replaced_but_an_operator_cancel_is_respected(bot, live):
+    manager, result = open_long(bot, live)
+    assert result.status == "opened"
+    live.cancel_algo_order(TP_ID)  # the operator takes the target away
+    sync(bot, live)
+
+    assert manager.protect_positions(bot.oms.snapshot()) == []
+    assert [a["clientAlgoId"] for a in bot.sim.open_algo_orders()] == [SL_ID]
+
+
+def test_stop_stuck_in_triggering_closes_the_position_at_market(bot, live):
+    from bot.stream.recovery import missed_exit_events
+
+    manager, result = open_long(bot, live, working_type="MARK_PRICE")
+    bot.sim.stall_triggers(True)
+    below = result.stop_price - Decimal("50")
+    bot.sim.set_prices("BTCUSDC", mark=below, last=below)
+    snapshot = Snapshot.from_rest(
+        live.position_risk(), live.open_orders(), live.open_algo_orders(), live.usdc_balance(), 0
+    )
+    for event in missed_exit_events(live, bot.oms.snapshot(), snapshot, bot.sim.now_ms()):
+        bot.oms.apply(event)  # the stream said TRIGGERING, and then nothing
+    assert bot.oms.snapshot().algo_orders[SL_ID].status == "TRIGGERING"
+    assert Decimal(bot.sim.position("BTCUSDC")["positionAmt"]) > 0
+    manager = bot.manager(live, replace(order_settings(), stuck_trigger_s=0))
+
+    actions = manager.protect_positions(bot.oms.snapshot())
+
+    assert any("stuck" in line for line in actions), actions
+    assert Decimal(bot.sim.position("BTCUSDC")["positionAmt"]) == 0
+    assert any("stuck" in r["data"]["reason"] for r in bot.audit_records("alarm"))
+
+
+def test_entry_is_skipped_when_the_exchange_holds_a_position_the_view_missed(bot, live):
+    manager, first = open_long(bot, live)
+    assert first.status == "opened"
+    bot.oms.apply(Snapshot.from_rest([], [], [], live.usdc_balance(), bot.sim.now_ms()))
+    later = Signal("BTCUSDC", "LONG", Decimal("300"), Decimal("600"), "next", OPEN_MS + 900_000)
+
+    second = manager.open_bracket(later)  # a new candle's intent, a stale (flat) view
+
+    assert second.status == "duplicate" and "position on the exchange" in second.reason
+    entries = [r for r in bot.sim.request_log if r.method == "POST" and r.path == "/fapi/v1/order"]
+    assert len(entries) == 1
+
+
+def test_stop_outside_the_price_filter_is_a_refusal_not_a_crash(bot, live):
+    manager = bot.manager(live, order_settings())
+    sync(bot, live)
+    far = Signal("BTCUSDC", "LONG", Decimal("59999.95"), Decimal("600"), "wide", OPEN_MS)
+
+    result = manager.open_bracket(far)
+
+    assert result.status == "refused" and "PRICE_FILTER" in result.reason
+    assert [r for r in bot.sim.request_log if r.method == "POST"] == []

@@ -69,7 +69,7 @@ def test_stop_triggers_on_mark_not_last_then_leftover_tp_is_cancelled(bot, paper
     assert view.sl_streak == 1
     cancelled = manager.cancel_orphans(view)
     bot.drain()
-    assert cancelled == ["ufbd-BTCUSDC-1764000000000-TP"]
+    assert cancelled == ["ufbd-BTCUSDC-midc1z40CL-TP"]
     assert paper.open_algo_orders() == []
     assert bot.oms.snapshot().open_algo_orders == {}
 
@@ -94,7 +94,7 @@ def test_take_profit_on_last_price_then_stop_is_cancelled(bot, paper):
 
 def test_position_without_stop_gets_it_back_with_an_alarm(bot, paper):
     manager, result = open_long(bot, paper)
-    paper.cancel_algo_order("ufbd-BTCUSDC-1764000000000-SL")
+    paper.cancel_algo_order("ufbd-BTCUSDC-midc1z40CL-SL")
     bot.drain()
 
     actions = manager.protect_positions(bot.oms.snapshot())
@@ -105,7 +105,7 @@ def test_position_without_stop_gets_it_back_with_an_alarm(bot, paper):
     assert len(stops) == 1
     assert Decimal(stops[0]["triggerPrice"]) == result.stop_price
     alarms = bot.audit_records("alarm")
-    assert any("no live stop loss" in a["data"]["reason"] for a in alarms)
+    assert any("not covered by a stop" in a["data"]["reason"] for a in alarms)
 
 
 def test_stop_that_would_trigger_at_once_closes_the_position(bot, paper):
