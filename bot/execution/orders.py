@@ -34,6 +34,7 @@ from bot.strategy.base import Signal
 
 log = logging.getLogger(__name__)
 
+ONE_AT_A_TIME = "one position per symbol: an entry is possible again once it is closed"
 FINAL_ORDER_STATUSES = frozenset({"FILLED", "CANCELED", "EXPIRED", "REJECTED", "EXPIRED_IN_MATCH"})
 
 
@@ -184,11 +185,16 @@ class OrderManager:
         position — in the view, and on the exchange (the view may be stale)."""
         symbol, view = signal.symbol, self._view()
         if view.order(entry_id) is not None:
-            return self._skip(symbol, entry_id, f"entry {entry_id} is already in the OMS")
+            return self._skip(
+                symbol,
+                entry_id,
+                f"entry {entry_id} is already in the OMS: this intent was acted on; "
+                "the next candle (or a new force-entry) is a new one",
+            )
         if symbol in view.positions:
             amount = view.positions[symbol].amount
             return self._skip(
-                symbol, entry_id, f"{symbol} already has a position ({amount}); one at a time"
+                symbol, entry_id, f"{symbol} already has a position ({amount}); {ONE_AT_A_TIME}"
             )
         try:
             existing = self._client.query_order(symbol, entry_id)
@@ -199,13 +205,14 @@ class OrderManager:
             return self._skip(
                 symbol,
                 entry_id,
-                f"entry {entry_id} already exists on the exchange ({existing.get('status')})",
+                f"entry {entry_id} already exists on the exchange ({existing.get('status')}): "
+                "this intent was acted on; the next candle (or a new force-entry) is a new one",
             )
         if amount != 0:
             return self._skip(
                 symbol,
                 entry_id,
-                f"{symbol} already has a position on the exchange ({amount}); one at a time",
+                f"{symbol} already has a position on the exchange ({amount}); {ONE_AT_A_TIME}",
             )
         return None
 

@@ -29,6 +29,7 @@ from bot.exchange.rules import SymbolRules
 from bot.execution.bracket import exit_orders
 from bot.execution.desk import OrderDesk
 from bot.execution.plans import BracketPlan, PlanBook, fallback_stop
+from bot.oms.state import CLOSED_BY_RECONCILE
 
 EXIT_LEGS = frozenset({Leg.STOP_LOSS, Leg.TAKE_PROFIT})
 STOP_TYPES = frozenset({"STOP_MARKET", "STOP"})
@@ -90,7 +91,7 @@ class PositionGuard:
         if plan is None or not plan.holds(amount):
             return False
         planned = view.algo_orders.get(plan.take_profit_client_id)
-        if planned is not None:
+        if planned is not None and planned.status != CLOSED_BY_RECONCILE:
             return False  # open, or ended in a way to respect (filled, cancelled)
         return not any(
             a.symbol == plan.symbol
