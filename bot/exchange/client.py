@@ -150,8 +150,9 @@ class ExchangeClient:
         if self._info is None and self._cache_file and self._cache_file.exists():
             try:
                 cached = json.loads(self._cache_file.read_text())
+                replies.symbols(cached["exchange_info"], "cached exchangeInfo")
                 self._info = (float(cached["fetched_at"]), cached["exchange_info"])
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, OSError, MalformedReply):
                 log.warning("ignoring unreadable exchangeInfo cache %s", self._cache_file)
         if self._info is not None and now - self._info[0] < self._info_ttl_s:
             return self._info[1]

@@ -438,3 +438,11 @@ def test_garbage_rate_limit_headers_do_not_escape(client, http, sleeps):
     http.get(f"{BASE}/fapi/v1/openOrders", json=[])
     assert client.open_orders("BTCUSDC") == []
     assert sleeps and max(sleeps) <= 60
+
+
+def test_an_exchange_info_cache_of_the_wrong_shape_is_fetched_again(client, http, tmp_path):
+    (tmp_path / "exchange_info.json").write_text(
+        json.dumps({"fetched_at": 4_000_000_000, "exchange_info": {"symbols": "gone"}})
+    )
+    http.get(f"{BASE}/fapi/v1/exchangeInfo", json={"symbols": [symbol_info()]})
+    assert client.symbol_rules("BTCUSDC").tick_size == D("0.1")
