@@ -2,10 +2,14 @@
 
 Reads, cancels, account settings and listenKey calls are retried (bounded)
 on transient errors and 429s. Order creation is never blindly retried: an
-unknown outcome (timeout, 5xx, -1006/-1007) is resolved by querying the order's
+unknown outcome (timeout, 5xx, -1006/-1007, or a reply that is not a
+well-formed acknowledgement of this order) is resolved by querying the order's
 own client id; it is adopted if found and resent with the same id only after
 Binance confirmed it does not exist. Conditional orders (SL/TP) go to the Algo
 endpoints, which the SDK has no methods for.
+
+Every public method returns only what ``replies`` checked, and raises only
+``ExchangeError`` types (``MalformedReply`` for a reply of the wrong shape).
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bot.exchange import replies
 from bot.exchange.errors import (
     BENIGN,
     DUPLICATE_CLIENT_ID_CODE,
     ExchangeError,
+    MalformedReply,
     NotFound,
     RateLimited,
     Rejected,
@@ -121,6 +127,14 @@ class ExchangeClient:
             lambda: self._transport.request(method, path, params, auth=auth)
         )
 
+    def _write(self, method: str, path: str, params: dict, check: Callable[[Any], Any]) -> Any:
+        """Send once; a reply that ``check`` refuses is an unknown outcome, not a success."""
+        reply = self._transport.request(method, path, params, auth=Auth.SIGNED)
+        try:
+            return check(reply)
+        except MalformedReply as malformed:
+            raise UnknownOutcome(f"{method} {path}: {malformed}") from None
+
     # --- time and market data ----------------------------------------------------------
 
     def sync_time(self) -> int:
@@ -136,24 +150,28 @@ class ExchangeClient:
         if self._info is None and self._cache_file and self._cache_file.exists():
             try:
                 cached = json.loads(self._cache_file.read_text())
+                replies.symbols(cached["exchange_info"], "cached exchangeInfo")
                 self._info = (float(cached["fetched_at"]), cached["exchange_info"])
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, OSError, MalformedReply):
                 log.warning("ignoring unreadable exchangeInfo cache %s", self._cache_file)
         if self._info is not None and now - self._info[0] < self._info_ttl_s:
             return self._info[1]
         info = self._read("GET", "/fapi/v1/exchangeInfo", auth=Auth.PUBLIC)
+        replies.symbols(info, "exchangeInfo")
         self._info = (now, info)
         if self._cache_file:
-            self._cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._cache_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"fetched_at": now, "exchange_info": info}))
-            os.replace(tmp, self._cache_file)
+            try:
+                self._cache_file.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self._cache_file.with_suffix(".tmp")
+                tmp.write_text(json.dumps({"fetched_at": now, "exchange_info": info}))
+                os.replace(tmp, self._cache_file)
+            except OSError as error:  # the cache saves weight; its loss costs nothing else
+                log.warning("cannot write the exchangeInfo cache %s: %s", self._cache_file, error)
         return info
 
     def symbol_rules(self, symbol: str) -> SymbolRules:
         """Rules of a USDC-margined perpetual that is trading; else ``SymbolNotTradable``."""
-        entries = {s["symbol"]: s for s in self.exchange_info().get("symbols", [])}
-        entry = entries.get(symbol)
+        entry = replies.symbols(self.exchange_info(), "exchangeInfo").get(symbol)
         if entry is None:
             raise SymbolNotTradable(f"symbol {symbol} is not listed on {self.venue.rest}")
         if not tradable_usdc_perpetual(entry):
@@ -162,25 +180,35 @@ class ExchangeClient:
                 f"{entry.get('contractType')}, status={entry.get('status')},"
                 f" marginAsset={entry.get('marginAsset')}); configure a *USDC perpetual"
             )
-        return SymbolRules.from_exchange_info(entry)
+        try:
+            return SymbolRules.from_exchange_info(entry)
+        except (ValueError, ArithmeticError, KeyError, TypeError, AttributeError) as error:
+            raise MalformedReply(f"exchangeInfo {symbol}: unusable filters: {error}") from None
 
     def klines(self, symbol: str, interval: str, limit: int) -> list[list]:
         """Raw kline rows, oldest first (the last one is usually still open)."""
         params = {"symbol": symbol, "interval": interval, "limit": limit}
-        return self._read("GET", "/fapi/v1/klines", params, auth=Auth.PUBLIC)
+        rows = self._read("GET", "/fapi/v1/klines", params, auth=Auth.PUBLIC)
+        return replies.klines(rows, f"klines {symbol}")
 
     def mark_price(self, symbol: str) -> Decimal:
+        """A finite positive mark price, or ``MalformedReply``."""
         data = self._read("GET", "/fapi/v1/premiumIndex", {"symbol": symbol}, auth=Auth.PUBLIC)
-        return Decimal(data["markPrice"])
+        return replies.number(
+            replies.obj(data, "premiumIndex"), "markPrice", f"premiumIndex {symbol}", positive=True
+        )
 
     def last_price(self, symbol: str) -> Decimal:
+        """A finite positive last (contract) price, or ``MalformedReply``."""
         data = self._read("GET", "/fapi/v1/ticker/price", {"symbol": symbol}, auth=Auth.PUBLIC)
-        return Decimal(data["price"])
+        return replies.number(
+            replies.obj(data, "ticker/price"), "price", f"ticker/price {symbol}", positive=True
+        )
 
     # --- account reads -----------------------------------------------------------------
 
     def account(self) -> dict:
-        return self._read("GET", "/fapi/v3/account", auth=Auth.SIGNED)
+        return replies.account(self._read("GET", "/fapi/v3/account", auth=Auth.SIGNED), "account")
 
     def usdc_balance(self) -> dict:
         """The USDC entry of ``v3/account`` assets (raw strings); the top-level totals are
@@ -193,16 +221,19 @@ class ExchangeClient:
         return {"asset": "USDC", **dict.fromkeys(fields, zero), "crossWalletBalance": zero}
 
     def position_risk(self) -> list[dict]:
-        return self._read("GET", "/fapi/v3/positionRisk", auth=Auth.SIGNED)
+        """Rows with a ``symbol`` and a parseable ``positionAmt`` (and prices, if present)."""
+        rows = self._read("GET", "/fapi/v3/positionRisk", auth=Auth.SIGNED)
+        return replies.positions(rows, "positionRisk")
 
     def open_orders(self, symbol: str | None = None) -> list[dict]:
         """Open regular orders (weight 1 with a symbol, 40 without). Algo orders are not here."""
-        return self._read("GET", "/fapi/v1/openOrders", {"symbol": symbol}, auth=Auth.SIGNED)
+        rows = self._read("GET", "/fapi/v1/openOrders", {"symbol": symbol}, auth=Auth.SIGNED)
+        return replies.orders(rows, "openOrders")
 
     def open_algo_orders(self, symbol: str | None = None) -> list[dict]:
         """Untriggered conditional (SL/TP) orders."""
         data = self._read("GET", "/fapi/v1/openAlgoOrders", {"symbol": symbol}, auth=Auth.SIGNED)
-        return data.get("orders", []) if isinstance(data, dict) else data
+        return replies.algo_orders(data, "openAlgoOrders")
 
     def income(
         self,
@@ -220,7 +251,9 @@ class ExchangeClient:
         start = start_time_ms
         while True:
             params = {"startTime": start, "limit": INCOME_PAGE}
-            page = self._read("GET", "/fapi/v1/income", params, auth=Auth.SIGNED)
+            page = replies.income(
+                self._read("GET", "/fapi/v1/income", params, auth=Auth.SIGNED), "income"
+            )
             fresh = 0
             for record in page:
                 key = (record.get("tranId"), record.get("incomeType"), record.get("symbol"))
@@ -252,8 +285,14 @@ class ExchangeClient:
                 f"{params['type']} must go to place_algo_order (-4120 on /fapi/v1/order)"
             )
         symbol = params["symbol"]
+        what = f"order {symbol} {client_id}"
         return self._create(
-            lambda: self._transport.request("POST", "/fapi/v1/order", params, auth=Auth.SIGNED),
+            lambda: self._write(
+                "POST",
+                "/fapi/v1/order",
+                params,
+                lambda reply: replies.order(reply, what, client_id=client_id),
+            ),
             lambda: self.query_order(symbol, client_id),
             f"order {symbol} {client_id}",
         )
@@ -265,8 +304,14 @@ class ExchangeClient:
         if not client_algo_id:
             raise ValueError("place_algo_order needs params['clientAlgoId']")
         params = {"algoType": "CONDITIONAL", **params}
+        what = f"algo order {params.get('symbol')} {client_algo_id}"
         return self._create(
-            lambda: self._transport.request("POST", "/fapi/v1/algoOrder", params, auth=Auth.SIGNED),
+            lambda: self._write(
+                "POST",
+                "/fapi/v1/algoOrder",
+                params,
+                lambda reply: replies.algo_order(reply, what, client_algo_id=client_algo_id),
+            ),
             lambda: self.query_algo_order(client_algo_id),
             f"algo order {params.get('symbol')} {client_algo_id}",
         )
@@ -307,53 +352,68 @@ class ExchangeClient:
         """The order with this client id (any status), or None if Binance has none (-2013)."""
         params = {"symbol": symbol, "origClientOrderId": client_id}
         try:
-            return self._read("GET", "/fapi/v1/order", params, auth=Auth.SIGNED)
+            reply = self._read("GET", "/fapi/v1/order", params, auth=Auth.SIGNED)
         except NotFound:
             return None
+        return replies.order(reply, f"order {symbol} {client_id}", client_id=client_id)
 
     def query_order_by_id(self, symbol: str, order_id: int) -> dict | None:
         """An order by exchange id: a triggered algo order's child is known only by its id."""
         params = {"symbol": symbol, "orderId": order_id}
         try:
-            return self._read("GET", "/fapi/v1/order", params, auth=Auth.SIGNED)
+            reply = self._read("GET", "/fapi/v1/order", params, auth=Auth.SIGNED)
         except NotFound:
             return None
+        return replies.order(reply, f"order {symbol} #{order_id}", order_id=order_id)
 
     def user_trades(self, symbol: str, order_id: int) -> list[dict]:
         """The fills of one order (weight 5), with realised PnL and commission."""
         params = {"symbol": symbol, "orderId": order_id}
-        return self._read("GET", "/fapi/v1/userTrades", params, auth=Auth.SIGNED)
+        rows = self._read("GET", "/fapi/v1/userTrades", params, auth=Auth.SIGNED)
+        return replies.trades(rows, f"userTrades {symbol} #{order_id}")
 
     def query_algo_order(self, client_algo_id: str) -> dict | None:
         params = {"clientAlgoId": client_algo_id}
         try:
-            return self._read("GET", "/fapi/v1/algoOrder", params, auth=Auth.SIGNED)
+            reply = self._read("GET", "/fapi/v1/algoOrder", params, auth=Auth.SIGNED)
         except NotFound:
             return None
+        what = f"algo order {client_algo_id}"
+        return replies.algo_order(reply, what, client_algo_id=client_algo_id)
 
     def cancel_order(self, symbol: str, client_id: str) -> dict | None:
         """Cancel by client id; None when it is already gone (filled, cancelled, unknown)."""
         params = {"symbol": symbol, "origClientOrderId": client_id}
-        return self._cancel("/fapi/v1/order", params)
+        what = f"cancel {symbol} {client_id}"
+        return self._cancel(
+            "/fapi/v1/order", params, lambda r: replies.order(r, what, client_id=client_id)
+        )
 
     def cancel_algo_order(self, client_algo_id: str) -> dict | None:
-        return self._cancel("/fapi/v1/algoOrder", {"clientAlgoId": client_algo_id})
+        what = f"cancel algo order {client_algo_id}"
+        return self._cancel(
+            "/fapi/v1/algoOrder",
+            {"clientAlgoId": client_algo_id},
+            lambda r: replies.algo_cancel(r, what, client_algo_id=client_algo_id),
+        )
 
-    def _cancel(self, path: str, params: dict) -> dict | None:
+    def _cancel(self, path: str, params: dict, check: Callable[[Any], dict]) -> dict | None:
+        """A cancel whose reply is not its acknowledgement is an unknown outcome: it is
+        sent again (idempotent), and -2011 then says the order is gone."""
         try:
-            return self._idempotent("DELETE", path, params)
+            return self._idempotent("DELETE", path, params, check)
         except NotFound:
             return None
 
     def cancel_all(self, symbol: str) -> None:
         """Cancel both books: regular orders do not include untriggered algo orders."""
-        self._idempotent("DELETE", "/fapi/v1/allOpenOrders", {"symbol": symbol})
-        self._idempotent("DELETE", "/fapi/v1/algoOpenOrders", {"symbol": symbol})
+        for path in ("/fapi/v1/allOpenOrders", "/fapi/v1/algoOpenOrders"):
+            check = lambda reply, where=path: replies.done(reply, where)  # noqa: E731
+            self._idempotent("DELETE", path, {"symbol": symbol}, check)
 
-    def _idempotent(self, method: str, path: str, params: dict) -> Any:
+    def _idempotent(self, method: str, path: str, params: dict, check: Callable[[Any], Any]) -> Any:
         return self._transport.retrying(
-            lambda: self._transport.request(method, path, params, auth=Auth.SIGNED),
-            retry_on=IDEMPOTENT,
+            lambda: self._write(method, path, params, check), retry_on=IDEMPOTENT
         )
 
     # --- account setup -----------------------------------------------------------------
@@ -369,7 +429,7 @@ class ExchangeClient:
             raise ValueError(f"margin type {margin_type!r} is not ISOLATED or CROSSED")
         if self.read_only:
             mode = self._read("GET", "/fapi/v1/positionSide/dual", auth=Auth.SIGNED)
-            if mode.get("dualSidePosition") in (True, "true"):
+            if replies.flag(mode, "dualSidePosition", "positionSide/dual"):
                 raise ExchangeError(_HEDGE_MODE_MESSAGE)
             return
         try:
@@ -383,7 +443,7 @@ class ExchangeClient:
 
     def _setting(self, path: str, params: dict) -> None:
         try:
-            self._idempotent("POST", path, params)
+            self._idempotent("POST", path, params, lambda reply: replies.obj(reply, path))
         except Rejected as error:
             if error.code not in BENIGN:  # -4046 / -4059: already set
                 raise
@@ -392,7 +452,7 @@ class ExchangeClient:
 
     def new_listen_key(self) -> str:
         """POST listenKey: the active key (extended) or a new one."""
-        return self._user_stream("POST", {})["listenKey"]
+        return replies.listen_key(self._user_stream("POST", {}), "listenKey")
 
     def keepalive_listen_key(self, key: str) -> None:
         """Extend the key 60 min. Raises ``NotFound`` (-1125) when it expired: POST a new one."""
@@ -405,9 +465,10 @@ class ExchangeClient:
         return self.venue.user_stream_url(listen_key)
 
     def _user_stream(self, method: str, params: dict) -> dict:
-        return self._transport.retrying(
+        reply = self._transport.retrying(
             lambda: self._transport.request(method, "/fapi/v1/listenKey", params, auth=Auth.KEY)
         )
+        return replies.obj(reply, f"{method} listenKey")
 
 
 _HEDGE_MODE_MESSAGE = (

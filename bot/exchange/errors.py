@@ -53,7 +53,8 @@ class IpBanned(ExchangeError):
 
 
 class UnknownOutcome(ExchangeError):
-    """The request may or may not have been executed (timeout, 5xx, -1006/-1007)."""
+    """The request may or may not have been executed (timeout, 5xx, -1006/-1007, or an
+    order / cancel reply that is not a well-formed acknowledgement of that request)."""
 
 
 class Transient(ExchangeError):
@@ -70,3 +71,12 @@ class ReadOnlyViolation(ExchangeError):
 
 class SymbolNotTradable(ExchangeError):
     """A configured symbol is not a trading USDC-margined perpetual (config error)."""
+
+
+class MalformedReply(ExchangeError):
+    """A reply that is not the shape Binance documents: not JSON, not an object, an error
+    body on a 200, a missing field or a number that does not parse.
+
+    On a read it means the value is unusable; on an order or cancel it means the outcome
+    is unknown (the client resolves it by the client id before anything else).
+    """

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -25,6 +26,7 @@ from binance.error import Error as SdkError
 from binance.um_futures import UMFutures
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from bot.exchange import replies
 from bot.exchange.errors import (
     AUTH_CODES,
     NOT_FOUND_CODES,
@@ -34,6 +36,7 @@ from bot.exchange.errors import (
     AuthError,
     ExchangeError,
     IpBanned,
+    MalformedReply,
     NotFound,
     RateLimited,
     ReadOnlyViolation,
@@ -103,10 +106,12 @@ def _code_of(text: str) -> int | None:
 
 
 def _retry_after_s(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds from ``Retry-After``; None when absent or not a finite, non-negative number."""
     try:
-        return float(headers["Retry-After"]) if headers and "Retry-After" in headers else None
+        seconds = float(headers["Retry-After"]) if headers and "Retry-After" in headers else None
     except ValueError:
         return None
+    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
 
 
 class Transport:
@@ -201,7 +206,8 @@ class Transport:
     def sync_time(self) -> int:
         """Measure the server-time offset (ms) and use it for every later signed request."""
         before = time.time() * 1000
-        server = self.request("GET", "/fapi/v1/time", auth=Auth.PUBLIC)["serverTime"]
+        reply = self.request("GET", "/fapi/v1/time", auth=Auth.PUBLIC)
+        server = replies.integer(replies.obj(reply, "time"), "serverTime", "time")
         after = time.time() * 1000
         self.offset_ms = int(server - (before + after) / 2)
         return self.offset_ms
@@ -234,6 +240,10 @@ class Transport:
             raise (UnknownOutcome(reason) if write else Transient(reason)) from None
         except SdkError as error:
             raise ExchangeError(f"{method} {path}: SDK refused the parameters: {error}") from None
+        except (KeyError, TypeError) as error:
+            # The SDK reads a 4xx JSON body as {"code", "msg"}; anything else breaks it.
+            reason = f"{method} {path}: unreadable error reply ({type(error).__name__} {error})"
+            raise (UnknownOutcome(reason) if write else MalformedReply(reason)) from None
         self._note_weight(response["header"])
         return response["data"]
 
@@ -269,7 +279,11 @@ class Transport:
         value = (headers or {}).get(WEIGHT_HEADER)
         if value is None:
             return
-        used = int(value)
+        try:
+            used = int(value)
+        except ValueError:
+            log.warning("ignoring unreadable %s header %r", WEIGHT_HEADER, value)
+            return
         with self._lock:
             # A drop means a new minute started: everything used so far is this request's.
             self.weight_spent += used - self.used_weight_1m if used >= self.used_weight_1m else used

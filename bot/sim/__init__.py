@@ -6,7 +6,7 @@
 
 from bot.sim.credentials import SIM_API_KEY, SIM_API_SECRET
 
-__all__ = ["SIM_API_KEY", "SIM_API_SECRET", "RequestRecord", "Simulator"]
+__all__ = ["DROP", "SIM_API_KEY", "SIM_API_SECRET", "RequestRecord", "Simulator"]
 
 
 def __getattr__(name: str):
@@ -14,6 +14,10 @@ def __getattr__(name: str):
         from bot.sim.simulator import Simulator
 
         return Simulator
+    if name == "DROP":
+        from bot.sim.hooks import DROP
+
+        return DROP
     if name == "RequestRecord":
         from bot.sim.gateway import RequestRecord
 

@@ -17,6 +17,7 @@ FAULTS = {
     "429": False,
     "-1021": False,
     "-1007": True,  # default: executed, answered HTTP 408 -1007 (status unknown); see inject()
+    "raw": True,  # answered with options status (200), body (text), content_type; execute=
 }
 
 
@@ -36,6 +37,15 @@ class Fault:
     @property
     def executes(self) -> bool:
         return bool(self.options.get("execute", FAULTS[self.name]))
+
+    def raw_answer(self) -> tuple[int, bytes, str]:
+        """(HTTP status, body bytes, content type) of a "raw" fault."""
+        body = self.options.get("body", "")
+        return (
+            int(self.options.get("status", 200)),
+            body.encode() if isinstance(body, str) else bytes(body),
+            str(self.options.get("content_type", "application/json")),
+        )
 
 
 class FaultPlan:

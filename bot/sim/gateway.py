@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 from bot.sim import auth, errors
 from bot.sim.errors import SimError
 from bot.sim.faults import FaultPlan
+from bot.sim.hooks import RequestHooks
 from bot.sim.limits import RateLimiter
 
 
@@ -51,6 +52,7 @@ class Response:
     body: bytes
     headers: list[tuple[str, str]] = field(default_factory=list)
     delay_s: float = 0.0
+    drop: bool = False  # cut the connection instead of answering (a request hook said so)
 
 
 class Gateway:
@@ -66,6 +68,7 @@ class Gateway:
         api_secret: str,
         limiter: RateLimiter,
         faults: FaultPlan,
+        hooks: RequestHooks,
         after_request: Callable[[bool], None],
     ) -> None:
         self.routes = routes
@@ -75,6 +78,7 @@ class Gateway:
         self.api_secret = api_secret
         self.limiter = limiter
         self.faults = faults
+        self.hooks = hooks
         self.after_request = after_request  # called under the lock: ships events, saves state
         self._log_lock = threading.Lock()
         self.request_log: list[RequestRecord] = []
@@ -99,14 +103,19 @@ class Gateway:
                 b"<html><body><h2>404 Not found</h2></body></html>",
                 [("Content-Type", "text/html")],
             )
+        if self.hooks.run_before(method, path, params):
+            return Response(0, b"", drop=True)
         weight = route.weight_for(params)
         delay_s = 0.0
+        raw: tuple[int, bytes, str] | None = None  # a "raw" fault's answer replaces the body
         with self.lock:
             now = self.now_ms()
             fault = None
             try:
                 self.limiter.charge_weight(now, weight)
                 fault = self.faults.take(method, path)
+                if fault is not None and fault.name == "raw":
+                    raw = fault.raw_answer()
                 if fault is not None and not fault.executes:
                     raise _fault_error(fault.name, fault.options)
                 auth.check(
@@ -124,7 +133,7 @@ class Gateway:
                 status, body, extra = 200, route.call(params), ()
             except SimError as exc:
                 status, body, extra = exc.status, exc.body(), exc.headers
-            if fault is not None and fault.executes:
+            if fault is not None and fault.executes and raw is None:
                 if fault.name == "delay_after_execute":
                     delay_s = float(fault.options.get("delay_s", 30.0))
                 else:
@@ -139,8 +148,13 @@ class Gateway:
                     ("X-MBX-ORDER-COUNT-1M", str(one_m)),
                 ]
         out_headers += list(extra)
-        out_headers.append(("Content-Type", "application/json"))
-        code = body.get("code") if isinstance(body, dict) and status != 200 else None
+        if raw is not None:
+            status, payload, content_type = raw
+            code = None
+        else:
+            payload, content_type = json.dumps(body).encode(), "application/json"
+            code = body.get("code") if isinstance(body, dict) and status != 200 else None
+        out_headers.append(("Content-Type", content_type))
         record = RequestRecord(
             method,
             path,
@@ -153,10 +167,13 @@ class Gateway:
         )
         with self._log_lock:
             self.request_log.append(record)
-        return Response(status, json.dumps(body).encode(), out_headers, delay_s)
+        drop = self.hooks.run_after(method, path, params)
+        return Response(status, payload, out_headers, delay_s, drop)
 
 
 def _fault_error(name: str, options: dict) -> SimError:
+    if name == "raw":  # not executed; the fault's raw answer replaces this one
+        return SimError(200, 0, "")
     if name == "503_after_execute":
         return errors.unknown_error_503()
     if name == "429":

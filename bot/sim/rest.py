@@ -105,6 +105,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
         response = self.gateway.handle(self.command, split.path, split.query, raw_body, headers)
+        if response.drop:  # a request hook cut the connection: the client gets no answer
+            self.close_connection = True
+            return
         if response.delay_s and self.server.stopping.wait(response.delay_s):
             self.close_connection = True
             return

@@ -9,14 +9,17 @@ manager; every thread it starts is named and joined on exit.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from bot.sim import state
 from bot.sim.credentials import SIM_API_KEY, SIM_API_SECRET
 from bot.sim.exchange import Exchange
 from bot.sim.faults import FaultPlan
 from bot.sim.gateway import Gateway, RequestRecord
+from bot.sim.hooks import CrashAt, Hook, RequestHooks
 from bot.sim.limits import RateLimiter
 from bot.sim.market import Clock
 from bot.sim.rest import RestServer
@@ -50,6 +53,7 @@ class Simulator:
         self.exchange.market.pins.update(pins)
         self.limiter = RateLimiter()
         self.faults = FaultPlan()
+        self.hooks = RequestHooks()
         self.gateway = Gateway(
             routes=build_routes(self.exchange),
             lock=self.exchange.lock,
@@ -58,6 +62,7 @@ class Simulator:
             api_secret=SIM_API_SECRET,
             limiter=self.limiter,
             faults=self.faults,
+            hooks=self.hooks,
             after_request=self._after_request,
         )
         self._port, self._ws_port = port, ws_port
@@ -225,6 +230,65 @@ class Simulator:
         with self.exchange.lock:
             self.exchange.stall_triggers = on
 
+    def reply_raw(
+        self,
+        method: str | None,
+        path: str | None,
+        body: str,
+        *,
+        status: int = 200,
+        count: int = 1,
+        execute: bool = True,
+        content_type: str = "application/json",
+    ) -> None:
+        """Answer the next `count` matching requests with `status` and `body`, as given.
+
+        `execute=True`: the request is executed first (the order exists, the answer is
+        garbage); `execute=False`: it is not executed at all.
+        """
+        options = {"status": status, "body": body, "execute": execute}
+        self.inject(
+            "raw", method=method, path=path, count=count, **options, content_type=content_type
+        )
+
+    def push_raw_frame(self, text: str) -> None:
+        """Send one text frame, exactly as given, to every connected user-data socket."""
+        self._require_hub().push_raw(text)
+
+    def on_request(self, hook: Hook | None) -> None:
+        """Call `hook(method, path, params)` when a request arrives, before it is executed.
+
+        Returning `bot.sim.DROP` cuts the connection and the request is never executed.
+        None removes the hook. Runs outside the exchange lock (see `bot.sim.hooks`).
+        """
+        self.hooks.before = hook
+
+    def on_executed(self, hook: Hook | None) -> None:
+        """Call `hook(method, path, params)` after a request was executed and logged, before
+        its answer is written; returning `bot.sim.DROP` withholds the answer."""
+        self.hooks.after = hook
+
+    def crash_at(
+        self,
+        k: int,
+        action: Callable[[], Any],
+        *,
+        executed: bool = False,
+        writes_only: bool = False,
+    ) -> CrashAt:
+        """At the `k`-th signed request from now (1-based), run `action` (e.g. SIGKILL the
+        bot) and drop the request: unexecuted, or executed with no answer (`executed`).
+
+        Replaces both request hooks. `signed_requests()` of a clean run gives the range of k.
+        """
+        trap = CrashAt(k, action, executed=executed, writes_only=writes_only)
+        self.hooks.before, self.hooks.after = trap.before, trap.after
+        return trap
+
+    def signed_requests(self, *, writes_only: bool = False) -> int:
+        """Signed requests in the request log (non-GET only with `writes_only`)."""
+        return sum(r.signed and not (writes_only and r.method == "GET") for r in self.request_log)
+
     def drop_streams(self) -> None:
         self._require_hub().drop_all()
 
@@ -303,6 +367,14 @@ class Simulator:
         elif name == "inject":
             body = dict(payload)
             self.inject(body.pop("fault"), **body)
+        elif name == "reply_raw":
+            body = dict(payload)
+            self.reply_raw(body.pop("method", None), body.pop("path", None), **body)
+        elif name == "push_raw_frame":
+            self.push_raw_frame(payload["text"])
+        elif name == "signed_requests":
+            count = self.signed_requests(writes_only=bool(payload.get("writes_only")))
+            return 200, {"signed_requests": count}
         elif name == "drop_streams":
             self.drop_streams()
         elif name == "silence_streams":

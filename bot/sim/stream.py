@@ -121,6 +121,11 @@ class StreamHub:
         if not self._silent.is_set():
             self._queue.put(("key", (key, event)))
 
+    def push_raw(self, text: str) -> None:
+        """One text frame, exactly as given, to every connected user socket."""
+        if not self._silent.is_set():
+            self._queue.put(("raw", text))
+
     def silence(self, on: bool) -> None:
         if on:
             self._silent.set()
@@ -183,21 +188,29 @@ class StreamHub:
             kind, payload = item
             if kind == "tick":
                 continue
-            if kind == "event":
+            if kind == "raw":
+                self._send_text(payload, self._subs_snapshot())
+            elif kind == "event":
                 self._send(payload, lambda sub: self._is_valid(sub.listen_key))
             else:
                 key, event = payload
                 self._send(event, lambda sub, key=key: sub.listen_key == key)
 
     def _send(self, event: dict, wanted) -> None:
-        text = json.dumps(event)
+        subs = [
+            sub
+            for sub in self._subs_snapshot()
+            if (sub.events is None or event["e"] in sub.events) and wanted(sub)
+        ]
+        self._send_text(json.dumps(event), subs)
+
+    def _subs_snapshot(self) -> list[_Subscriber]:
         with self._subs_lock:
-            subs = list(self._subs)
+            return list(self._subs)
+
+    @staticmethod
+    def _send_text(text: str, subs: list[_Subscriber]) -> None:
         for sub in subs:
-            if sub.events is not None and event["e"] not in sub.events:
-                continue
-            if not wanted(sub):
-                continue
             with contextlib.suppress(ConnectionClosed, OSError):
                 sub.connection.send(text)
 

@@ -14,6 +14,7 @@ from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import (
     AuthError,
     IpBanned,
+    MalformedReply,
     NotFound,
     ReadOnlyViolation,
     SymbolNotTradable,
@@ -79,9 +80,9 @@ def order_row(status: str = "FILLED") -> dict:
 
 def test_bracket_request_shapes(client, http):
     http.post(ORDER_URL, json=order_row(), headers={"X-MBX-USED-WEIGHT-1M": "1"})
-    http.post(
-        ALGO_URL, json={"algoId": 1, "algoStatus": "NEW"}, headers={"X-MBX-USED-WEIGHT-1M": "1"}
-    )
+    for client_algo_id in ("ufb-BTCUSDC-1-SL", "ufb-BTCUSDC-1-TP"):
+        ack = {"algoId": 1, "clientAlgoId": client_algo_id, "algoStatus": "NEW"}
+        http.post(ALGO_URL, json=ack, headers={"X-MBX-USED-WEIGHT-1M": "1"})
     qty = D("0.300")
     client.place_order(market_order_params("BTCUSDC", "BUY", qty, "ufb-BTCUSDC-1-E"))
     client.place_algo_order(
@@ -150,7 +151,7 @@ def test_duplicate_client_id_adopts_the_open_order(client, http):
 
 def test_algo_order_unknown_outcome_is_resolved_by_client_algo_id(client, http):
     http.post(ALGO_URL, status=503, body=error_body(-1006, "Unexpected response"))
-    http.get(ALGO_URL, json={"clientAlgoId": "sl", "algoStatus": "NEW"})
+    http.get(ALGO_URL, json={"algoId": 3, "clientAlgoId": "sl", "algoStatus": "NEW"})
     params = stop_loss_params("BTCUSDC", "SELL", D("59000"), "sl", qty=D("0.1"))
     assert client.place_algo_order(params)["algoStatus"] == "NEW"
     assert sent(http.calls[1])["clientAlgoId"] == "sl"
@@ -297,9 +298,9 @@ def test_cancel_all_clears_both_books(client, http):
 def test_income_pages_and_filters(client, http, monkeypatch):
     monkeypatch.setattr("bot.exchange.client.INCOME_PAGE", 2)
     rows = [
-        {"tranId": 1, "incomeType": "REALIZED_PNL", "symbol": "BTCUSDC", "time": 10},
-        {"tranId": 2, "incomeType": "TRANSFER", "symbol": "", "time": 20},
-        {"tranId": 3, "incomeType": "COMMISSION", "symbol": "BTCUSDC", "time": 20},
+        {"tranId": 1, "incomeType": "REALIZED_PNL", "income": "1", "symbol": "BTCUSDC", "time": 10},
+        {"tranId": 2, "incomeType": "TRANSFER", "income": "5", "symbol": "", "time": 20},
+        {"tranId": 3, "incomeType": "COMMISSION", "income": "-1", "symbol": "BTCUSDC", "time": 20},
     ]
     http.get(f"{BASE}/fapi/v1/income", json=rows[:2])
     http.get(f"{BASE}/fapi/v1/income", json=rows[1:])
@@ -341,3 +342,107 @@ def test_the_secret_never_reaches_logs_or_errors(client, http, caplog):
         client.place_order(entry())
     assert SECRET not in caplog.text and SECRET not in str(raised.value)
     assert "-1021" in str(raised.value)  # a second -1021 is not retried again
+
+
+def sl_params() -> dict:
+    return stop_loss_params("BTCUSDC", "SELL", D("56535.0"), "ufb-BTCUSDC-1-SL", qty=D("0.3"))
+
+
+def algo_row(client_algo_id: str = "ufb-BTCUSDC-1-SL", status: str = "NEW") -> dict:
+    return {"algoId": 9, "clientAlgoId": client_algo_id, "algoStatus": status}
+
+
+def test_stop_loss_answered_200_with_an_error_body_is_resolved_by_query_not_taken_as_placed(
+    client, http
+):
+    http.post(ALGO_URL, body=error_body(-2021, "Order would immediately trigger."))
+    http.get(ALGO_URL, status=400, body=error_body(-2013, "Order does not exist."))
+    http.post(ALGO_URL, json=algo_row())
+    assert client.place_algo_order(sl_params())["algoStatus"] == "NEW"
+    assert [c.request.method for c in http.calls] == ["POST", "GET", "POST"]
+    assert sent(http.calls[1])["clientAlgoId"] == "ufb-BTCUSDC-1-SL"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"algoId": 9, "clientAlgoId": "someone-else", "algoStatus": "NEW"},
+        {"algoId": 9, "clientAlgoId": "ufb-BTCUSDC-1-SL"},
+        {"algoId": 9, "clientAlgoId": "ufb-BTCUSDC-1-SL", "algoStatus": "NEW", "quantity": "x"},
+    ],
+    ids=["another-id", "no-status", "bad-number"],
+)
+def test_algo_reply_that_does_not_acknowledge_this_order_is_resolved_by_query(client, http, reply):
+    http.post(ALGO_URL, json=reply)
+    http.get(ALGO_URL, json=algo_row())
+    assert client.place_algo_order(sl_params()) == algo_row()
+    assert [c.request.method for c in http.calls] == ["POST", "GET"]
+
+
+@pytest.mark.parametrize(
+    "body", ["<html><body>502 Bad Gateway</body></html>", "", "[]", '"ok"', "null"]
+)
+def test_entry_answered_200_with_a_non_object_is_resolved_by_query(client, http, body):
+    http.post(ORDER_URL, body=body)
+    http.get(ORDER_URL, json=order_row())
+    assert client.place_order(entry()) == order_row()
+    assert [c.request.method for c in http.calls] == ["POST", "GET"]
+
+
+def test_cancel_answered_with_garbage_is_not_taken_as_done(client, http):
+    http.delete(ORDER_URL, body="<html>oops</html>")
+    http.delete(ORDER_URL, status=400, body=error_body(-2011, "Unknown order sent."))
+    assert client.cancel_order("BTCUSDC", "ufb-BTCUSDC-1-E") is None
+    assert len(http.calls) == 2
+    http.delete(ALGO_URL, json={"code": -1000, "msg": "An unknown error occurred."})
+    http.delete(ALGO_URL, json={**algo_row(), "code": "200", "msg": "success"})
+    assert client.cancel_algo_order("ufb-BTCUSDC-1-SL")["clientAlgoId"] == "ufb-BTCUSDC-1-SL"
+    assert len(http.calls) == 4
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"markPrice": "abc"},
+        {"markPrice": "NaN"},
+        {"markPrice": "-1"},
+        {"markPrice": 0},
+        {"code": -1000, "msg": "An unknown error occurred."},
+        [],
+        "<html></html>",
+    ],
+)
+def test_malformed_mark_price_raises_our_error_type(client, http, body):
+    if isinstance(body, str):
+        http.get(f"{BASE}/fapi/v1/premiumIndex", body=body)
+    else:
+        http.get(f"{BASE}/fapi/v1/premiumIndex", json=body)
+    with pytest.raises(MalformedReply, match="premiumIndex"):
+        client.mark_price("BTCUSDC")
+
+
+@pytest.mark.parametrize(("status", "body"), [(400, '{"message": "no code"}'), (400, "[1, 2]")])
+def test_unreadable_error_reply_on_an_order_is_an_unknown_outcome(client, http, status, body):
+    http.post(ORDER_URL, status=status, body=body)
+    http.get(ORDER_URL, json=order_row())
+    assert client.place_order(entry()) == order_row()
+
+
+def test_garbage_rate_limit_headers_do_not_escape(client, http, sleeps):
+    http.get(
+        f"{BASE}/fapi/v1/openOrders",
+        status=429,
+        headers={"Retry-After": "inf", "X-MBX-USED-WEIGHT-1M": "lots"},
+        body=error_body(-1003, "Too many requests"),
+    )
+    http.get(f"{BASE}/fapi/v1/openOrders", json=[])
+    assert client.open_orders("BTCUSDC") == []
+    assert sleeps and max(sleeps) <= 60
+
+
+def test_an_exchange_info_cache_of_the_wrong_shape_is_fetched_again(client, http, tmp_path):
+    (tmp_path / "exchange_info.json").write_text(
+        json.dumps({"fetched_at": 4_000_000_000, "exchange_info": {"symbols": "gone"}})
+    )
+    http.get(f"{BASE}/fapi/v1/exchangeInfo", json={"symbols": [symbol_info()]})
+    assert client.symbol_rules("BTCUSDC").tick_size == D("0.1")

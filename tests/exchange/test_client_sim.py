@@ -221,3 +221,23 @@ def test_reads_return_raw_payloads(flat, client):
     assert client.usdc_balance()["asset"] == "USDC"
     commissions = client.income(0, income_types=("COMMISSION",))
     assert commissions and all(r["incomeType"] == "COMMISSION" for r in commissions)
+
+
+def test_stop_loss_answered_200_with_an_error_body_is_placed_after_the_query(flat, client):
+    client.place_order(market_order_params("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=8)))
+    flat.reply_raw(
+        "POST",
+        "/fapi/v1/algoOrder",
+        '{"code":-2021,"msg":"Order would immediately trigger."}',
+        execute=False,
+    )
+    sl = stop_loss_params("BTCUSDC", "SELL", D("56535.0"), "ufb-BTCUSDC-8-SL", qty=D("0.01"))
+    assert client.place_algo_order(sl)["algoStatus"] == "NEW"
+    assert [a["clientAlgoId"] for a in flat.open_algo_orders("BTCUSDC")] == ["ufb-BTCUSDC-8-SL"]
+
+
+def test_entry_executed_but_answered_with_html_is_not_duplicated(flat, client):
+    flat.reply_raw("POST", "/fapi/v1/order", "<html>502 Bad Gateway</html>", execute=True)
+    params = market_order_params("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=9))
+    assert client.place_order(params)["status"] == "FILLED"
+    assert D(flat.position("BTCUSDC")["positionAmt"]) == D("0.01")
