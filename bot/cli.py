@@ -24,6 +24,7 @@ from bot.runtime import Runtime
 from bot.wiring import CredentialsMissing
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_LOCKED = 0, 1, 2, 3, 4
+DEFAULT_CONFIG = Path("config.yaml")
 
 log = logging.getLogger("bot.cli")
 
@@ -36,8 +37,9 @@ def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         type=Path,
-        default=default(Path("config.yaml")),
-        help="YAML config (default ./config.yaml; absent means defaults on the simulator)",
+        default=default(None),
+        help="YAML config; a path given must exist (default ./config.yaml, which may be "
+        "absent: then defaults on the simulator)",
     )
     parser.add_argument(
         "--log-level",
@@ -96,9 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _config_path(args: argparse.Namespace) -> Path | None:
+    """A ``--config`` given must exist; the default file may be absent (then defaults run)."""
+    if args.config is not None:
+        return args.config
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+
+
 def _load(args: argparse.Namespace):
     overrides = {"logging": {"level": args.log_level}} if args.log_level else {}
-    return load_config(args.config, overrides=overrides)
+    return load_config(_config_path(args), overrides=overrides)
 
 
 def cmd_verify_audit(args: argparse.Namespace) -> int:
@@ -119,18 +128,19 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    path = _config_path(args)
     if args.action == "migrate":
-        if not args.config.exists():
-            print(f"{args.config}: no such file", file=sys.stderr)
+        if path is None:
+            print(f"{DEFAULT_CONFIG}: no such file", file=sys.stderr)
             return EXIT_USAGE
-        version, backup = migrate_file(args.config)
-        print(f"{args.config}: migrated from schema {version}; previous file kept as {backup}")
+        version, backup = migrate_file(path)
+        print(f"{path}: migrated from schema {version}; previous file kept as {backup}")
         return EXIT_OK
     config = _load(args)
     if args.action == "show":
         print(dump_yaml(config), end="")
     else:
-        source = args.config if args.config.exists() else "defaults (no config file)"
+        source = path or "defaults (no config file)"
         print(
             f"config OK ({source}): venue {config.exchange.venue}, symbols {list(config.symbols)}"
         )
@@ -265,6 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:
+        if len(exc.problems) == 1:
+            print(f"config error: {exc.problems[0]}", file=sys.stderr)
+            return EXIT_USAGE
         print("config error:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
