@@ -2,6 +2,9 @@
 
 Exit codes: 0 ok, 1 runtime error, 2 config or usage error, 3 refused by risk or
 drift found, 4 another instance holds the state dir.
+
+The console gets one line per failure; an unexpected error inside a run is logged
+with its traceback to the run's log file, which that line names.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,12 +23,14 @@ from bot.config import ConfigError, Secrets, dump_yaml, load_config, migrate_fil
 from bot.exchange.errors import SymbolNotTradable
 from bot.killswitch import KillSwitch
 from bot.lock import StateDirLocked
+from bot.logs import FILE_ONLY, LOG_FILE
 from bot.oms.reconcile import format_drift_table
 from bot.runtime import Runtime
 from bot.wiring import CredentialsMissing
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_LOCKED = 0, 1, 2, 3, 4
 DEFAULT_CONFIG = Path("config.yaml")
+USAGE_ERRORS = (ConfigError, CredentialsMissing, SymbolNotTradable)
 
 log = logging.getLogger("bot.cli")
 
@@ -98,6 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class RunFailed(Exception):
+    """An unexpected error inside a run, already logged with its traceback to ``log_file``."""
+
+    def __init__(self, cause: Exception, log_file: Path) -> None:
+        super().__init__(_one_line(cause))
+        self.log_file = log_file
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def _config_path(args: argparse.Namespace) -> Path | None:
     """A ``--config`` given must exist; the default file may be absent (then defaults run)."""
     if args.config is not None:
@@ -159,7 +177,16 @@ def _runtime(args: argparse.Namespace, mode: str) -> Iterator[Runtime]:
         log_level=config.logging.level,
         console_level="WARNING" if quiet else None,
     ) as runtime:
-        yield runtime
+        try:
+            yield runtime
+        except USAGE_ERRORS:
+            raise
+        except Exception as exc:
+            # logged while the file handler is still attached; main() prints the one line
+            log.error("%s failed: %s", mode, exc, exc_info=True, extra=FILE_ONLY)
+            if runtime.outcome == "ok":
+                runtime.outcome = f"error: {_one_line(exc)}"
+            raise RunFailed(exc, runtime.state_dir / "logs" / LOG_FILE) from exc
 
 
 @contextmanager
@@ -296,7 +323,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_LOCKED
     except KeyboardInterrupt:
         return EXIT_ERROR
-    except Exception as exc:
-        log.exception("fatal error")
-        print(f"error: {exc}", file=sys.stderr)
+    except RunFailed as exc:
+        print(f"error: {exc} (details in {exc.log_file})", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # outside a run: no log file to write the traceback to
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        if args.log_level == "DEBUG":
+            traceback.print_exc()
         return EXIT_ERROR
