@@ -2,6 +2,9 @@
 
 Exit codes: 0 ok, 1 runtime error, 2 config or usage error, 3 refused by risk or
 drift found, 4 another instance holds the state dir.
+
+The console gets one line per failure; an unexpected error inside a run is logged
+with its traceback to the run's log file, which that line names.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,11 +23,14 @@ from bot.config import ConfigError, Secrets, dump_yaml, load_config, migrate_fil
 from bot.exchange.errors import SymbolNotTradable
 from bot.killswitch import KillSwitch
 from bot.lock import StateDirLocked
+from bot.logs import FILE_ONLY, LOG_FILE
 from bot.oms.reconcile import format_drift_table
 from bot.runtime import Runtime
 from bot.wiring import CredentialsMissing
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_LOCKED, EXIT_ATTENTION = 0, 1, 2, 3, 4, 5
+DEFAULT_CONFIG = Path("config.yaml")
+USAGE_ERRORS = (ConfigError, CredentialsMissing, SymbolNotTradable)
 
 log = logging.getLogger("bot.cli")
 
@@ -36,8 +43,9 @@ def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         type=Path,
-        default=default(Path("config.yaml")),
-        help="YAML config (default ./config.yaml; absent means defaults on the simulator)",
+        default=default(None),
+        help="YAML config; a path given must exist (default ./config.yaml, which may be "
+        "absent: then defaults on the simulator)",
     )
     parser.add_argument(
         "--log-level",
@@ -98,9 +106,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class RunFailed(Exception):
+    """An unexpected error inside a run, already logged with its traceback to ``log_file``."""
+
+    def __init__(self, cause: Exception, log_file: Path) -> None:
+        super().__init__(_one_line(cause))
+        self.log_file = log_file
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _config_path(args: argparse.Namespace) -> Path | None:
+    """A ``--config`` given must exist; the default file may be absent (then defaults run)."""
+    if args.config is not None:
+        return args.config
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+
+
 def _load(args: argparse.Namespace):
     overrides = {"logging": {"level": args.log_level}} if args.log_level else {}
-    return load_config(args.config, overrides=overrides)
+    return load_config(_config_path(args), overrides=overrides)
 
 
 def cmd_verify_audit(args: argparse.Namespace) -> int:
@@ -121,18 +148,19 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    path = _config_path(args)
     if args.action == "migrate":
-        if not args.config.exists():
-            print(f"{args.config}: no such file", file=sys.stderr)
+        if path is None:
+            print(f"{DEFAULT_CONFIG}: no such file", file=sys.stderr)
             return EXIT_USAGE
-        version, backup = migrate_file(args.config)
-        print(f"{args.config}: migrated from schema {version}; previous file kept as {backup}")
+        version, backup = migrate_file(path)
+        print(f"{path}: migrated from schema {version}; previous file kept as {backup}")
         return EXIT_OK
     config = _load(args)
     if args.action == "show":
         print(dump_yaml(config), end="")
     else:
-        source = args.config if args.config.exists() else "defaults (no config file)"
+        source = path or "defaults (no config file)"
         print(
             f"config OK ({source}): venue {config.exchange.venue}, symbols {list(config.symbols)}"
         )
@@ -151,7 +179,16 @@ def _runtime(args: argparse.Namespace, mode: str) -> Iterator[Runtime]:
         log_level=config.logging.level,
         console_level="WARNING" if quiet else None,
     ) as runtime:
-        yield runtime
+        try:
+            yield runtime
+        except USAGE_ERRORS:
+            raise
+        except Exception as exc:
+            # logged while the file handler is still attached; main() prints the one line
+            log.error("%s failed: %s", mode, exc, exc_info=True, extra=FILE_ONLY)
+            if runtime.outcome == "ok":
+                runtime.outcome = f"error: {_one_line(exc)}"
+            raise RunFailed(exc, runtime.state_dir / "logs" / LOG_FILE) from exc
 
 
 @contextmanager
@@ -269,6 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:
+        if len(exc.problems) == 1:
+            print(f"config error: {exc.problems[0]}", file=sys.stderr)
+            return EXIT_USAGE
         print("config error:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
@@ -287,7 +327,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_LOCKED
     except KeyboardInterrupt:
         return EXIT_ERROR
-    except Exception as exc:
-        log.exception("fatal error")
-        print(f"error: {exc}", file=sys.stderr)
+    except RunFailed as exc:
+        print(f"error: {exc} (details in {exc.log_file})", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # outside a run: no log file to write the traceback to
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        if args.log_level == "DEBUG":
+            traceback.print_exc()
         return EXIT_ERROR

@@ -6,6 +6,11 @@ Secrets never live in the model: the API key and secret come from ``.env`` or
 the environment (``BINANCE_API_KEY``, ``BINANCE_API_SECRET``) as ``SecretStr``,
 so :func:`save` cannot write them. The YAML key names are a contract that
 outside tools rely on; older files are upgraded by :func:`migrate`.
+
+A config that passes :func:`load_config` must not fail later: numbers are finite
+and bounded (no interval can overflow a timer), a bool is never read as a number,
+the strategy is built once with its params, and the state dir is usable. The YAML
+reader refuses what could hang or exhaust the process (see :class:`_StrictLoader`).
 """
 
 from __future__ import annotations
@@ -22,9 +27,16 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic import model_validator as _model_validator
 
+from bot.strategy.loader import load_strategy
+
 SCHEMA_VERSION = 2
 ENV_PREFIX = "BOT__"
 SECRET_ENV_NAMES = ("BINANCE_API_KEY", "BINANCE_API_SECRET")
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_YAML_DEPTH = 20
+MAX_MONEY = Decimal(1_000_000_000)  # USDC: any larger limit or balance is a typo
+MAX_SHOWN_VALUE = 80  # characters of a refused value quoted in a problem line
+MAX_PROBLEMS = 20  # lines listed; a long list of bad items repeats one mistake
 
 
 class ConfigError(Exception):
@@ -36,7 +48,18 @@ class ConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _bools_are_only_flags(cls, value: Any, info) -> Any:
+        """YAML ``true`` would pass as 1 (``leverage: true``) and ``'yes'`` as a flag."""
+        is_flag = cls.model_fields[info.field_name].annotation is bool
+        if is_flag and not isinstance(value, bool):
+            raise ValueError("must be true or false")
+        if not is_flag and isinstance(value, bool):
+            raise ValueError("true/false is not a valid value here")
+        return value
 
 
 class ExchangeConfig(_Section):
@@ -47,7 +70,7 @@ class ExchangeConfig(_Section):
     recv_window_ms: int = Field(5000, ge=1, le=60000)
     timeout_s: float = Field(10, gt=0, le=120)
     weight_budget_share: float = Field(0.8, gt=0, le=1)
-    exchange_info_ttl_s: int = Field(3600, ge=0)
+    exchange_info_ttl_s: int = Field(3600, ge=0, le=86400)
 
     @field_validator("rest_url", "ws_url")
     @classmethod
@@ -75,14 +98,14 @@ class ExecutionConfig(_Section):
 
 
 class RiskConfig(_Section):
-    daily_loss_limit: Decimal = Field(Decimal(50), gt=0)
-    max_sl_streak: int = Field(3, ge=1)
-    sl_streak_cooldown_min: int = Field(240, ge=0)
+    daily_loss_limit: Decimal = Field(Decimal(50), gt=0, le=MAX_MONEY)
+    max_sl_streak: int = Field(3, ge=1, le=100)
+    sl_streak_cooldown_min: int = Field(240, ge=0, le=10080)  # a week
     cooldown_until_next_utc_day: bool = False
-    max_open_positions: int = Field(2, ge=1)
+    max_open_positions: int = Field(2, ge=1, le=100)
     risk_per_trade_pct: Decimal = Field(Decimal("1.0"), gt=0, le=100)
-    max_notional_per_symbol: Decimal = Field(Decimal(1000), gt=0)
-    max_total_notional: Decimal = Field(Decimal(2000), gt=0)
+    max_notional_per_symbol: Decimal = Field(Decimal(1000), gt=0, le=MAX_MONEY)
+    max_total_notional: Decimal = Field(Decimal(2000), gt=0, le=MAX_MONEY)
     max_leverage: int = Field(20, ge=1, le=125)
 
 
@@ -95,19 +118,19 @@ class StrategyConfig(_Section):
 
 class StreamConfig(_Section):
     keepalive_min: float = Field(30, gt=0, le=59)
-    silence_timeout_s: float = Field(240, gt=0)
-    fallback_interval_s: float = Field(5, gt=0)
-    reconcile_interval_min: float = Field(5, gt=0)
+    silence_timeout_s: float = Field(240, gt=0, le=3600)
+    fallback_interval_s: float = Field(5, gt=0, le=300)
+    reconcile_interval_min: float = Field(5, gt=0, le=1440)
 
 
 class DryRunConfig(_Section):
-    slippage_bps: Decimal = Field(Decimal(5), ge=0)
-    taker_fee_rate: Decimal = Field(Decimal("0.0004"), ge=0)
+    slippage_bps: Decimal = Field(Decimal(5), ge=0, le=1000)
+    taker_fee_rate: Decimal = Field(Decimal("0.0004"), ge=0, le=Decimal("0.01"))
 
 
 class SimConfig(_Section):
-    seed: int = 7
-    starting_balance: Decimal = Field(Decimal(10000), ge=0)
+    seed: int = Field(7, ge=0, le=2**32 - 1)
+    starting_balance: Decimal = Field(Decimal(10000), ge=0, le=MAX_MONEY)
 
 
 class PathsConfig(_Section):
@@ -116,8 +139,8 @@ class PathsConfig(_Section):
 
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
-    backups: int = Field(5, ge=0)
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=1024**3)
+    backups: int = Field(5, ge=0, le=100)
 
 
 class BotConfig(_Section):
@@ -178,24 +201,29 @@ class Secrets(BaseModel):
 
 
 def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
-    """v1 had ``symbol``, ``exchange.testnet``, ``execution.tp_style`` and short working types."""
+    """v1 had ``symbol``, ``exchange.testnet``, ``execution.tp_style`` and short working types.
+
+    A section that is not a mapping is passed on untouched, for validation to name it.
+    """
     out = dict(raw)
-    exchange = dict(out.get("exchange") or {})
-    if "testnet" in exchange:
-        exchange["venue"] = "testnet" if exchange.pop("testnet") else "live"
-    if "recv_window" in exchange:
-        exchange["recv_window_ms"] = exchange.pop("recv_window")
-    if exchange:
+    exchange = out.get("exchange")
+    if isinstance(exchange, dict):
+        exchange = dict(exchange)
+        if "testnet" in exchange:
+            exchange["venue"] = "testnet" if exchange.pop("testnet") else "live"
+        if "recv_window" in exchange:
+            exchange["recv_window_ms"] = exchange.pop("recv_window")
         out["exchange"] = exchange
     if "symbol" in out:
         out["symbols"] = [out.pop("symbol")]
-    execution = dict(out.get("execution") or {})
-    if "tp_style" in execution:
-        execution["tp_order_style"] = execution.pop("tp_style")
-    short_names = {"MARK": "MARK_PRICE", "LAST": "LAST_PRICE"}
-    if execution.get("working_type") in short_names:
-        execution["working_type"] = short_names[execution["working_type"]]
-    if execution:
+    execution = out.get("execution")
+    if isinstance(execution, dict):
+        execution = dict(execution)
+        if "tp_style" in execution:
+            execution["tp_order_style"] = execution.pop("tp_style")
+        short_names = {"MARK": "MARK_PRICE", "LAST": "LAST_PRICE"}
+        if execution.get("working_type") in short_names:
+            execution["working_type"] = short_names[execution["working_type"]]
         out["execution"] = execution
     out["schema_version"] = 2
     return out
@@ -207,7 +235,11 @@ MIGRATIONS = {1: _v1_to_v2}
 def migrate(raw: dict[str, Any]) -> dict[str, Any]:
     """Upgrade a raw config dict step by step to the current schema version."""
     version = raw.get("schema_version", 1)
-    if not isinstance(version, int) or version > SCHEMA_VERSION or version < 1:
+    if (
+        not isinstance(version, int)
+        or isinstance(version, bool)
+        or not 1 <= version <= SCHEMA_VERSION
+    ):
         raise ConfigError([f"schema_version: {version!r} — supported: 1..{SCHEMA_VERSION}"])
     while version < SCHEMA_VERSION:
         raw = MIGRATIONS[version](raw)
@@ -218,11 +250,82 @@ def migrate(raw: dict[str, Any]) -> dict[str, Any]:
 # --- loading ---------------------------------------------------------------------------------
 
 
+class YamlRefused(yaml.MarkedYAMLError):
+    """Well-formed YAML that a config may not use."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader without anchors/aliases or repeated keys, and with a depth limit.
+
+    Aliases let a few hundred bytes expand into billions of nodes (an "alias bomb")
+    that hang validation or exhaust memory; a repeated key silently keeps its last
+    value; nesting deeper than :data:`MAX_YAML_DEPTH` would end in RecursionError.
+    Each refusal names the dotted path and line.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._path: list[str] = []
+
+    def _where(self) -> str:
+        return ".".join(part for part in self._path if part) or "(top level)"
+
+    def _refuse(self, problem: str, event_or_node: Any) -> YamlRefused:
+        return YamlRefused(
+            problem=f"{self._where()}: {problem}", problem_mark=event_or_node.start_mark
+        )
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise self._refuse("anchors and aliases (&, *) are not allowed", event)
+        if isinstance(index, yaml.ScalarNode):  # a mapping value: its key
+            self._path.append(index.value)
+        elif isinstance(index, int):  # a list item: its position
+            self._path.append(str(index))
+        else:  # the document root or a key
+            self._path.append("")
+        try:
+            if len(self._path) > MAX_YAML_DEPTH:
+                raise self._refuse(f"nested deeper than {MAX_YAML_DEPTH} levels", event)
+            return super().compose_node(parent, index)
+        finally:
+            self._path.pop()
+
+    def compose_mapping_node(self, anchor: Any) -> Any:
+        node = super().compose_mapping_node(anchor)
+        seen: set[tuple[str, str]] = set()
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if (key.tag, key.value) in seen:
+                    self._path.append(key.value)
+                    raise self._refuse("the key is given twice", key)
+                seen.add((key.tag, key.value))
+        return node
+
+
+def parse_yaml(text: str) -> Any:
+    """One YAML document through :class:`_StrictLoader`."""
+    loader = _StrictLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError([f"{path}: larger than {MAX_CONFIG_BYTES} bytes"])
+        raw = parse_yaml(data.decode("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read ({exc})"]) from exc
+    except YamlRefused as exc:
+        raise ConfigError([f"{path}: line {exc.problem_mark.line + 1}: {exc.problem}"]) from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" line {where.line + 1}" if where else ""
@@ -253,7 +356,7 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
             path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
             if path:
                 try:
-                    value = yaml.safe_load(text)
+                    value = parse_yaml(text)
                 except yaml.YAMLError:
                     value = text
                 _set_dotted(out, path, value)
@@ -270,13 +373,47 @@ def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 3] + "..."
+
+
 def _problems(error: ValidationError) -> list[str]:
     lines = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        value = "" if item["type"] == "missing" else f" = {item.get('input')!r}"
+        value = "" if item["type"] == "missing" else f" = {_shown(item.get('input'))}"
         lines.append(f"{where}{value} — {item['msg']}")
+    if len(lines) > MAX_PROBLEMS:
+        lines[MAX_PROBLEMS:] = [f"... and {len(lines) - MAX_PROBLEMS} more"]
     return lines
+
+
+def _strategy_problems(strategy: StrategyConfig) -> list[str]:
+    """Build the strategy once, so a bad name or params fail here and not mid-run."""
+    try:
+        load_strategy(strategy.name, strategy.params)
+    except Exception as exc:  # user code: whatever it raises, the config cannot run
+        return [
+            f"strategy.name = {_shown(strategy.name)}, strategy.params = "
+            f"{_shown(strategy.params)} — {exc}"
+        ]
+    return []
+
+
+def _state_dir_problems(state_dir: Path) -> list[str]:
+    """The state dir must be a writable directory or creatable as one; nothing is created."""
+    where = f"paths.state_dir = {_shown(str(state_dir))}"
+    try:
+        target = state_dir.absolute()
+        nearest = next(path for path in (target, *target.parents) if path.exists())
+        if not nearest.is_dir():
+            return [f"{where} — {nearest} is a file, not a directory"]
+        if not os.access(nearest, os.W_OK | os.X_OK):
+            return [f"{where} — {nearest} is not writable"]
+    except OSError as exc:
+        return [f"{where} — cannot be checked ({exc})"]
+    return []
 
 
 def load_config(
@@ -287,16 +424,20 @@ def load_config(
 ) -> BotConfig:
     """Build the config; raises :class:`ConfigError` listing every problem.
 
-    ``path`` None or missing means defaults (the bundled simulator). ``overrides``
-    are CLI flags as a nested dict, applied last.
+    ``path`` None means defaults (the bundled simulator); a given path must exist.
+    ``overrides`` are CLI flags as a nested dict, applied last.
     """
-    raw = migrate(read_yaml(path)) if path is not None and path.exists() else {}
+    raw = migrate(read_yaml(path)) if path is not None else {}
     raw = _merge(raw, env_overrides(environ))
     raw = _merge(raw, overrides or {})
     try:
-        return BotConfig.model_validate(raw)
+        config = BotConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_problems(exc)) from None
+    problems = _strategy_problems(config.strategy) + _state_dir_problems(config.paths.state_dir)
+    if problems:
+        raise ConfigError(problems)
+    return config
 
 
 def dump_yaml(config: BotConfig) -> str:

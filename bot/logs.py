@@ -17,6 +17,8 @@ from bot.redact import Redactor
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 LOG_FILE = "bot.log"
+FILE_ONLY = {"file_only": True}
+"""``extra=`` for a record the console must not show: the caller prints its own one line."""
 
 
 class RedactingFormatter(logging.Formatter):
@@ -58,6 +60,7 @@ def setup_logging(
         log_dir / LOG_FILE, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
     )
     console_handler = logging.StreamHandler(console)
+    console_handler.addFilter(lambda record: not getattr(record, "file_only", False))
     if console_level is not None:
         console_handler.setLevel(console_level)
     root = logging.getLogger()

@@ -1,6 +1,7 @@
 """CLI contract: modes in --help, exit codes, one process per state dir."""
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -85,3 +86,26 @@ def test_second_process_on_the_same_state_dir_exits_4(tmp_path):
             assert time.monotonic() < deadline
             time.sleep(0.05)
     lock.release()
+
+
+def test_runtime_error_is_one_console_line_and_a_traceback_in_the_log(tmp_path):
+    (tmp_path / "exploding.py").write_text(
+        "class Strategy:\n"
+        "    def evaluate(self, symbol, candles, view):\n"
+        "        raise RuntimeError('strategy exploded')\n"
+    )
+    (tmp_path / "config.yaml").write_text("strategy: {name: 'exploding:Strategy'}\n")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--once"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: strategy exploded (details in {Path('var') / 'logs' / 'bot.log'})"
+    ]
+    log_text = (tmp_path / "var" / "logs" / "bot.log").read_text()
+    assert "Traceback" in log_text and "RuntimeError: strategy exploded" in log_text

@@ -12,18 +12,18 @@ from bot.config import BotConfig, ConfigError, Secrets, load_config, migrate_fil
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_main(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def run_main(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(ROOT / "main.py"), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
     )
 
 
 def test_defaults_run_on_the_simulator_without_a_file(tmp_path):
-    config = load_config(tmp_path / "absent.yaml", environ={})
+    config = load_config(None, environ={})
     assert config.exchange.venue == "sim"
     assert config.symbols == ("BTCUSDC",)
 
@@ -148,3 +148,96 @@ def test_config_migrate_command_rewrites_in_place(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "schema_version: 2" in (tmp_path / "config.yaml").read_text()
     assert (tmp_path / "config.yaml.bak").read_text() == V1
+
+
+def test_explicit_config_path_that_does_not_exist_exits_2_naming_it(tmp_path):
+    for args in (["config", "check"], ["--once"]):
+        result = run_main("--config", "missing.yaml", *args, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1 and "missing.yaml" in result.stderr
+    assert not (tmp_path / "var").exists()  # nothing ran on the defaults
+
+
+def test_absent_default_config_file_still_means_defaults(tmp_path):
+    result = run_main("config", "check", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "defaults" in result.stdout
+
+
+LATER_CRASHES = [
+    ("stream: {silence_timeout_s: .inf}", "stream.silence_timeout_s"),
+    ("stream: {fallback_interval_s: 1.0e+300}", "stream.fallback_interval_s"),
+    ("risk: {sl_streak_cooldown_min: 99999999999999}", "risk.sl_streak_cooldown_min"),
+    ("exchange: {exchange_info_ttl_s: 99999999999999}", "exchange.exchange_info_ttl_s"),
+    ("logging: {backups: 99999999999999}", "logging.backups"),
+    ("execution: {leverage: true}", "execution.leverage"),
+    ("exchange: {venue: live, allow_live: 'yes'}", "exchange.allow_live"),
+    ("risk: {daily_loss_limit: 10, daily_loss_limit: 1000}", "risk.daily_loss_limit"),
+    ("strategy: {name: no_such_strategy}", "strategy.name"),
+    ("strategy: {name: 'no_such_module:Thing'}", "strategy.name"),
+    ("strategy: {params: {fastest: 3}}", "strategy.params"),
+    ("strategy: {params: {fast: 30, slow: 10}}", "strategy.params"),
+    ("strategy: {params: {a: " + "[" * 2000 + "]" * 2000 + "}}", "strategy.params.a"),
+    ("a: &x {}\nb: *x", "alias"),
+]
+
+
+@pytest.mark.parametrize(("yaml_text", "expected"), LATER_CRASHES)
+def test_config_that_would_crash_later_is_refused_with_its_dotted_path(
+    tmp_path, yaml_text, expected
+):
+    path = tmp_path / "config.yaml"
+    path.write_text(f"schema_version: 2\n{yaml_text}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert any(expected in problem for problem in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        ("exchange: [testnet]", "exchange"),
+        ("execution: sideways", "execution"),
+        ("exchange: 5\nexecution: [1, 2]", "execution"),
+    ],
+)
+def test_v1_sections_that_are_not_mappings_are_refused_with_their_path(
+    tmp_path, yaml_text, expected
+):
+    path = tmp_path / "config.yaml"
+    path.write_text(f"{yaml_text}\n")  # no schema_version: a v1 file, migrated on load
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert any(problem.startswith(expected) for problem in caught.value.problems)
+
+
+@pytest.mark.parametrize("layout", ["file", "under_a_file"])
+def test_unusable_state_dir_is_refused_before_anything_runs(tmp_path, layout):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a directory")
+    state_dir = blocker if layout == "file" else blocker / "var"
+    path = tmp_path / "config.yaml"
+    path.write_text(f"paths: {{state_dir: '{state_dir}'}}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert any(problem.startswith("paths.state_dir") for problem in caught.value.problems)
+
+
+def test_config_check_and_run_both_refuse_what_would_crash_later(tmp_path):
+    (tmp_path / "config.yaml").write_text("stream: {silence_timeout_s: .inf}\n")
+    for args in (["config", "check"], ["--once"]):
+        result = run_main(*args, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert "stream.silence_timeout_s" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_yaml_alias_bomb_is_refused_quickly(tmp_path):
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for n in range(1, 12):
+        lines.append(f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]")
+    (tmp_path / "config.yaml").write_text(
+        "strategy:\n  params:\n" + "".join(f"    {line}\n" for line in lines)
+    )
+    result = run_main("config", "check", cwd=tmp_path, timeout=20)
+    assert result.returncode == 2, result.stderr
+    assert "alias" in result.stderr
