@@ -122,6 +122,7 @@ class App:
             exchange_info_ttl_s=exchange.exchange_info_ttl_s,
             read_only=self.read_only,
             on_alarm=self._alarm,
+            on_secret=self.runtime.redactor.add,  # listenKeys, as the client learns them
         )
         self.inbound: queue.Queue = queue.Queue()
         self.store = Store.open(state_dir / "state.db")

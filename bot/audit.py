@@ -11,15 +11,26 @@ needs to contain one.
 
 Truncation of whole records at the end cannot be seen from the records alone:
 the journal keeps a ``HEAD`` file (last seq and hash), rewritten on every
-synced append and on close, and verify reports a journal shorter than its head.
+synced append and on close, and verify compares it in full (seq and hash).
+
+Someone who can write the state dir can recompute every hash and rewrite HEAD,
+so two anchors live outside the journal's directory. With a key (``BOT_AUDIT_KEY``,
+never stored in the state dir) every record also carries ``mac``, an HMAC-SHA256
+of its hash: a record cannot be forged, and because the hash chains over ``prev``
+neither can the chain up to it. And the runtime writes the head (seq and hash) to
+the rotating log at every start and stop; verify takes those lines as
+:class:`HeadClaim` s and checks the journal still holds each one, which catches a
+truncation back to an earlier, validly-MACed record.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -35,6 +46,8 @@ FILE_SUFFIX = ".jsonl"
 HEAD_FILE = "HEAD"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 RECORD_FIELDS = ("seq", "ts", "kind", "data", "prev", "hash")
+KEYED_RECORD_FIELDS = (*RECORD_FIELDS, "mac")
+_UNHASHED = ("hash", "mac")
 
 
 class AuditCorrupted(RuntimeError):
@@ -65,20 +78,32 @@ def canonical(record: dict[str, Any]) -> str:
 
 
 def record_hash(record: dict[str, Any]) -> str:
-    body = {key: value for key, value in record.items() if key != "hash"}
+    """SHA-256 of the record without ``hash`` and ``mac`` (the MAC signs the hash)."""
+    body = {key: value for key, value in record.items() if key not in _UNHASHED}
     return hashlib.sha256(canonical(body).encode()).hexdigest()
 
 
-def _hash_and_serialise(record: dict[str, Any]) -> str:
-    """Set ``record["hash"]`` and return the record's journal line, serialising the
-    data once. Sorted keys put ``data`` first and ``hash`` right after it, so the
-    hashed text and the line share their pieces; :func:`verify` recomputes the hash
-    with :func:`record_hash`, which is the definition this must agree with."""
+def record_mac(key: bytes, digest: str) -> str:
+    """HMAC-SHA256 of a record's hash under the audit key."""
+    return hmac.new(key, digest.encode(), hashlib.sha256).hexdigest()
+
+
+def _hash_and_serialise(record: dict[str, Any], mac_base=None) -> str:
+    """Set ``record["hash"]`` (and ``record["mac"]`` when keyed) and return the
+    record's journal line, serialising the data once. Sorted keys put ``data`` first
+    and ``hash`` right after it, so the hashed text and the line share their pieces;
+    :func:`verify` recomputes the hash with :func:`record_hash`, which is the
+    definition this must agree with. ``mac_base`` is a keyed HMAC to copy."""
     data = canonical(record["data"])
     rest = canonical({key: value for key, value in record.items() if key != "data"})
     digest = hashlib.sha256(f'{{"data":{data},{rest[1:]}'.encode()).hexdigest()
     record["hash"] = digest
-    return f'{{"data":{data},"hash":"{digest}",{rest[1:]}\n'
+    if mac_base is None:
+        return f'{{"data":{data},"hash":"{digest}",{rest[1:]}\n'
+    mac = mac_base.copy()
+    mac.update(digest.encode())
+    record["mac"] = mac = mac.hexdigest()
+    return f'{{"data":{data},"hash":"{digest}","mac":"{mac}",{rest[1:]}\n'
 
 
 def _utc_stamp(now: datetime) -> str:
@@ -100,13 +125,16 @@ class AuditJournal:
         max_bytes: int = DEFAULT_MAX_BYTES,
         redactor: Redactor | None = None,
         clock=lambda: datetime.now(UTC),
+        key: bytes | None = None,
     ) -> None:
+        """``key`` (the audit key, kept out of the state dir) adds a MAC to every record."""
         self._directory = Path(directory)
         self._directory.mkdir(parents=True, exist_ok=True)
         self._max_bytes = max_bytes
         self._redactor = redactor or Redactor()
         self._clock = clock
         self._lock = threading.Lock()
+        self._mac_base = hmac.new(key, digestmod=hashlib.sha256) if key else None
         self._seq, self._head_hash, self._file_number = self._read_tail()
         self._file = self._open(self._file_number)
 
@@ -114,6 +142,16 @@ class AuditJournal:
     def seq(self) -> int:
         """Sequence number of the last record written (0 before the first)."""
         return self._seq
+
+    @property
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the last record written: what the runtime logs as an anchor."""
+        with self._lock:
+            return self._seq, self._head_hash
+
+    @property
+    def directory(self) -> Path:
+        return self._directory
 
     def append(self, kind: str, data: dict[str, Any], *, sync: bool = False) -> dict[str, Any]:
         """Write one record. ``sync=True`` fsyncs before returning: use it for
@@ -128,7 +166,7 @@ class AuditJournal:
                 "data": self._safe(data),
                 "prev": self._head_hash,
             }
-            line = _hash_and_serialise(record)
+            line = _hash_and_serialise(record, self._mac_base)
             self._file.write(line)
             self._file.flush()
             self._seq, self._head_hash = record["seq"], record["hash"]
@@ -193,13 +231,13 @@ class AuditJournal:
     def _read_tail(self) -> tuple[int, str, int]:
         files = journal_files(self._directory)
         for path in reversed(files):
-            lines = path.read_text(encoding="utf-8").splitlines()
+            lines = path.read_bytes().splitlines()
             if not lines:
                 continue
             try:
                 last = json.loads(lines[-1])
                 seq, digest = int(last["seq"]), str(last["hash"])
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise AuditCorrupted(
                     f"last record of {path} is unreadable ({exc}); "
                     "run 'python main.py verify-audit' before trading again"
@@ -211,75 +249,162 @@ class AuditJournal:
 
 
 @dataclass(frozen=True)
+class HeadClaim:
+    """A head (seq and hash) recorded outside the journal, and where (``bot.log:12``)."""
+
+    seq: int
+    hash: str
+    place: str
+
+
+@dataclass(frozen=True)
 class Verification:
+    """The outcome of :func:`verify`. ``place`` names the file and line (or ``HEAD``)."""
+
     records: int
     bad_seq: int | None = None
     reason: str | None = None
+    place: str | None = None
+    keyed: bool = False  # the records carry MACs
+    macs_checked: bool = False  # ... and they were checked against the key
+    heads_checked: int = 0
 
     @property
     def ok(self) -> bool:
         return self.bad_seq is None and self.reason is None
 
 
-def _load_records(files: list[Path]) -> tuple[list[dict[str, Any]], Verification | None]:
-    records: list[dict[str, Any]] = []
+class _Broken(Exception):
+    """Internal: the first break found, raised out of the walk over the records."""
+
+    def __init__(self, bad_seq: int, reason: str, place: str) -> None:
+        super().__init__(reason)
+        self.bad_seq, self.reason, self.place = bad_seq, reason, place
+
+
+def _parse(line: bytes, place: str, after: int) -> dict[str, Any]:
+    """One journal line as a record with fields of the right types, or :class:`_Broken`."""
+    try:
+        record = json.loads(line.decode("utf-8"))
+        if not isinstance(record, dict):
+            raise ValueError(f"a JSON {type(record).__name__}, not a record")
+        if set(record) not in (set(RECORD_FIELDS), set(KEYED_RECORD_FIELDS)):
+            raise ValueError("not a journal record")
+        if type(record["seq"]) is not int:
+            raise ValueError("seq is not an integer")
+        if not all(isinstance(record[f], str) for f in ("ts", "kind", "prev", "hash")):
+            raise ValueError("ts, kind, prev and hash must be strings")
+        if not isinstance(record.get("mac", ""), str):
+            raise ValueError("mac must be a string")
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
+        raise _Broken(after + 1, f"broken JSON at {place} ({exc})", place) from None
+    return record
+
+
+def _records(files: list[Path]):
+    """Yield ``(place, record)`` in chain order; a file that cannot be read is broken."""
+    after = 0
     for path in files:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            try:
-                record = json.loads(line)
-                if not isinstance(record, dict) or set(record) != set(RECORD_FIELDS):
-                    raise ValueError("not a journal record")
-                int(record["seq"])
-            except (ValueError, TypeError) as exc:
-                after = records[-1]["seq"] if records else 0
-                return records, Verification(
-                    len(records), int(after) + 1, f"broken JSON at {path.name}:{number} ({exc})"
-                )
-            records.append(record)
-    return records, None
+        try:
+            lines = path.read_bytes().splitlines()
+        except OSError as exc:
+            raise _Broken(after + 1, f"cannot read {path.name} ({exc})", path.name) from None
+        for number, line in enumerate(lines, 1):
+            place = f"{path.name}:{number}"
+            record = _parse(line, place, after)
+            after = record["seq"]
+            yield place, record
 
 
-def verify(path: Path) -> Verification:
-    """Check a journal directory (or one file) and name the first bad record."""
+def _read_head(head_file: Path) -> tuple[int, str] | None:
+    if not head_file.exists():
+        return None
+    try:
+        head = json.loads(head_file.read_bytes().decode("utf-8"))
+        seq, digest = head["seq"], head["hash"]
+        if type(seq) is not int or not isinstance(digest, str):
+            raise TypeError("seq must be an integer and hash a string")
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        raise _Broken(0, f"HEAD is unreadable ({exc})", HEAD_FILE) from None
+    return seq, digest
+
+
+def verify(
+    path: Path, *, key: bytes | None = None, heads: Sequence[HeadClaim] = ()
+) -> Verification:
+    """Check a journal directory (or one file) and name the first bad record.
+
+    With ``key`` every record must carry a valid MAC. ``heads`` (from the log) must
+    each be a record of this journal. Never raises on bad input: garbage anywhere is
+    reported as a break with its place.
+    """
     path = Path(path)
+    try:
+        return _verify(path, key, heads)
+    except _Broken as broken:
+        return Verification(0, broken.bad_seq, broken.reason, broken.place)
+
+
+def _verify(path: Path, key: bytes | None, heads: Sequence[HeadClaim]) -> Verification:
     files = [path] if path.is_file() else journal_files(path)
-    records, broken = _load_records(files)
-    if broken:
-        return broken
-    seen = {int(record["seq"]) for record in records}
-    expected_seq, expected_prev = 1, GENESIS
-    if path.is_file() and records:
-        expected_seq, expected_prev = int(records[0]["seq"]), records[0]["prev"]
-    for index, record in enumerate(records):
-        seq = int(record["seq"])
+    head = _read_head(path / HEAD_FILE) if path.is_dir() else None
+    wanted = {claim.seq: claim for claim in heads}
+    if head is not None:
+        wanted.setdefault(head[0], HeadClaim(head[0], head[1], HEAD_FILE))
+    found: dict[int, str] = {}
+    count, keyed, mac_base = 0, False, hmac.new(key, digestmod=hashlib.sha256) if key else None
+    expected_seq, expected_prev, started = 1, GENESIS, not path.is_file()
+    pending = list(_records(files))
+    # the records are all parsed before the chain is walked: "reordered" vs "deleted"
+    # needs to know which sequence numbers come later
+    for index, (place, record) in enumerate(pending):
+        seq = record["seq"]
+        if not started:
+            expected_seq, expected_prev, started = seq, record["prev"], True
         if seq > expected_seq:
-            later = {int(r["seq"]) for r in records[index + 1 :]}
+            later = {r["seq"] for _, r in pending[index + 1 :]}
             why = "reordered" if expected_seq in later else "deleted"
-            return Verification(
-                index, expected_seq, f"{why}: expected seq {expected_seq}, found {seq}"
-            )
+            raise _Broken(expected_seq, f"{why}: expected seq {expected_seq}, found {seq}", place)
         if seq < expected_seq:
-            count = sum(1 for r in records if int(r["seq"]) == seq)
-            why = "inserted" if count > 1 else "reordered"
-            return Verification(
-                index, seq, f"{why}: seq {seq} appears after seq {expected_seq - 1}"
-            )
+            twice = sum(1 for _, r in pending if r["seq"] == seq) > 1
+            why = "inserted" if twice else "reordered"
+            raise _Broken(seq, f"{why}: seq {seq} appears after seq {expected_seq - 1}", place)
         if record_hash(record) != record["hash"]:
-            return Verification(index, seq, "edited: the record does not match its hash")
+            raise _Broken(seq, "edited: the record does not match its hash", place)
         if record["prev"] != expected_prev:
-            return Verification(
-                index,
+            raise _Broken(
                 seq - 1,
                 f"edited or inserted: seq {seq} does not link to the record before it",
+                place,
             )
+        if "mac" in record:
+            keyed = True
+        if mac_base is not None:
+            mac = mac_base.copy()
+            mac.update(record["hash"].encode())
+            if not hmac.compare_digest(mac.hexdigest(), record.get("mac", "")):
+                why = "has no MAC" if "mac" not in record else "has a MAC that the key did not make"
+                raise _Broken(seq, f"forged: seq {seq} {why} (BOT_AUDIT_KEY)", place)
+        if seq in wanted:
+            found[seq] = record["hash"]
         expected_seq, expected_prev = seq + 1, record["hash"]
-    head_file = (path if path.is_dir() else path.parent) / HEAD_FILE
-    if path.is_dir() and head_file.exists():
-        head = json.loads(head_file.read_text(encoding="utf-8"))
-        if int(head["seq"]) >= expected_seq and int(head["seq"]) not in seen:
-            return Verification(
-                len(records),
-                expected_seq,
-                f"truncated: journal ends at seq {expected_seq - 1}, HEAD says {head['seq']}",
+        count += 1
+    last = expected_seq - 1
+    for claim in sorted(wanted.values(), key=lambda c: c.seq):
+        if claim.seq == 0 and claim.hash == GENESIS:
+            continue
+        if claim.seq > last:
+            raise _Broken(
+                last + 1,
+                f"truncated: journal ends at seq {last}, {claim.place} says seq {claim.seq}",
+                claim.place,
             )
-    return Verification(len(records))
+        if found.get(claim.seq) != claim.hash:
+            raise _Broken(
+                claim.seq,
+                f"rewritten: seq {claim.seq} is not the record {claim.place} names "
+                f"(hash {claim.hash[:12]}…)",
+                claim.place,
+            )
+    macs_checked = mac_base is not None and count > 0
+    return Verification(count, keyed=keyed, macs_checked=macs_checked, heads_checked=len(heads))

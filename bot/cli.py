@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot import audit
+from bot import audit_anchor
 from bot.app import App, CycleReport
+from bot.audit_anchor import AuditBroken
 from bot.config import ConfigError, Secrets, dump_yaml, load_config, migrate_file
 from bot.exchange.errors import SymbolNotTradable
 from bot.killswitch import KillSwitch
@@ -81,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
         "verify-audit", parents=common, help="check the audit journal's hash chain"
     )
     verify.add_argument("path", nargs="?", type=Path, help="journal dir or file")
+    verify.add_argument(
+        "--log", type=Path, help="log whose audit heads to check (default: the state dir's)"
+    )
+    archive = sub.add_parser(
+        "audit", parents=common, help="archive: move the audit journal aside, start a new chain"
+    )
+    archive.add_argument("action", choices=["archive"])
+    archive.add_argument("--reason", required=True, help="why (kept in the new chain)")
 
     config = sub.add_parser("config", parents=common, help="check, show or migrate the config")
     config.add_argument("action", choices=["check", "show", "migrate"])
@@ -139,12 +148,35 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"no audit journal at {path}", file=sys.stderr)
         return EXIT_USAGE
-    result = audit.verify(path)
-    if result.ok:
-        print(f"audit journal intact: {result.records} records")
-        return EXIT_OK
-    print(f"audit journal BROKEN at seq {result.bad_seq}: {result.reason}")
-    return EXIT_ERROR
+    log_file = args.log or (path.parent / "logs" / "bot.log" if path.is_dir() else None)
+    key = audit_anchor.load_audit_key()
+    result = audit_anchor.check_journal(path, key, log_file)
+    if not result.ok:
+        print(audit_anchor.describe(result))
+        return EXIT_ERROR
+    if key:
+        macs = "MACs checked"
+    else:
+        macs = "MACs not checked: BOT_AUDIT_KEY not set" if result.keyed else "not keyed"
+    print(
+        f"audit journal intact: {result.records} records ({macs}; "
+        f"{result.heads_checked} logged heads checked)"
+    )
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """``audit archive``: the only way past a broken journal (see bot/runtime.py)."""
+    from bot.runtime import state_dir_for
+
+    path = state_dir_for(_load(args), dry_run=args.dry_run) / "audit"
+    if not path.exists():
+        print(f"no audit journal at {path}", file=sys.stderr)
+        return EXIT_USAGE
+    with _runtime(args, "audit-archive", archive_reason=args.reason) as runtime:
+        archive = runtime.archived_to
+    print(f"audit journal moved to {archive}; a new chain started in {path}")
+    return EXIT_OK
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -168,7 +200,9 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _runtime(args: argparse.Namespace, mode: str) -> Iterator[Runtime]:
+def _runtime(
+    args: argparse.Namespace, mode: str, archive_reason: str | None = None
+) -> Iterator[Runtime]:
     config = _load(args)
     quiet = mode != "service" and args.log_level is None  # the command prints its own report
     with Runtime(
@@ -178,6 +212,8 @@ def _runtime(args: argparse.Namespace, mode: str) -> Iterator[Runtime]:
         mode=mode,
         log_level=config.logging.level,
         console_level="WARNING" if quiet else None,
+        audit_key=audit_anchor.load_audit_key(),
+        archive_reason=archive_reason,
     ) as runtime:
         try:
             yield runtime
@@ -292,6 +328,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: cmd_run,
     "verify-audit": cmd_verify_audit,
+    "audit": cmd_audit,
     "config": cmd_config,
     "reconcile": cmd_reconcile,
     "force-entry": cmd_force_entry,
@@ -325,6 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return EXIT_LOCKED
+    except AuditBroken:
+        return EXIT_ERROR  # the runtime logged the one line: the break and what to run
     except KeyboardInterrupt:
         return EXIT_ERROR
     except RunFailed as exc:

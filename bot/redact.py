@@ -2,7 +2,10 @@
 
 The SDK logs full signed URLs at DEBUG (``...&signature=<hex>``) and listenKeys
 travel in URLs and payloads, so redaction works on patterns as well as on the
-exact values the bot knows (API key, secret, listenKeys learned at run time).
+exact values the bot knows (API key, secret, the audit key, and every listenKey:
+the exchange client registers each one it receives, the first and every
+replacement). The SDK logs the reply that carries a new key before the client
+sees it, so the patterns must cover every character a key may hold.
 """
 
 from __future__ import annotations
@@ -12,12 +15,18 @@ import threading
 from collections.abc import Iterable
 
 MASK = "***"
+# What a listenKey may hold: Binance documents no alphabet, so the URL-safe and the
+# standard base64 ones (``-_`` and ``+/=``), their percent-encoding, and ``.~``.
+_KEY = r"[0-9A-Za-z_.~%+/=-]"
 _PATTERNS = (
     re.compile(r"(signature=)[0-9A-Za-z%+/=]+"),
-    re.compile(r"(listenKey=)[0-9A-Za-z]+"),
-    re.compile(r"""(["']listenKey["']\s*:\s*["'])[0-9A-Za-z]+"""),
+    re.compile(rf"(listenKey=){_KEY}+"),
+    re.compile(rf"""(["']listenKey["']\s*:\s*["']){_KEY}+"""),
     re.compile(r"(X-MBX-APIKEY['\"]?\s*[:=]\s*['\"]?)[0-9A-Za-z-]+", re.IGNORECASE),
-    re.compile(r"(/ws/)[0-9A-Za-z]{20,}"),
+    re.compile(rf"(/ws/){_KEY}{{20,}}"),
+    # websockets logs long frames with the middle elided ('{"e": ...Y_x7-"}'): the
+    # tail of a key is not the key, so no exact match can catch it
+    re.compile(r"(\.\.\.)[0-9A-Za-z_~%+/=-]{8,}"),
 )
 # One scan that finds whether any pattern occurs at all: most text holds no secret,
 # and then one search replaces five substitutions.

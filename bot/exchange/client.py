@@ -64,11 +64,13 @@ class ExchangeClient:
         exchange_info_ttl_s: float = 3600,
         read_only: bool = False,
         on_alarm: Callable[[str, dict], None] | None = None,
+        on_secret: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         resolve_delay_s: float = 0.5,
         create_rounds: int = 3,
     ) -> None:
         self.venue = venue
+        self._on_secret = on_secret or (lambda secret: None)  # the redactor learns listenKeys
         self._transport = Transport(
             venue.rest,
             api_key,
@@ -451,8 +453,10 @@ class ExchangeClient:
     # --- user data stream ---------------------------------------------------------------
 
     def new_listen_key(self) -> str:
-        """POST listenKey: the active key (extended) or a new one."""
-        return replies.listen_key(self._user_stream("POST", {}), "listenKey")
+        """POST listenKey: the active key (extended) or a new one, registered as a secret."""
+        key = replies.listen_key(self._user_stream("POST", {}), "listenKey")
+        self._on_secret(key)
+        return key
 
     def keepalive_listen_key(self, key: str) -> None:
         """Extend the key 60 min. Raises ``NotFound`` (-1125) when it expired: POST a new one."""

@@ -114,3 +114,155 @@ def test_corrupt_tail_refuses_to_continue(tmp_path):
     rewrite(journal_files(tmp_path)[0], lambda lines: [*lines[:-1], "{not json"])
     with pytest.raises(AuditCorrupted):
         AuditJournal(tmp_path)
+
+
+# --- attacks by someone who can write the state dir (issue 10 point 11) ----------------
+
+KEY = b"audit-key-kept-outside-the-state-dir"
+
+
+def _rechain(lines: list[str], edit) -> list[str]:
+    """Apply ``edit`` to the parsed records, then recompute every hash and link, as
+    an attacker who read the code would (a MAC, if any, cannot be recomputed)."""
+    from bot.audit import GENESIS, record_hash
+
+    records = [json.loads(line) for line in lines]
+    edit(records)
+    prev = GENESIS
+    for record in records:
+        record["prev"] = prev
+        record["hash"] = record_hash(record)
+        prev = record["hash"]
+    return [json.dumps(record) for record in records]
+
+
+def _set_n(records):
+    records[1]["data"]["n"] = 42
+
+
+def _head(directory: Path) -> dict:
+    return json.loads((directory / "HEAD").read_text())
+
+
+def _forge_head(directory: Path) -> None:
+    """Point HEAD at the journal's (forged) last record."""
+    last = json.loads(journal_files(directory)[-1].read_text().splitlines()[-1])
+    (directory / "HEAD").write_text(json.dumps({"seq": last["seq"], "hash": last["hash"]}))
+
+
+def test_rehashed_rewrite_of_an_early_record_is_caught_by_the_head_hash(tmp_path):
+    write_journal(tmp_path)
+    rewrite(journal_files(tmp_path)[0], lambda lines: _rechain(lines, _set_n))
+    result = verify(tmp_path)
+    assert not result.ok
+    assert "HEAD" in result.reason and result.bad_seq == 5
+
+
+def test_full_rewrite_with_a_forged_head_is_caught_by_the_key(tmp_path):
+    write_journal(tmp_path, key=KEY)
+    assert verify(tmp_path, key=KEY).ok
+    rewrite(journal_files(tmp_path)[0], lambda lines: _rechain(lines, _set_n))
+    _forge_head(tmp_path)
+    result = verify(tmp_path, key=KEY)
+    assert not result.ok
+    assert result.bad_seq == 2 and "MAC" in result.reason
+
+
+def test_stripping_the_macs_does_not_pass_as_an_unkeyed_journal(tmp_path):
+    write_journal(tmp_path, key=KEY)
+
+    def strip(records):
+        for record in records:
+            del record["mac"]
+
+    rewrite(journal_files(tmp_path)[0], lambda lines: _rechain(lines, strip))
+    _forge_head(tmp_path)
+    result = verify(tmp_path, key=KEY)
+    assert not result.ok and result.bad_seq == 1 and "MAC" in result.reason
+
+
+def test_a_journal_written_with_the_key_verifies_without_it_as_unchecked(tmp_path):
+    write_journal(tmp_path, key=KEY)
+    result = verify(tmp_path)
+    assert result.ok and result.keyed and not result.macs_checked
+    assert verify(tmp_path, key=b"another-key-entirely").bad_seq == 1
+
+
+def test_truncation_with_a_rewritten_head_is_caught_by_the_logged_head(tmp_path):
+    from bot.audit import HeadClaim
+
+    write_journal(tmp_path)
+    logged = HeadClaim(seq=5, hash=_head(tmp_path)["hash"], place="bot.log:7")
+    rewrite(journal_files(tmp_path)[0], lambda lines: lines[:3])
+    _forge_head(tmp_path)
+    assert verify(tmp_path).ok  # the journal alone cannot tell
+    result = verify(tmp_path, heads=[logged])
+    assert not result.ok
+    assert "truncated" in result.reason and "bot.log:7" in result.reason
+
+
+def test_a_rewrite_that_keeps_the_length_is_caught_by_the_logged_head(tmp_path):
+    from bot.audit import HeadClaim
+
+    write_journal(tmp_path)
+    logged = HeadClaim(seq=5, hash=_head(tmp_path)["hash"], place="bot.log:7")
+    rewrite(journal_files(tmp_path)[0], lambda lines: _rechain(lines, _set_n))
+    _forge_head(tmp_path)
+    result = verify(tmp_path, heads=[logged])
+    assert not result.ok and result.bad_seq == 5 and "bot.log:7" in result.reason
+
+
+def _replace_line(number: int, text: bytes):
+    def edit(path: Path) -> None:
+        lines = path.read_bytes().splitlines()
+        lines[number - 1] = text
+        path.write_bytes(b"\n".join(lines) + b"\n")
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _replace_line(3, b'{"seq": 3, "data": "\xff\xfe not utf-8"}'),
+        _replace_line(3, b'{"data":{"n":2},"hash":"ab'),
+        _replace_line(3, b"[1, 2, 3]"),
+        _replace_line(3, b'"just a string"'),
+        _replace_line(3, b"null"),
+        _replace_line(3, b"\x00\x01\x02"),
+    ],
+    ids=["non-utf8", "truncated-line", "array", "string", "null", "binary"],
+)
+def test_garbage_in_a_journal_file_is_broken_with_its_place(tmp_path, damage):
+    write_journal(tmp_path)
+    damage(journal_files(tmp_path)[0])
+    result = verify(tmp_path)
+    assert not result.ok
+    assert result.place == "audit-000001.jsonl:3"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [b"garbage", b"\xff\xfe", b"[5]", b'{"seq": "five", "hash": 1}', b'{"seq": 5}', b""],
+    ids=["garbage", "non-utf8", "array", "wrong-types", "no-hash", "empty"],
+)
+def test_garbage_head_is_broken_not_a_crash(tmp_path, head):
+    write_journal(tmp_path)
+    (tmp_path / "HEAD").write_bytes(head)
+    result = verify(tmp_path)
+    assert not result.ok
+    assert result.place == "HEAD" and "HEAD" in result.reason
+
+
+def test_records_with_fields_of_the_wrong_type_are_broken_not_a_crash(tmp_path):
+    write_journal(tmp_path)
+
+    def damage(lines):
+        record = json.loads(lines[1])
+        record["seq"] = [2]
+        lines[1] = json.dumps(record)
+        return lines
+
+    rewrite(journal_files(tmp_path)[0], damage)
+    result = verify(tmp_path)
+    assert not result.ok and result.place == "audit-000001.jsonl:2"

@@ -63,3 +63,63 @@ def test_log_timestamps_are_utc_iso8601(tmp_path):
     teardown_logging(handlers)
     stamp = console.getvalue().split(" ", 1)[0]
     assert stamp.endswith("Z") and "T" in stamp
+
+
+def test_listen_keys_never_reach_the_debug_log_even_when_replaced(tmp_path, monkeypatch):
+    """The stream against the simulator at DEBUG (SDK, urllib3, websocket-client and our
+    own loggers): neither a listenKey nor any 8-character piece of one is written.
+    The simulator's keys use the URL-safe alphabet (``-`` and ``_``), as Binance may."""
+    import itertools
+    import queue
+
+    import bot.sim.stream
+    from bot.exchange.client import ExchangeClient
+    from bot.exchange.venues import SIM_USER_PATH, Venue
+    from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
+    from bot.stream.user_stream import UserStream
+    from tests.stream.conftest import eventually
+
+    numbers = itertools.count()
+    keys: list[str] = []
+
+    def token_urlsafe(_nbytes: int) -> str:
+        key = f"Lk-{next(numbers)}_q9-Zr_{'x7-Y_' * 12}"[:64]
+        keys.append(key)
+        return key
+
+    monkeypatch.setattr(bot.sim.stream.secrets, "token_urlsafe", token_urlsafe)
+    console = io.StringIO()
+    redactor = Redactor([SIM_API_KEY, SIM_API_SECRET])
+    handlers = setup_logging(
+        level="DEBUG", log_dir=tmp_path, redactor=redactor, max_bytes=10**7, backups=1,
+        console=console,
+    )  # fmt: skip
+    try:
+        with Simulator(ping_interval_s=0.2) as sim:
+            client = ExchangeClient(
+                Venue(sim.rest_url, sim.ws_url, SIM_USER_PATH),
+                SIM_API_KEY,
+                SIM_API_SECRET,
+                timeout_s=3,
+                on_secret=redactor.add,
+            )
+            stream = UserStream(client, queue.Queue(), silence_timeout_s=1.0, backoff=(0.1, 0.2))
+            stream.start()
+            try:
+                eventually(lambda: stream.health().healthy, "stream connected")
+                stream.keepalive()
+                sim.expire_listen_key()  # a new key replaces the first
+                eventually(lambda: stream.health().reconnects >= 1, "reconnected")
+                eventually(lambda: stream.health().healthy, "healthy again")
+            finally:
+                assert stream.stop(timeout=5)
+                client.close()
+    finally:
+        teardown_logging(handlers)
+    assert len(set(keys)) >= 2
+    for text in ((tmp_path / "bot.log").read_text(), console.getvalue()):
+        assert "/fapi/v1/listenKey" in text  # the SDK did log the calls
+        for key in set(keys):
+            pieces = {key[i : i + 8] for i in range(len(key) - 7)}
+            leaked = [piece for piece in pieces if piece in text]
+            assert leaked == [], f"pieces of listenKey {key} in the log"
