@@ -29,12 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import cli, summary_ms
 from bench.simproc import SimProcess
 from bot.audit import AuditJournal
-from bot.client_ids import Leg, make_client_id
+from bot.client_ids import Intent, Leg, Source, make_client_id
 from bot.exchange.client import ExchangeClient
 from bot.exchange.orders import market_order_params
 from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.execution.bracket import ExitSettings
 from bot.execution.orders import OrderManager, OrderSettings
+from bot.execution.plans import PlanBook
 from bot.oms.oms import Oms
 from bot.oms.worker import OmsWorker
 from bot.risk.guard import RiskGuard, RiskLimits
@@ -113,6 +114,9 @@ class TimedReads:
     def mark_price(self, symbol: str) -> Decimal:
         return self._timed(self._client.mark_price, symbol)
 
+    def position_risk(self) -> list[dict]:
+        return self._timed(self._client.position_risk)
+
 
 def kline_rows(last_open_ms: int, count: int = 30) -> list[list]:
     """Falling closes, then a jump on the last candle: EMA9 crosses above EMA21 there."""
@@ -130,7 +134,7 @@ def _flatten(client: ExchangeClient, qty: Decimal, candle_open_ms: int) -> None:
     """Untimed clean-up for the next signal: cancel the exits, close the position."""
     client.cancel_all(SYMBOL)
     if qty > 0:
-        close_id = make_client_id(SYMBOL, candle_open_ms, Leg.CLOSE)
+        close_id = make_client_id(SYMBOL, Intent(candle_open_ms, Source.GUARD), Leg.CLOSE)
         client.place_order(market_order_params(SYMBOL, "SELL", qty, close_id, reduce_only=True))
 
 
@@ -181,7 +185,13 @@ def run(signals: int, floor_samples: int) -> dict:
             worker.wait_idle(timeout=30)
             reads = TimedReads(client)
             manager = OrderManager(
-                reads, RiskGuard(LIMITS), audit, oms.snapshot, client.symbol_rules, SETTINGS
+                reads,
+                RiskGuard(LIMITS),
+                audit,
+                oms.snapshot,
+                client.symbol_rules,
+                SETTINGS,
+                PlanBook(store),
             )
             strategy = EmaCross()
             rtt = _rtt_floor(client, floor_samples)
@@ -215,7 +225,7 @@ def run(signals: int, floor_samples: int) -> dict:
             client.close()
     total = summary_ms(totals)
     rtt_ms, fsync_ms = summary_ms(rtt), summary_ms(fsync)
-    io_floor_ms = 2 * rtt_ms["p50_ms"] + 2 * fsync_ms["p50_ms"]
+    io_floor_ms = 3 * rtt_ms["p50_ms"] + 2 * fsync_ms["p50_ms"]
     return {
         "benchmark": "decision_latency",
         "signals": signals,
@@ -226,7 +236,7 @@ def run(signals: int, floor_samples: int) -> dict:
             "rest_round_trip": rtt_ms,
             "fsync": fsync_ms,
             "io_floor_p50_ms": round(io_floor_ms, 4),
-            "note": "2 REST reads + 2 fsynced audit records precede every entry",
+            "note": "3 REST reads + 1 fsynced audit record + 1 store commit precede every entry",
         },
         "p50_vs_io_floor": round(total["p50_ms"] / io_floor_ms, 2) if io_floor_ms else None,
         "goal": f"p99 <= {GOAL_P99_MS} ms",

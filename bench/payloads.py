@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from bot.client_ids import Leg, make_client_id
+from bot.client_ids import Intent, Leg, Source, make_client_id
 
 SYMBOLS = (("BTCUSDC", Decimal("60000.0")), ("ETHUSDC", Decimal("3000.00")))
 EVENTS_PER_TRADE = 10
@@ -65,7 +65,8 @@ def user_data_payloads(count: int, start_ms: int) -> list[str]:
         symbol, price = SYMBOLS[trade % len(SYMBOLS)]
         e = start_ms + trade * 1000
         candle = start_ms + trade * 60_000
-        entry_id = make_client_id(symbol, candle, Leg.ENTRY)
+        intent = Intent.for_side(candle, Source.CANDLE, "LONG")
+        entry_id = make_client_id(symbol, intent, Leg.ENTRY)
         order_id = 1_000_000 + trade * 2
         fill = f"{price:f}"
         wallet -= Decimal("0.24")
@@ -120,7 +121,7 @@ def user_data_payloads(count: int, start_ms: int) -> list[str]:
             _algo(
                 e + 5,
                 symbol,
-                make_client_id(symbol, candle, Leg.STOP_LOSS),
+                make_client_id(symbol, intent, Leg.STOP_LOSS),
                 2_000_000 + trade * 2,
                 "STOP_MARKET",
                 f"{price * Decimal('0.99'):f}",
@@ -128,7 +129,7 @@ def user_data_payloads(count: int, start_ms: int) -> list[str]:
             _algo(
                 e + 6,
                 symbol,
-                make_client_id(symbol, candle, Leg.TAKE_PROFIT),
+                make_client_id(symbol, intent, Leg.TAKE_PROFIT),
                 2_000_001 + trade * 2,
                 "TAKE_PROFIT_MARKET",
                 f"{price * Decimal('1.02'):f}",
