@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,6 +88,7 @@ class App:
         self.store: Store | None = None
         self.worker: OmsWorker | None = None
         self.client: ExchangeClient | None = None
+        self.stopping = threading.Event()  # set on a stop request: start-up waits end early
 
     # --- construction -----------------------------------------------------------------
 
@@ -217,7 +219,8 @@ class App:
         self.stream.start()
         deadline = time.monotonic() + STREAM_READY_TIMEOUT_S
         while self.stream.health().snapshots == 0 and time.monotonic() < deadline:
-            time.sleep(0.005)
+            if self.stopping.wait(0.005):
+                return
         if self.stream.health().snapshots == 0:
             log.warning("user stream not ready; reconciling from REST instead")
             self.apply_snapshot()

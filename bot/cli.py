@@ -21,6 +21,7 @@ from bot.killswitch import KillSwitch
 from bot.lock import StateDirLocked
 from bot.oms.reconcile import format_drift_table
 from bot.runtime import Runtime
+from bot.stop_signals import StopSignals
 from bot.wiring import CredentialsMissing
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_LOCKED = 0, 1, 2, 3, 4
@@ -168,10 +169,11 @@ def _bot(args: argparse.Namespace, mode: str, *, read_only: bool = False) -> Ite
 
 def cmd_run(args: argparse.Namespace) -> int:
     if not args.once:
-        from bot.service import serve
+        with StopSignals() as signals:  # first: a signal during start-up is a clean stop too
+            from bot.service import serve
 
-        with _bot(args, "service") as app:
-            serve(app)
+            with _bot(args, "service") as app:
+                serve(app, signals)
         return EXIT_OK
     with _bot(args, "once") as app:
         app.prepare(stream=True)
