@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +26,7 @@ from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import ExchangeError
 from bot.execution.orders import BracketResult, OrderManager
 from bot.killswitch import KillSwitch
-from bot.oms.events import Snapshot
+from bot.oms.events import OwnChanges, Snapshot
 from bot.oms.oms import Oms
 from bot.oms.reconcile import Drift, diff
 from bot.oms.worker import OmsWorker
@@ -191,10 +191,12 @@ class App:
         """The configured symbols' state from REST (the paper account in dry-run)."""
         return take_snapshot(self.executor, frozenset(self.config.symbols), self.now_s)
 
-    def apply_snapshot(self) -> None:
+    def apply_snapshot(self, own_changes: OwnChanges | None = None) -> None:
         """Put a REST snapshot on the queue, preceded by any exits it hid, and wait
-        until applied."""
+        until applied; ``own_changes``: what this process just changed on the exchange."""
         snapshot = self.rest_snapshot()
+        if own_changes is not None:
+            snapshot = replace(snapshot, own_changes=own_changes)
         if self.paper is None:
             for event in self._recover_missed_exits(snapshot):
                 self.inbound.put(event)
@@ -413,7 +415,12 @@ class App:
     def emergency_stop(self, *, flatten: bool) -> list[str]:
         self.kill_switch.engage("emergency-stop" + (" --flatten" if flatten else ""))
         self.audit.append("kill_switch", {"engaged": True, "flatten": flatten}, sync=True)
-        return self.orders.emergency_stop(self.config.symbols, flatten)
+        lines = self.orders.emergency_stop(self.config.symbols, flatten)
+        symbols = frozenset(self.config.symbols)  # its own cancels and closes are not drift
+        self.apply_snapshot(
+            OwnChanges(cancelled=symbols, closed=symbols if flatten else frozenset())
+        )
+        return lines
 
     # --- shutdown ---------------------------------------------------------------------
 
