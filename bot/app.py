@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import ExchangeError
 from bot.execution.orders import BracketResult, OrderManager
-from bot.killswitch import KillSwitch
+from bot.killswitch import KillSwitch, StopRequest
 from bot.oms.events import OwnChanges, Snapshot
 from bot.oms.oms import Oms
 from bot.oms.reconcile import Drift, diff
@@ -412,9 +412,16 @@ class App:
         """Read-only reconciliation: the exchange's truth against local state, nothing applied."""
         return diff(self.rest_snapshot(), self.oms.snapshot())
 
-    def emergency_stop(self, *, flatten: bool) -> list[str]:
-        self.kill_switch.engage("emergency-stop" + (" --flatten" if flatten else ""))
-        self.audit.append("kill_switch", {"engaged": True, "flatten": flatten}, sync=True)
+    def emergency_stop(self, *, flatten: bool, request: StopRequest | None = None) -> list[str]:
+        """Kill switch on, every order cancelled, with ``flatten`` every position closed.
+        ``request``: an operator's ``emergency-stop`` for this running service (the
+        command has engaged the switch already)."""
+        if request is None:
+            self.kill_switch.engage("emergency-stop" + (" --flatten" if flatten else ""))
+        record = {"engaged": True, "flatten": flatten}
+        if request is not None:
+            record["request"] = request.id
+        self.audit.append("kill_switch", record, sync=True)
         lines = self.orders.emergency_stop(self.config.symbols, flatten)
         symbols = frozenset(self.config.symbols)  # its own cancels and closes are not drift
         self.apply_snapshot(

@@ -1,7 +1,8 @@
 """Command line: run modes and operator subcommands, with documented exit codes.
 
 Exit codes: 0 ok, 1 runtime error, 2 config or usage error, 3 refused by risk or
-drift found, 4 another instance holds the state dir.
+drift found, 4 another instance holds the state dir, 5 emergency-stop not
+acknowledged by the running service.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,11 +22,16 @@ from bot.exchange.errors import SymbolNotTradable
 from bot.killswitch import KillSwitch
 from bot.lock import StateDirLocked
 from bot.oms.reconcile import format_drift_table
-from bot.runtime import Runtime
+from bot.runtime import Runtime, state_dir_for
 from bot.stop_signals import StopSignals
 from bot.wiring import CredentialsMissing
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_LOCKED = 0, 1, 2, 3, 4
+EXIT_NOT_ACKNOWLEDGED = 5  # emergency-stop: the running service did not answer in time
+
+KILL_SWITCH_ON = "kill switch ON: no new entries until `python main.py resume`"
+DEFAULT_ACK_WAIT_S, MAX_ACK_WAIT_S = 15.0, 300.0
+ACK_POLL_S = 0.05
 
 log = logging.getLogger("bot.cli")
 
@@ -62,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
         "as a foreground service; --once runs one cycle (for cron).",
         parents=[_common_options(suppress=False)],
         epilog="exit codes: 0 ok, 1 runtime error, 2 config or usage error, "
-        "3 refused by risk or drift found, 4 another instance holds the state dir",
+        "3 refused by risk or drift found, 4 another instance holds the state dir, "
+        "5 emergency-stop not acknowledged by the running service",
     )
     parser.add_argument("--once", action="store_true", help="run one trading cycle and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -89,9 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     stop = sub.add_parser(
         "emergency-stop",
         parents=common,
-        help="cancel every order and algo order, set the kill switch",
+        help="cancel every order and algo order, set the kill switch (a running service does it)",
     )
     stop.add_argument("--flatten", action="store_true", help="also close every position")
+    stop.add_argument(
+        "--wait",
+        type=_ack_wait_s,
+        default=DEFAULT_ACK_WAIT_S,
+        metavar="SECONDS",
+        help="beside a running service: how long to wait for it to acknowledge (default 15)",
+    )
     sub.add_parser("resume", parents=common, help="clear the kill switch")
     sub.add_parser("status", parents=common, help="positions, orders, PnL, limits, health")
     return parser
@@ -226,13 +241,50 @@ def cmd_force_entry(args: argparse.Namespace) -> int:
 
 
 def cmd_emergency_stop(args: argparse.Namespace) -> int:
+    """Done here, or, when a service holds the state dir, by that service on request."""
+    try:
+        return _emergency_stop_here(args)
+    except StateDirLocked as locked:
+        holder = locked.holder
+    switch = KillSwitch(state_dir_for(_load(args), dry_run=args.dry_run))
+    request = switch.request_stop(flatten=args.flatten)
+    deadline = time.monotonic() + args.wait
+    while (ack := switch.acknowledgement(request)) is None and time.monotonic() < deadline:
+        time.sleep(ACK_POLL_S)
+    if ack is not None:
+        print(f"done by the running service (pid {holder}):")
+        for line in ack.lines:
+            print(line)
+        print(KILL_SWITCH_ON)
+        return EXIT_OK if ack.ok else EXIT_ERROR
+    try:  # the holder may have been a cron run that has ended meanwhile
+        return _emergency_stop_here(args)
+    except StateDirLocked:
+        print(
+            f"emergency-stop: no acknowledgement from the process holding the state dir "
+            f"(pid {holder}) within {args.wait:g} s; the kill switch is ON, so no new entry "
+            "will be made, but its orders and positions were not touched: stop that process "
+            "(SIGTERM) and run emergency-stop again",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_ACKNOWLEDGED
+
+
+def _emergency_stop_here(args: argparse.Namespace) -> int:
     with _bot(args, "emergency-stop") as app:
         app.prepare(stream=False)
         for line in app.emergency_stop(flatten=args.flatten):
             print(line)
         app.finish()
-        print("kill switch ON: no new entries until `python main.py resume`")
+        print(KILL_SWITCH_ON)
     return EXIT_OK
+
+
+def _ack_wait_s(text: str) -> float:
+    seconds = float(text)
+    if not 0 < seconds <= MAX_ACK_WAIT_S:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be > 0 and <= {MAX_ACK_WAIT_S:g} seconds")
+    return seconds
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -276,12 +328,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except StateDirLocked as exc:
         print(str(exc), file=sys.stderr)
-        if args.command == "emergency-stop":
-            print(
-                "stop that process first (SIGTERM lets it finish its current step), "
-                "then run emergency-stop again",
-                file=sys.stderr,
-            )
         return EXIT_LOCKED
     except KeyboardInterrupt:
         return EXIT_ERROR

@@ -42,6 +42,7 @@ CANDLE_CLOSES = {
 GUARD_INTERVAL_S = 30  # protect positions, paper triggers, health file
 DRY_RUN_TRIGGER_INTERVAL_S = 2  # how often paper TP/SL see the market in dry-run
 STOP_CHECK_INTERVAL_S = 1
+STOP_REQUEST_INTERVAL_S = 1  # emergency-stop beside the service waits for this job
 
 
 def build_scheduler(app: App) -> BlockingScheduler:
@@ -80,6 +81,12 @@ def build_scheduler(app: App) -> BlockingScheduler:
         name="reconcile",
     )
     scheduler.add_job(
+        lambda: _guarded("emergency stop request", lambda: _answer_stop_request(app)),
+        IntervalTrigger(seconds=STOP_REQUEST_INTERVAL_S, timezone=UTC),
+        id="emergency-stop-watch",
+        name="emergency-stop-watch",
+    )
+    scheduler.add_job(
         lambda: _guarded("daily roll", lambda: _daily_roll(app)),
         CronTrigger(hour=0, minute=0, second=5, timezone=UTC),
         id="daily-roll",
@@ -99,6 +106,22 @@ def _guarded(name: str, job) -> None:
 def _guard(app: App) -> None:
     app.look_after_positions(CycleReport())
     write_health(app)
+
+
+def _answer_stop_request(app: App) -> None:
+    """``emergency-stop`` run beside the service: only this process may send orders (it
+    holds the lock), so it does the stop and acknowledges, failure included, so the
+    command never waits in vain. Jobs never overlap: a bracket in progress ends first."""
+    request = app.kill_switch.pending_request()
+    if request is None:
+        return
+    log.warning("emergency stop requested by the operator (flatten=%s)", request.flatten)
+    try:
+        lines = app.emergency_stop(flatten=request.flatten, request=request)
+    except Exception as error:
+        app.kill_switch.acknowledge(request, [f"emergency stop failed: {error}"], ok=False)
+        raise
+    app.kill_switch.acknowledge(request, lines)
 
 
 def _daily_roll(app: App) -> None:
