@@ -424,9 +424,12 @@ class App:
         self.audit.append("kill_switch", record, sync=True)
         lines = self.orders.emergency_stop(self.config.symbols, flatten)
         symbols = frozenset(self.config.symbols)  # its own cancels and closes are not drift
-        self.apply_snapshot(
-            OwnChanges(cancelled=symbols, closed=symbols if flatten else frozenset())
-        )
+        try:
+            self.apply_snapshot(
+                OwnChanges(cancelled=symbols, closed=symbols if flatten else frozenset())
+            )
+        except ExchangeError as error:  # what was done is done; the next reconcile repairs
+            log.warning("snapshot after the emergency stop failed: %s", error)
         return lines
 
     # --- shutdown ---------------------------------------------------------------------

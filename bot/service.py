@@ -41,7 +41,7 @@ CANDLE_CLOSES = {
 }
 GUARD_INTERVAL_S = 30  # protect positions, paper triggers, health file
 DRY_RUN_TRIGGER_INTERVAL_S = 2  # how often paper TP/SL see the market in dry-run
-STOP_CHECK_INTERVAL_S = 1
+STOP_CHECK_INTERVAL_S = 1  # ends the scheduler if a signal came just before its start
 STOP_REQUEST_INTERVAL_S = 1  # emergency-stop beside the service waits for this job
 
 
