@@ -13,9 +13,10 @@ import json
 import logging
 import os
 import queue
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -26,8 +27,8 @@ from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import ExchangeError
 from bot.execution.orders import BracketResult, OrderManager
 from bot.execution.plans import PlanBook
-from bot.killswitch import KillSwitch
-from bot.oms.events import Snapshot
+from bot.killswitch import KillSwitch, StopRequest
+from bot.oms.events import OwnChanges, Snapshot
 from bot.oms.oms import Oms
 from bot.oms.reconcile import Drift, diff
 from bot.oms.worker import OmsWorker
@@ -92,6 +93,7 @@ class App:
         self.store: Store | None = None
         self.worker: OmsWorker | None = None
         self.client: ExchangeClient | None = None
+        self.stopping = threading.Event()  # set on a stop request: start-up waits end early
 
     # --- construction -----------------------------------------------------------------
 
@@ -198,10 +200,12 @@ class App:
         """The configured symbols' state from REST (the paper account in dry-run)."""
         return take_snapshot(self.executor, frozenset(self.config.symbols), self.now_s)
 
-    def apply_snapshot(self) -> None:
+    def apply_snapshot(self, own_changes: OwnChanges | None = None) -> None:
         """Put a REST snapshot on the queue, preceded by any exits it hid, and wait
-        until applied."""
+        until applied; ``own_changes``: what this process just changed on the exchange."""
         snapshot = self.rest_snapshot()
+        if own_changes is not None:
+            snapshot = replace(snapshot, own_changes=own_changes)
         if self.paper is None:
             for event in self._recover_missed_exits(snapshot):
                 self.inbound.put(event)
@@ -226,7 +230,8 @@ class App:
         self.stream.start()
         deadline = time.monotonic() + STREAM_READY_TIMEOUT_S
         while self.stream.health().snapshots == 0 and time.monotonic() < deadline:
-            time.sleep(0.005)
+            if self.stopping.wait(0.005):
+                return
         if self.stream.health().snapshots == 0:
             log.warning("user stream not ready; reconciling from REST instead")
             self.apply_snapshot()
@@ -438,10 +443,25 @@ class App:
         """Read-only reconciliation: the exchange's truth against local state, nothing applied."""
         return diff(self.rest_snapshot(), self.oms.snapshot())
 
-    def emergency_stop(self, *, flatten: bool) -> list[str]:
-        self.kill_switch.engage("emergency-stop" + (" --flatten" if flatten else ""))
-        self.audit.append("kill_switch", {"engaged": True, "flatten": flatten}, sync=True)
-        return self.orders.emergency_stop(self.config.symbols, flatten)
+    def emergency_stop(self, *, flatten: bool, request: StopRequest | None = None) -> list[str]:
+        """Kill switch on, every order cancelled, with ``flatten`` every position closed.
+        ``request``: an operator's ``emergency-stop`` for this running service (the
+        command has engaged the switch already)."""
+        if request is None:
+            self.kill_switch.engage("emergency-stop" + (" --flatten" if flatten else ""))
+        record = {"engaged": True, "flatten": flatten}
+        if request is not None:
+            record["request"] = request.id
+        self.audit.append("kill_switch", record, sync=True)
+        lines = self.orders.emergency_stop(self.config.symbols, flatten)
+        symbols = frozenset(self.config.symbols)  # its own cancels and closes are not drift
+        try:
+            self.apply_snapshot(
+                OwnChanges(cancelled=symbols, closed=symbols if flatten else frozenset())
+            )
+        except ExchangeError as error:  # what was done is done; the next reconcile repairs
+            log.warning("snapshot after the emergency stop failed: %s", error)
+        return lines
 
     # --- shutdown ---------------------------------------------------------------------
 

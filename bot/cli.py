@@ -1,7 +1,9 @@
 """Command line: run modes and operator subcommands, with documented exit codes.
 
 Exit codes: 0 ok, 1 runtime error, 2 config or usage error, 3 refused by risk or
-drift found, 4 another instance holds the state dir.
+drift found, 4 another instance holds the state dir, 5 the run needs attention (a
+repair was needed, an outcome stayed unresolved, or emergency-stop was not acknowledged
+by the running service).
 
 The console gets one line per failure; an unexpected error inside a run is logged
 with its traceback to the run's log file, which that line names.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,12 +29,17 @@ from bot.killswitch import KillSwitch
 from bot.lock import StateDirLocked
 from bot.logs import FILE_ONLY, LOG_FILE
 from bot.oms.reconcile import format_drift_table
-from bot.runtime import Runtime
+from bot.runtime import Runtime, state_dir_for
+from bot.stop_signals import StopSignals
 from bot.wiring import CredentialsMissing
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_LOCKED, EXIT_ATTENTION = 0, 1, 2, 3, 4, 5
 DEFAULT_CONFIG = Path("config.yaml")
 USAGE_ERRORS = (ConfigError, CredentialsMissing, SymbolNotTradable)
+
+KILL_SWITCH_ON = "kill switch ON: no new entries until `python main.py resume`"
+DEFAULT_ACK_WAIT_S, MAX_ACK_WAIT_S = 15.0, 300.0
+ACK_POLL_S = 0.05
 
 log = logging.getLogger("bot.cli")
 
@@ -107,9 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     stop = sub.add_parser(
         "emergency-stop",
         parents=common,
-        help="cancel every order and algo order, set the kill switch",
+        help="cancel every order and algo order, set the kill switch (a running service does it)",
     )
     stop.add_argument("--flatten", action="store_true", help="also close every position")
+    stop.add_argument(
+        "--wait",
+        type=_ack_wait_s,
+        default=DEFAULT_ACK_WAIT_S,
+        metavar="SECONDS",
+        help="beside a running service: how long to wait for it to acknowledge (default 15)",
+    )
     sub.add_parser("resume", parents=common, help="clear the kill switch")
     sub.add_parser("status", parents=common, help="positions, orders, PnL, limits, health")
     return parser
@@ -243,10 +258,11 @@ def _bot(args: argparse.Namespace, mode: str, *, read_only: bool = False) -> Ite
 
 def cmd_run(args: argparse.Namespace) -> int:
     if not args.once:
-        from bot.service import serve
+        with StopSignals() as signals:  # first: a signal during start-up is a clean stop too
+            from bot.service import serve
 
-        with _bot(args, "service") as app:
-            serve(app)
+            with _bot(args, "service") as app:
+                serve(app, signals)
         return EXIT_OK
     with _bot(args, "once") as app:
         app.prepare(stream=True)
@@ -301,13 +317,50 @@ def cmd_force_entry(args: argparse.Namespace) -> int:
 
 
 def cmd_emergency_stop(args: argparse.Namespace) -> int:
+    """Done here, or, when a service holds the state dir, by that service on request."""
+    try:
+        return _emergency_stop_here(args)
+    except StateDirLocked as locked:
+        holder = locked.holder
+    switch = KillSwitch(state_dir_for(_load(args), dry_run=args.dry_run))
+    request = switch.request_stop(flatten=args.flatten)
+    deadline = time.monotonic() + args.wait
+    while (ack := switch.acknowledgement(request)) is None and time.monotonic() < deadline:
+        time.sleep(ACK_POLL_S)
+    if ack is not None:
+        print(f"done by the running service (pid {holder}):")
+        for line in ack.lines:
+            print(line)
+        print(KILL_SWITCH_ON)
+        return EXIT_OK if ack.ok else EXIT_ERROR
+    try:  # the holder may have been a cron run that has ended meanwhile
+        return _emergency_stop_here(args)
+    except StateDirLocked:
+        print(
+            f"emergency-stop: no acknowledgement from the process holding the state dir "
+            f"(pid {holder}) within {args.wait:g} s; the kill switch is ON, so no new entry "
+            "will be made, but its orders and positions were not touched: stop that process "
+            "(SIGTERM) and run emergency-stop again",
+            file=sys.stderr,
+        )
+        return EXIT_ATTENTION  # the kill switch is ON, nothing else was done
+
+
+def _emergency_stop_here(args: argparse.Namespace) -> int:
     with _bot(args, "emergency-stop") as app:
         app.prepare(stream=False)
         for line in app.emergency_stop(flatten=args.flatten):
             print(line)
         app.finish()
-        print("kill switch ON: no new entries until `python main.py resume`")
+        print(KILL_SWITCH_ON)
     return EXIT_OK
+
+
+def _ack_wait_s(text: str) -> float:
+    seconds = float(text)
+    if not 0 < seconds <= MAX_ACK_WAIT_S:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be > 0 and <= {MAX_ACK_WAIT_S:g} seconds")
+    return seconds
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -355,12 +408,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except StateDirLocked as exc:
         print(str(exc), file=sys.stderr)
-        if args.command == "emergency-stop":
-            print(
-                "stop that process first (SIGTERM lets it finish its current step), "
-                "then run emergency-stop again",
-                file=sys.stderr,
-            )
         return EXIT_LOCKED
     except AuditBroken:
         return EXIT_ERROR  # the runtime logged the one line: the break and what to run

@@ -2,22 +2,49 @@
 
 A file rather than a row in ``state.db`` because it must survive the loss of the
 store and be readable by every process (``status`` reads it while the service
-runs) without going through the single writer of trading state.
+runs; every order any process sends checks it) without going through the single
+writer of trading state.
+
+It is also how ``emergency-stop`` reaches a running service, which holds the
+state-dir lock and so the only right to send orders: the command engages the switch
+with a :class:`StopRequest`; the service (watching every second) cancels, flattens
+if asked, and writes an acknowledgement file naming the request, which the command
+waits for.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 KILL_SWITCH_FILE = "KILL_SWITCH"
+ACK_FILE = "KILL_SWITCH.ack"
+
+
+@dataclass(frozen=True)
+class StopRequest:
+    """An operator's emergency stop for the running service to carry out."""
+
+    id: str
+    flatten: bool
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """What the service did for a request: its report lines; ``ok`` False if it failed."""
+
+    lines: tuple[str, ...]
+    ok: bool
 
 
 class KillSwitch:
     def __init__(self, state_dir: Path) -> None:
         self.path = Path(state_dir) / KILL_SWITCH_FILE
+        self.ack_path = Path(state_dir) / ACK_FILE
 
     @property
     def engaged(self) -> bool:
@@ -26,22 +53,71 @@ class KillSwitch:
     def reason(self) -> str | None:
         if not self.path.exists():
             return None
-        try:
-            return json.loads(self.path.read_text(encoding="utf-8")).get("reason")
-        except (OSError, ValueError):
+        record = _read_json(self.path)
+        if record is None:
             return "kill switch file is unreadable (treated as engaged)"
+        return record.get("reason")
 
-    def engage(self, reason: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
+    def engage(self, reason: str, *, request: StopRequest | None = None) -> None:
         record = {"reason": reason, "since": datetime.now(UTC).isoformat()}
-        tmp.write_text(json.dumps(record), encoding="utf-8")
-        os.replace(tmp, self.path)
+        if request is not None:
+            record["request"] = {"id": request.id, "flatten": request.flatten}
+        _write_json(self.path, record)
 
     def clear(self) -> bool:
         """Returns whether it was engaged."""
+        self.ack_path.unlink(missing_ok=True)
         try:
             self.path.unlink()
         except FileNotFoundError:
             return False
         return True
+
+    # --- emergency stop beside a running service -----------------------------------------
+
+    def request_stop(self, *, flatten: bool) -> StopRequest:
+        """Engage the switch (no new entry from now on, whoever sends it) with a request."""
+        request = StopRequest(secrets.token_hex(8), flatten)
+        self.engage("emergency-stop" + (" --flatten" if flatten else ""), request=request)
+        return request
+
+    def pending_request(self) -> StopRequest | None:
+        """The request in the switch file not acknowledged yet, if any."""
+        record = _read_json(self.path) if self.path.exists() else None
+        request = record.get("request") if record else None
+        if not isinstance(request, dict) or not isinstance(request.get("id"), str):
+            return None
+        ack = _read_json(self.ack_path) if self.ack_path.exists() else None
+        if ack is not None and ack.get("id") == request["id"]:
+            return None
+        return StopRequest(request["id"], request.get("flatten") is True)
+
+    def acknowledge(self, request: StopRequest, lines: list[str], *, ok: bool = True) -> None:
+        record = {"id": request.id, "lines": lines, "ok": ok, "at": datetime.now(UTC).isoformat()}
+        _write_json(self.ack_path, record)
+
+    def acknowledgement(self, request: StopRequest) -> Acknowledgement | None:
+        ack = _read_json(self.ack_path) if self.ack_path.exists() else None
+        if ack is None or ack.get("id") != request.id:
+            return None
+        lines = ack.get("lines")
+        if not isinstance(lines, list):
+            return Acknowledgement(("(the acknowledgement lists no actions)",), False)
+        return Acknowledgement(tuple(str(line) for line in lines), ack.get("ok") is True)
+
+
+def _read_json(path: Path) -> dict | None:
+    """A small JSON object written by another process; None if missing, unreadable or not
+    an object (writes are atomic, so a torn file means someone else wrote it)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _write_json(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(record), encoding="utf-8")
+    os.replace(tmp, path)

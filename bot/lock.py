@@ -15,7 +15,13 @@ LOCK_FILE = "bot.lock"
 
 
 class StateDirLocked(RuntimeError):
-    """Another process holds the state dir."""
+    """Another process holds the state dir; ``holder`` is its pid as it wrote it."""
+
+    def __init__(self, state_dir: Path, holder: str) -> None:
+        super().__init__(
+            f"another bot (pid {holder}) holds {state_dir}; refusing to run alongside it"
+        )
+        self.holder = holder
 
 
 class StateDirLock:
@@ -31,9 +37,7 @@ class StateDirLock:
         except BlockingIOError:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            raise StateDirLocked(
-                f"another bot (pid {holder}) holds {self.path.parent}; refusing to run alongside it"
-            ) from None
+            raise StateDirLocked(self.path.parent, holder) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd

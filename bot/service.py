@@ -2,8 +2,9 @@
 
 The scheduler runs in the main thread (``BlockingScheduler``) with one worker
 thread, so jobs never overlap each other: a slow reconcile delays the next tick
-rather than racing it. SIGINT/SIGTERM stop the scheduler; the caller's
-``App.shutdown()`` then stops the stream, drains the OMS queue and joins every
+rather than racing it. SIGINT/SIGTERM (handled from before the app is built, see
+``bot.stop_signals``) stop start-up or the scheduler; the caller's ``App.shutdown()``
+then stops the stream (closing its listenKey), drains the OMS queue and joins every
 thread.
 """
 
@@ -12,8 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
-import threading
 from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -22,6 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import App, CycleReport
+from bot.stop_signals import StopSignals
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,8 @@ CANDLE_CLOSES = {
 }
 GUARD_INTERVAL_S = 30  # protect positions, paper triggers, health file
 DRY_RUN_TRIGGER_INTERVAL_S = 2  # how often paper TP/SL see the market in dry-run
+STOP_CHECK_INTERVAL_S = 1  # ends the scheduler if a signal came just before its start
+STOP_REQUEST_INTERVAL_S = 1  # emergency-stop beside the service waits for this job
 
 
 def build_scheduler(app: App) -> BlockingScheduler:
@@ -79,6 +81,12 @@ def build_scheduler(app: App) -> BlockingScheduler:
         name="reconcile",
     )
     scheduler.add_job(
+        lambda: _guarded("emergency stop request", lambda: _answer_stop_request(app)),
+        IntervalTrigger(seconds=STOP_REQUEST_INTERVAL_S, timezone=UTC),
+        id="emergency-stop-watch",
+        name="emergency-stop-watch",
+    )
+    scheduler.add_job(
         lambda: _guarded("daily roll", lambda: _daily_roll(app)),
         CronTrigger(hour=0, minute=0, second=5, timezone=UTC),
         id="daily-roll",
@@ -98,6 +106,22 @@ def _guarded(name: str, job) -> None:
 def _guard(app: App) -> None:
     app.look_after_positions(CycleReport())
     write_health(app)
+
+
+def _answer_stop_request(app: App) -> None:
+    """``emergency-stop`` run beside the service: only this process may send orders (it
+    holds the lock), so it does the stop and acknowledges, failure included, so the
+    command never waits in vain. Jobs never overlap: a bracket in progress ends first."""
+    request = app.kill_switch.pending_request()
+    if request is None:
+        return
+    log.warning("emergency stop requested by the operator (flatten=%s)", request.flatten)
+    try:
+        lines = app.emergency_stop(flatten=request.flatten, request=request)
+    except Exception as error:
+        app.kill_switch.acknowledge(request, [f"emergency stop failed: {error}"], ok=False)
+        raise
+    app.kill_switch.acknowledge(request, lines)
 
 
 def _daily_roll(app: App) -> None:
@@ -130,33 +154,41 @@ def write_health(app: App) -> None:
     os.replace(tmp, path)
 
 
-def serve(app: App) -> None:
-    """Run until SIGINT/SIGTERM. The caller shuts the app down afterwards.
+def serve(app: App, signals: StopSignals) -> None:
+    """Run until SIGINT/SIGTERM (``signals`` is installed before the app was built).
+    The caller shuts the app down afterwards.
 
-    A signal lets the running job finish (``shutdown(wait=True)``): stopping in the
-    middle of a bracket, between the entry fill and its stop-loss, would leave a
-    position unprotected until the next start.
+    A signal during start-up ends it at the next step (the wait for the stream's first
+    snapshot ends at once); during the first cycle or a job it lets that run finish
+    (``shutdown(wait=True)``): stopping in the middle of a bracket, between the entry
+    fill and its stop-loss, would leave a position unprotected until the next start.
     """
-    app.prepare(stream=True)
-    scheduler = build_scheduler(app)
-    stopping = threading.Event()
-
-    def stop(signum, frame) -> None:
-        log.info("signal %s: stopping the service", signal.Signals(signum).name)
-        stopping.set()
-        if scheduler.running:  # a second signal while stopping changes nothing
-            scheduler.shutdown(wait=True)
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signals.on_stop(app.stopping.set)
     try:
-        _guarded("first cycle", app.cycle)
-        write_health(app)
-        if stopping.is_set():
-            return
-        log.info("service running: %s", ", ".join(job.id for job in scheduler.get_jobs()))
-        print("service running; Ctrl-C or SIGTERM to stop", flush=True)
-        scheduler.start()
+        if not signals.requested:
+            app.prepare(stream=True)
+        if not signals.requested:
+            _run_scheduler(app, signals)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         (app.runtime.state_dir / HEALTH_FILE).unlink(missing_ok=True)
+        if signals.requested:
+            app.runtime.outcome = f"stopped by {signals.name}"
+
+
+def _run_scheduler(app: App, signals: StopSignals) -> None:
+    scheduler = build_scheduler(app)
+    signals.on_stop(lambda: scheduler.shutdown(wait=True) if scheduler.running else None)
+    # a signal between the check below and the scheduler's start finds it not running yet
+    scheduler.add_job(
+        lambda: scheduler.shutdown(wait=False) if signals.requested else None,
+        IntervalTrigger(seconds=STOP_CHECK_INTERVAL_S, timezone=UTC),
+        id="stop-check",
+        name="stop-check",
+    )
+    _guarded("first cycle", app.cycle)
+    write_health(app)
+    if signals.requested:
+        return
+    log.info("service running: %s", ", ".join(job.id for job in scheduler.get_jobs()))
+    print("service running; Ctrl-C or SIGTERM to stop", flush=True)
+    scheduler.start()

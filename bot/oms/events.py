@@ -273,12 +273,23 @@ def _margin_type(row: dict) -> str:
 
 
 @dataclass(frozen=True)
+class OwnChanges:
+    """What the bot's own writes just did, told to the snapshot taken right after them:
+    a difference they explain is the bot's doing, applied and logged as such, not drift
+    (see :func:`bot.oms.reconcile.explained_by`)."""
+
+    cancelled: frozenset[str] = frozenset()  # symbols whose orders and algo orders we cancelled
+    closed: frozenset[str] = frozenset()  # symbols whose position we closed at market
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """The exchange's truth from REST, applied by the OMS as reconciliation.
 
     ``taken_at_ms`` should be exchange time (local clock + server offset): records
     absent from the snapshot are considered closed as of that instant. ``symbols``
     limits the comparison to the symbols the REST calls covered (None: all).
+    ``own_changes``: what the bot itself just changed on the exchange.
     """
 
     positions: tuple[PositionState, ...]
@@ -287,6 +298,7 @@ class Snapshot:
     balance: BalanceState | None
     taken_at_ms: int
     symbols: frozenset[str] | None = None
+    own_changes: OwnChanges = OwnChanges()
 
     @classmethod
     def from_rest(

@@ -39,7 +39,7 @@ from bot.oms.events import (
     UnknownEvent,
 )
 from bot.oms.ledger import Audit, RiskLedger
-from bot.oms.reconcile import Drift, diff
+from bot.oms.reconcile import Drift, diff, explained_by
 from bot.oms.state import (
     CLOSED_BY_RECONCILE,
     USDC,
@@ -399,6 +399,12 @@ class Oms:
                 # a fresh state dir learning its balance is not a difference
                 log.info("USDC balance loaded: %s", drift.as_record()["exchange"])
                 self._audit.append("balance_loaded", drift.as_record())
+                continue
+            if explained_by(drift, snapshot.own_changes):
+                log.info(
+                    "applied own change %s %s: local %s, exchange %s", *drift.as_record().values()
+                )
+                self._audit.append("own_change", drift.as_record())
                 continue
             log.warning("drift %s %s: local %s, exchange %s", *drift.as_record().values())
             self._audit.append("drift", drift.as_record())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from bot.oms.events import Snapshot
+from bot.oms.events import OwnChanges, Snapshot
 from bot.oms.state import AlgoOrderState, BalanceState, OmsView, OrderState, PositionState
 
 DriftKind = Literal["order", "algo_order", "position", "balance"]
@@ -138,6 +138,20 @@ def diff(snapshot: Snapshot, view: OmsView) -> list[Drift]:
         *_position_drifts(snapshot, view),
         *_balance_drifts(snapshot, view),
     ]
+
+
+def explained_by(drift: Drift, changes: OwnChanges) -> bool:
+    """Whether the bot's own writes account for this difference: an open order or algo
+    order is gone from a symbol where we cancelled them all, a position we closed is flat,
+    the balance moved by those closes. Anything the exchange holds that we do not, or a
+    difference on another symbol, stays drift."""
+    if drift.kind == "balance":
+        return bool(changes.closed)
+    if drift.exchange is not None:
+        return False
+    if drift.kind == "position":
+        return drift.key in changes.closed
+    return drift.local is not None and drift.local.symbol in changes.cancelled
 
 
 def format_drift_table(drifts: list[Drift]) -> str:

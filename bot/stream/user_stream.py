@@ -218,6 +218,9 @@ class UserStream:
 
     def _connect(self) -> None:
         key = self._client.new_listen_key()  # the same key (extended) while it is valid
+        if self._stopping.is_set():  # stop() came (and may have given up) during the POST
+            self._client.close_listen_key(key)
+            raise ConnectionError("stopping: listenKey closed again")
         with self._lock:
             self._generation += 1
             generation = self._generation
