@@ -181,9 +181,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _report(app: App, report: CycleReport) -> int:
-    """Print what the run did; a risk refusal is exit 3 (and the run's audited outcome)."""
+    """Print what the run did; a risk refusal is exit 3 (and the run's audited outcome),
+    entries refused because the OMS view may be stale exit 1."""
     for line in report.lines:
         print(line)
+    if report.oms_problem is not None:
+        app.runtime.outcome = f"error: {report.oms_problem}"
+        return EXIT_ERROR
     if report.refused:
         app.runtime.outcome = "refused by risk"
         return EXIT_REFUSED

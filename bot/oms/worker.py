@@ -141,6 +141,9 @@ class OmsWorker:
         with self._inbound.all_tasks_done:
             if self._inbound.unfinished_tasks == 0:
                 return True
+        if not self._thread.is_alive():  # nobody will ever apply what is queued
+            self._behind = True
+            return False
         self._inbound.put(_FLUSH)
         with self._inbound.all_tasks_done:
             idle = self._inbound.all_tasks_done.wait_for(

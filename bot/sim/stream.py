@@ -116,6 +116,12 @@ class StreamHub:
         for event in events:
             self._queue.put(("event", event))
 
+    def publish_raw(self, text: str) -> None:
+        """Queue one text frame exactly as given, for every valid key (a hostile or
+        hand-made payload: tests of what the bot does with frames the engine never makes)."""
+        if not self._silent.is_set():
+            self._queue.put(("raw", text))
+
     def push_to_key(self, key: str, event: dict) -> None:
         """An event for one key even if that key is no longer valid (listenKeyExpired)."""
         if not self._silent.is_set():
@@ -185,16 +191,20 @@ class StreamHub:
                 continue
             if kind == "event":
                 self._send(payload, lambda sub: self._is_valid(sub.listen_key))
+            elif kind == "raw":
+                self._send_text(payload, None, lambda sub: self._is_valid(sub.listen_key))
             else:
                 key, event = payload
                 self._send(event, lambda sub, key=key: sub.listen_key == key)
 
     def _send(self, event: dict, wanted) -> None:
-        text = json.dumps(event)
+        self._send_text(json.dumps(event), event["e"], wanted)
+
+    def _send_text(self, text: str, event_type: str | None, wanted) -> None:
         with self._subs_lock:
             subs = list(self._subs)
         for sub in subs:
-            if sub.events is not None and event["e"] not in sub.events:
+            if sub.events is not None and event_type is not None and event_type not in sub.events:
                 continue
             if not wanted(sub):
                 continue
