@@ -34,10 +34,11 @@ from bot.oms.events import (
     UnknownEvent,
 )
 from bot.oms.fields import (
+    MAX_ADJUSTED_EXPONENT,
     MAX_ID,
+    MIN_ADJUSTED_EXPONENT,
     MISSING,
     FieldError,
-    is_storable_amount,
     is_storable_text,
     optional_id,
     read_bool,
@@ -219,7 +220,10 @@ def _t(value: Any) -> str:
 def _d(value: Any) -> Decimal:
     if value.__class__ is str or value.__class__ is int:
         number = Decimal(value)
-        if is_storable_amount(number):
+        # is_storable_amount, inlined: this runs for every amount of every event
+        if number.is_finite() and (
+            not number or MIN_ADJUSTED_EXPONENT <= number.adjusted() <= MAX_ADJUSTED_EXPONENT
+        ):
             return number
     raise FieldError("not a finite decimal")
 
