@@ -28,7 +28,7 @@ from bot.exchange.errors import ExchangeError
 from bot.execution.orders import BracketResult, OrderManager
 from bot.execution.plans import PlanBook
 from bot.killswitch import KillSwitch, StopRequest
-from bot.oms.events import OwnChanges, Snapshot
+from bot.oms.events import OwnChanges, Snapshot, income_key
 from bot.oms.oms import Oms
 from bot.oms.reconcile import Drift, diff
 from bot.oms.worker import OmsWorker
@@ -56,6 +56,8 @@ REPAIR_NOW = frozenset({"unprotected", "error"})  # bracket outcomes that may le
 NEEDS_ATTENTION = frozenset({"unprotected", "error", "closed"})  # the operator should look
 NO_OP = frozenset({"refused", "duplicate", "not_filled"})  # force-entry exits 3 on these
 INCOME_TYPES = {"REALIZED_PNL": "realised", "COMMISSION": "commission", "FUNDING_FEE": "funding"}
+OMS_IDLE_TIMEOUT_S = 5.0  # an entry waits this long for the OMS to apply what is queued
+MAX_CONSUMER_RESTARTS = 3  # per process: a consumer that keeps dying stops the service
 
 
 @dataclass
@@ -65,6 +67,7 @@ class CycleReport:
     lines: list[str] = field(default_factory=list)
     refused: bool = False  # refused by risk, a duplicate, or nothing to do
     attention: bool = False  # something needed a repair, or an outcome stays unresolved
+    oms_problem: str | None = None  # entries refused: the OMS view may be stale (exit 1)
 
     def add(self, line: str) -> None:
         log.info(line)
@@ -94,6 +97,9 @@ class App:
         self.worker: OmsWorker | None = None
         self.client: ExchangeClient | None = None
         self.stopping = threading.Event()  # set on a stop request: start-up waits end early
+        self._oms_alarmed: str | None = None
+        self._consumer_restarts = 0
+        self.oms_failure: str | None = None  # set when the service must stop (see serve)
 
     # --- construction -----------------------------------------------------------------
 
@@ -192,6 +198,39 @@ class App:
     def start_consumer(self) -> None:
         self.worker.start()
 
+    def oms_problem(self) -> str | None:
+        """Why no entry may be decided on the OMS view now (consumer dead, stalled or
+        behind), or None. Exits and stop repairs do not ask. Alarms once per problem."""
+        if self.worker.alive:
+            self.worker.wait_idle(timeout=OMS_IDLE_TIMEOUT_S)
+        health = self.worker.health()
+        problem = health.problem
+        if problem is not None and problem != self._oms_alarmed:
+            self._alarm("oms_unhealthy", {"reason": problem, **self.worker.metrics()})
+        self._oms_alarmed = problem
+        return problem
+
+    def keep_consumer_running(self) -> bool:
+        """Service: replace a dead consumer with a fresh thread over the same queue and
+        OMS, then repair state from a REST snapshot. False (and ``oms_failure`` set)
+        when that cannot help: a live consumer stuck past its bound (a second one would
+        be a second writer), or one that died MAX_CONSUMER_RESTARTS times."""
+        health = self.worker.health()
+        if health.alive and health.lag_s <= health.stall_limit_s:
+            return True
+        if health.alive or self._consumer_restarts >= MAX_CONSUMER_RESTARTS:
+            reason = health.problem if health.alive else "OMS consumer keeps dying"
+            self.oms_failure = f"{reason}; stopping the service"
+            self._alarm("oms_failure", {"reason": self.oms_failure, **self.worker.metrics()})
+            return False
+        self._consumer_restarts += 1
+        self._alarm("oms_restart", {"restart": self._consumer_restarts, **self.worker.metrics()})
+        self.worker = OmsWorker(self.oms, self.inbound)
+        self.worker.start()
+        self.apply_snapshot()
+        self._oms_alarmed = None
+        return self.worker.health().healthy
+
     def now_s(self) -> float:
         """Exchange time in seconds: the clock snapshots and the stream are stamped with."""
         return self.now_ms() / 1000
@@ -259,11 +298,14 @@ class App:
         now = self.now()
         day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
         totals = dict.fromkeys(INCOME_TYPES.values(), Decimal(0))
+        counted = set()
         for row in self.executor.income(int(day_start.timestamp() * 1000)):
             name = INCOME_TYPES.get(row.get("incomeType"))
             if name is not None:
                 totals[name] += Decimal(str(row["income"]))
-        self.oms.seed_day_pnl(now.date(), **totals)
+                counted.add(income_key(row))
+        counted.discard(None)
+        self.oms.seed_day_pnl(now.date(), **totals, counted=counted)
         self.store.set_meta(INCOME_SYNCED_KEY, str(self.now_ms()))
         self.store.commit()
 
@@ -331,6 +373,11 @@ class App:
     def trade(
         self, signal: Signal, report: CycleReport, intent: Intent | None = None
     ) -> BracketResult:
+        problem = self.oms_problem()
+        if problem is not None:
+            report.oms_problem = problem
+            report.add(f"{signal.symbol}: no entry: {problem}")
+            return BracketResult("refused", problem, signal.symbol, "")
         result = self.orders.open_bracket(signal, intent)
         if result.status == "opened":
             report.add(
@@ -392,7 +439,10 @@ class App:
         """One strategy cycle over every configured symbol."""
         report = CycleReport()
         self.look_after_positions(report)
-        block = self.guard.entry_block(self.orders.risk_state(self.oms.snapshot(), ""))
+        report.oms_problem = self.oms_problem()
+        block = report.oms_problem or self.guard.entry_block(
+            self.orders.risk_state(self.oms.snapshot(), "")
+        )
         for symbol in self.config.symbols:
             if block is not None:
                 report.add(f"{symbol}: no entry: {block}")

@@ -272,10 +272,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _report(app: App, report: CycleReport) -> int:
-    """Print what the run did. A run that needed a repair or left something unresolved
-    is exit 5, a refusal, duplicate or no-op exit 3 (each the run's audited outcome)."""
+    """Print what the run did. Entries refused because the OMS view may be stale are
+    exit 1; a run that needed a repair or left something unresolved exit 5; a refusal,
+    duplicate or no-op exit 3 (each the run's audited outcome)."""
     for line in report.lines:
         print(line)
+    if report.oms_problem is not None:
+        app.runtime.outcome = f"error: {report.oms_problem}"
+        return EXIT_ERROR
     if report.attention:
         app.runtime.outcome = "needed a repair or left an outcome unresolved"
         print("attention: this run repaired or could not resolve something; see var/logs/bot.log")

@@ -60,7 +60,7 @@ def build_scheduler(app: App) -> BlockingScheduler:
         name="strategy-tick",
     )
     scheduler.add_job(
-        lambda: _guarded("position guard", lambda: _guard(app)),
+        lambda: _guarded("position guard", lambda: _guard(app, scheduler)),
         IntervalTrigger(
             seconds=DRY_RUN_TRIGGER_INTERVAL_S if app.dry_run else GUARD_INTERVAL_S, timezone=UTC
         ),
@@ -103,7 +103,13 @@ def _guarded(name: str, job) -> None:
         log.exception("%s failed", name)
 
 
-def _guard(app: App) -> None:
+def _guard(app: App, scheduler: BlockingScheduler | None = None) -> None:
+    """A dead OMS consumer is restarted first; when it cannot be (stuck, or dying again
+    and again) the service stops and ``serve`` fails: trading blind is worse."""
+    if not app.keep_consumer_running():
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
+        return
     app.look_after_positions(CycleReport())
     write_health(app)
 
@@ -192,3 +198,5 @@ def _run_scheduler(app: App, signals: StopSignals) -> None:
     log.info("service running: %s", ", ".join(job.id for job in scheduler.get_jobs()))
     print("service running; Ctrl-C or SIGTERM to stop", flush=True)
     scheduler.start()
+    if app.oms_failure is not None:
+        raise RuntimeError(app.oms_failure)

@@ -19,6 +19,12 @@ main thread and the OMS thread then uses it; every method holds one lock, so the
 connection is never used by two threads at once (``get_meta``/``set_meta`` may be
 called from any thread; ``set_meta`` commits).
 
+A batch is never stuck: if SQLite refuses a record (an integer beyond int64, text
+that is not UTF-8; the OMS's parsers reject such payloads first, this is the last
+line), the batch is written again row by row without the refused records and
+:class:`UnstorableRecords` names them; an operational error (locked, I/O) keeps the
+batch staged for the next commit to retry.
+
 WAL with ``synchronous=NORMAL`` survives a process crash without losing a
 committed batch; a power cut may lose the last batch, which the REST snapshot
 after start-up and the income-history seed repair.
@@ -72,6 +78,14 @@ _MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1}
 
 class StoreError(RuntimeError):
     """The database cannot be used (e.g. written by a newer version of the bot)."""
+
+
+class UnstorableRecords(StoreError):
+    """A commit wrote everything but these records, which SQLite refused."""
+
+    def __init__(self, refused: list[str]) -> None:
+        super().__init__(f"{len(refused)} record(s) not stored: {'; '.join(refused)[:1000]}")
+        self.refused = refused
 
 
 @dataclass(frozen=True)
@@ -197,24 +211,53 @@ class Store:
             self._db.commit()
 
     def commit(self) -> None:
-        """Write every staged change in one transaction: the batch is durable or absent."""
+        """Write every staged change in one transaction: the batch is durable or absent
+        (apart from records SQLite refuses; see the module docstring)."""
         with self._lock:
             staged, self._staged = self._staged, _empty_stage()
             deleted, self._deleted = self._deleted, _empty_deletes()
             try:
-                for table, keys in deleted.items():
-                    if keys:
-                        self._db.executemany(_DELETE[table], keys)
-                for table, records in staged.items():
-                    if records:
-                        rows = map(_ROW[table], records.keys(), records.values())
-                        self._db.executemany(_UPSERT[table], rows)
+                self._write(staged, deleted, refused=None)
                 self._db.commit()
-            except BaseException:
-                # Nothing of the batch is written; keep it staged so the next commit retries.
+                return
+            except sqlite3.OperationalError:
+                # Locked or I/O: nothing is written; keep the batch staged to retry.
                 self._db.rollback()
                 self._staged, self._deleted = staged, deleted
                 raise
+            except Exception:
+                self._db.rollback()
+            refused: list[str] = []
+            try:
+                self._write(staged, deleted, refused=refused)
+                self._db.commit()
+            except BaseException:
+                self._db.rollback()
+                self._staged, self._deleted = staged, deleted
+                raise
+            raise UnstorableRecords(refused)
+
+    def _write(self, staged: dict, deleted: dict, *, refused: list[str] | None) -> None:
+        """Execute the batch; with ``refused`` row by row, skipping (and naming) the
+        rows SQLite will not take instead of failing the whole batch."""
+        for table, keys in deleted.items():
+            if keys:
+                self._db.executemany(_DELETE[table], keys)
+        for table, records in staged.items():
+            if not records:
+                continue
+            if refused is None:
+                self._db.executemany(
+                    _UPSERT[table], map(_ROW[table], records.keys(), records.values())
+                )
+                continue
+            for key, record in records.items():
+                try:
+                    self._db.execute(_UPSERT[table], _ROW[table](key, record))
+                except sqlite3.OperationalError:
+                    raise
+                except Exception as error:
+                    refused.append(f"{table} {key!r}: {error}")
 
     def _stage(self, table: str, key: Any, record: Any) -> None:
         with self._lock:

@@ -23,7 +23,7 @@ from bot.oms.fields import (
 from bot.oms.state import USDC, AlgoOrderState, BalanceState, OrderState, PositionState
 
 LIQUIDATION_PREFIX = "autoclose-"
-ADL_CLIENT_ID = "adl_autoclose"
+ADL_PREFIX = "adl_autoclose"
 FILL_EXECUTION_TYPES = frozenset({"TRADE", "CALCULATED"})  # CALCULATED: liquidation execution
 
 
@@ -83,7 +83,7 @@ class OrderTradeUpdate:
         """'liquidation' or 'adl' when the exchange closed the position itself."""
         if self.client_order_id.startswith(LIQUIDATION_PREFIX):
             return "liquidation"
-        if self.client_order_id == ADL_CLIENT_ID:
+        if self.client_order_id.startswith(ADL_PREFIX):
             return "adl"
         return None
 
@@ -91,8 +91,35 @@ class OrderTradeUpdate:
     def fill_key(self) -> str:
         """Unique per fill: trade ids are per symbol; without one, order id + filled qty."""
         if self.trade_id:
-            return f"trade:{self.symbol}:{self.trade_id}"
+            return trade_key(self.symbol, self.trade_id)
         return f"fill:{self.symbol}:{self.order_id}:{self.filled_qty}"
+
+
+def trade_key(symbol: str, trade_id: int) -> str:
+    return f"trade:{symbol}:{trade_id}"
+
+
+def funding_key(symbol: str | None, transaction_time_ms: int, event_time_ms: int = 0) -> str:
+    """One funding payment: per symbol and settlement time, which the income history
+    reports too (as ``time``). Without a symbol (a cross-margin FUNDING_FEE before
+    Binance added ``a.S``) the payment cannot be matched to the history."""
+    if symbol:
+        return f"funding:{symbol}:{transaction_time_ms}"
+    return f"funding::{transaction_time_ms}:{event_time_ms}"
+
+
+def income_key(row: dict) -> str | None:
+    """The processed-id key of the event that reported the same money as this row of
+    ``GET /fapi/v1/income``, so a seeded day is not counted again from its events."""
+    kind, symbol = row.get("incomeType"), row.get("symbol")
+    if not isinstance(symbol, str) or not symbol:
+        return None
+    if kind == "FUNDING_FEE" and isinstance(row.get("time"), int):
+        return funding_key(symbol, row["time"])
+    trade_id = str(row.get("tradeId") or "")
+    if kind in ("REALIZED_PNL", "COMMISSION") and trade_id.isascii() and trade_id.isdigit():
+        return trade_key(symbol, int(trade_id))
+    return None
 
 
 @dataclass(frozen=True)
@@ -123,6 +150,15 @@ class AccountUpdate:
     balances: tuple[BalanceChange, ...]
     positions: tuple[PositionChange, ...]
     symbol: str | None  # a.S, pushed on FUNDING_FEE since 2026-08
+
+    @property
+    def funding_symbol(self) -> str | None:
+        """The symbol a FUNDING_FEE is for: ``a.S``, or the one position an isolated
+        payment pushes with it."""
+        if self.symbol:
+            return self.symbol
+        symbols = {p.symbol for p in self.positions}
+        return symbols.pop() if len(symbols) == 1 else None
 
 
 @dataclass(frozen=True)

@@ -66,14 +66,6 @@ class RiskLedger:
         day = _day_of(event.trade_time_ms)
         self._add_day_pnl(day, realised=event.realised_pnl, commission=commission)
         kind = f"{event.forced_close}_fill" if event.forced_close else "fill"
-        if event.forced_close:
-            log.warning(
-                "%s %s fill on %s: %s",
-                event.forced_close,
-                event.client_order_id,
-                event.symbol,
-                event.last_qty,
-            )
         self._audit.append(
             kind,
             {
@@ -98,7 +90,11 @@ class RiskLedger:
         self._add_day_pnl(day, funding=amount)
         self._audit.append(
             "funding",
-            {"symbol": event.symbol, "amount": amount, "day_pnl": self.day_pnls[day].total},
+            {
+                "symbol": event.funding_symbol,
+                "amount": amount,
+                "day_pnl": self.day_pnls[day].total,
+            },
         )
 
     def count_exit(self, order: OrderState, leg: Leg) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -37,6 +37,7 @@ from bot.oms.events import (
     Snapshot,
     TradeLite,
     UnknownEvent,
+    funding_key,
 )
 from bot.oms.ledger import Audit, RiskLedger
 from bot.oms.reconcile import Drift, diff, explained_by
@@ -209,13 +210,34 @@ class Oms:
         )
 
     def seed_day_pnl(
-        self, day: date, realised: Decimal, commission: Decimal, funding: Decimal
+        self,
+        day: date,
+        realised: Decimal,
+        commission: Decimal,
+        funding: Decimal,
+        counted: Iterable[str] = (),
     ) -> DayPnl:
         """Merge a day's income history from the exchange (commission negative, as the
         income API reports it). The record with the larger loss wins, whole: summing
-        would double count, and a lost state.db must never lift the daily limit."""
+        would double count, and a lost state.db must never lift the daily limit.
+
+        ``counted`` are the keys (:func:`bot.oms.events.income_key`) of the fills and
+        funding payments in that history: when the history wins, their events, if they
+        arrive later (in flight during the read, or a replay), are not counted again."""
         with self._lock:
-            return self._ledger.seed_day_pnl(day, realised, commission, funding)
+            before = self._ledger.day_pnls.get(day)
+            seeded = self._ledger.seed_day_pnl(day, realised, commission, funding)
+            if seeded is not before:
+                for key in counted:
+                    if key not in self._processed:
+                        self._mark_processed(key)
+                self._store.commit()
+            return seeded
+
+    def alarm(self, kind: str, message: str, data: dict[str, Any]) -> None:
+        """Something an operator must act on: log CRITICAL and audit ``alarm`` (synced)."""
+        log.critical("ALARM %s: %s", kind, message)
+        self._audit.append("alarm", {"kind": kind, "reason": message, **data}, sync=True)
 
     def record_malformed(self, error: MalformedPayload) -> None:
         """Log and audit a payload that could not be parsed (the consumer carries on)."""
@@ -225,7 +247,11 @@ class Oms:
         )
 
     def record_failure(self, what: str, error: Exception) -> None:
-        """Log and audit a failure to apply or commit (the consumer carries on)."""
+        """Log and audit a failure to apply or commit (the consumer carries on). A
+        refused commit is an alarm: the store lags memory until the next snapshot."""
+        if what == "commit":
+            self.alarm("store_commit_failed", f"state not fully stored: {error}", {})
+            return
         log.error("OMS failed on %s", what, exc_info=error)
         self._audit.append("oms_error", {"on": what, "error": repr(error)})
 
@@ -270,6 +296,27 @@ class Oms:
             order = self._count_exit(order)
         if order is not current:
             self._put_order(order)
+        if new_fill and event.forced_close:
+            self._alarm_forced_close(event)
+
+    def _alarm_forced_close(self, event: OrderTradeUpdate) -> None:
+        """The exchange closed (part of) a position itself: the loss is in the day PnL
+        with the fill; the leftover SL/TP are the position guard's (cancel_orphans)."""
+        reason = event.forced_close.upper()
+        self.alarm(
+            "forced_close",
+            f"{event.symbol} closed by {reason} ({event.client_order_id}): "
+            f"{event.side} {event.last_qty} @ {event.last_price}, realised {event.realised_pnl}",
+            {
+                "close_reason": reason,
+                "symbol": event.symbol,
+                "client_order_id": event.client_order_id,
+                "order_id": event.order_id,
+                "qty": event.last_qty,
+                "price": event.last_price,
+                "realised_pnl": event.realised_pnl,
+            },
+        )
 
     def _leg_of(self, order: OrderState) -> Leg | None:
         parsed = parse_client_id(order.client_order_id, tag=self._tag)
@@ -360,7 +407,11 @@ class Oms:
                 )
 
     def _record_funding(self, event: AccountUpdate, amount: Decimal) -> None:
-        key = f"funding:{event.transaction_time_ms}:{event.event_time_ms}:{event.symbol or ''}"
+        key = funding_key(
+            event.funding_symbol,
+            event.transaction_time_ms or event.event_time_ms,
+            event.event_time_ms,
+        )
         if key in self._processed:
             return
         self._mark_processed(key)
@@ -375,11 +426,10 @@ class Oms:
 
     def _on_margin_call(self, event: MarginCall) -> None:
         symbols = ", ".join(f"{p.symbol} {p.amount}" for p in event.positions)
-        log.warning("MARGIN CALL: %s", symbols)
-        self._audit.append(
+        self.alarm(
             "margin_call",
+            f"MARGIN CALL: {symbols}",
             {"cross_wallet": event.cross_wallet, "positions": symbols},
-            sync=True,
         )
 
     def _on_listen_key_expired(self, event: ListenKeyExpired) -> None:

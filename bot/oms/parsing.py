@@ -34,8 +34,12 @@ from bot.oms.events import (
     UnknownEvent,
 )
 from bot.oms.fields import (
+    MAX_ADJUSTED_EXPONENT,
+    MAX_ID,
+    MIN_ADJUSTED_EXPONENT,
     MISSING,
     FieldError,
+    is_storable_text,
     optional_id,
     read_bool,
     read_decimal,
@@ -101,7 +105,7 @@ def _account_update(msg: dict, received_at_ms: int) -> AccountUpdate:
         )
         for p in read_field(a, "P", [])
     )
-    symbol = read_field(a, "S", None)
+    symbol = read_field(a, "S", None)  # lenient: only a key for funding payments
     return AccountUpdate(
         event_time_ms=read_int(msg, "E"),
         transaction_time_ms=read_int(msg, "T", 0),
@@ -109,7 +113,7 @@ def _account_update(msg: dict, received_at_ms: int) -> AccountUpdate:
         reason=read_text(a, "m", ""),
         balances=balances,
         positions=positions,
-        symbol=symbol if isinstance(symbol, str) and symbol else None,
+        symbol=symbol if isinstance(symbol, str) and symbol and is_storable_text(symbol) else None,
     )
 
 
@@ -208,7 +212,7 @@ _FAST_FAILURES = (FieldError, KeyError, TypeError, AttributeError, ArithmeticErr
 
 
 def _t(value: Any) -> str:
-    if value.__class__ is str:
+    if value.__class__ is str and (value.isascii() or is_storable_text(value)):
         return value
     raise FieldError("not text")
 
@@ -216,13 +220,16 @@ def _t(value: Any) -> str:
 def _d(value: Any) -> Decimal:
     if value.__class__ is str or value.__class__ is int:
         number = Decimal(value)
-        if number.is_finite():
+        # is_storable_amount, inlined: this runs for every amount of every event
+        if number.is_finite() and (
+            not number or MIN_ADJUSTED_EXPONENT <= number.adjusted() <= MAX_ADJUSTED_EXPONENT
+        ):
             return number
     raise FieldError("not a finite decimal")
 
 
 def _i(value: Any) -> int:
-    if value.__class__ is int:
+    if value.__class__ is int and 0 <= value <= MAX_ID:
         return value
     raise FieldError("not an integer")
 
@@ -291,7 +298,7 @@ def _fast_account_update(msg: dict, received_at_ms: int) -> AccountUpdate:
         )
         for p in a.get("P", ())
     )
-    symbol = a.get("S")
+    symbol = _t(a.get("S", ""))
     return AccountUpdate(
         event_time_ms=_i(msg["E"]),
         transaction_time_ms=_i(msg.get("T", 0)),
@@ -299,7 +306,7 @@ def _fast_account_update(msg: dict, received_at_ms: int) -> AccountUpdate:
         reason=_t(a.get("m", "")),
         balances=balances,
         positions=positions,
-        symbol=symbol if isinstance(symbol, str) and symbol else None,
+        symbol=symbol or None,
     )
 
 
@@ -369,8 +376,8 @@ def parse_user_data(raw: str, received_at_ms: int) -> Event:
     """Parse one user-data payload; raises MalformedPayload if it cannot be trusted."""
     try:
         message = json.loads(raw)
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise MalformedPayload(f"not JSON: {exc}", str(raw)) from None
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: deep nesting
+        raise MalformedPayload(f"not JSON: {type(exc).__name__}: {exc}", str(raw)) from None
     if not isinstance(message, dict) or not isinstance(message.get("e"), str):
         raise MalformedPayload("no event type 'e'", raw)
     kind = message["e"]
@@ -385,5 +392,5 @@ def parse_user_data(raw: str, received_at_ms: int) -> Event:
         return UnknownEvent(event_type=kind, received_at_ms=received_at_ms)
     try:
         return parser(message, received_at_ms)
-    except (FieldError, TypeError, AttributeError) as exc:
-        raise MalformedPayload(f"{message['e']}: {exc}", raw) from None
+    except Exception as exc:  # untrusted input: whatever it breaks, it is malformed
+        raise MalformedPayload(f"{kind}: {exc}", raw) from None

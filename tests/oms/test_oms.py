@@ -210,3 +210,57 @@ def test_commission_in_another_asset_is_not_counted_as_usdc(store):
         oms = Oms(store, journal, clock=lambda: NOW)
         feed(oms, payloads.order_update(N="BNB", n="0.001", rp="1"))
         assert oms.snapshot().day_pnl(DAY) == Decimal(1)
+
+
+def test_liquidation_and_adl_closes_raise_an_alarm_naming_the_close_reason(oms, audit_dir, caplog):
+    feed(
+        oms,
+        payloads.order_update(c="autoclose-1760000000123", S="SELL", x="CALCULATED", rp="-50",
+                              t=11, i=90),
+        payloads.order_update(c="adl_autoclose", S="SELL", rp="-5", t=12, i=91),
+    )  # fmt: skip
+    alarms = audit_records(audit_dir, "alarm")
+    assert [(a["data"]["kind"], a["data"]["close_reason"]) for a in alarms] == [
+        ("forced_close", "LIQUIDATION"),
+        ("forced_close", "ADL"),
+    ]
+    assert alarms[0]["data"]["symbol"] == "BTCUSDC" and alarms[0]["data"]["realised_pnl"] == "-50"
+    assert [r.levelname for r in caplog.records if "LIQUIDATION" in r.getMessage()] == ["CRITICAL"]
+    assert oms.snapshot().day_pnl(DAY) == Decimal("-55.48")
+
+
+def test_margin_call_raises_an_alarm(oms, audit_dir, caplog):
+    margin_call = (
+        '{"e":"MARGIN_CALL","E":1760000000500,"cw":"3.16812045","p":[{"s":"BTCUSDC","ps":"BOTH",'
+        '"pa":"1.327","mt":"CROSSED","iw":"0","mp":"187.17127","up":"-1.166074","mm":"1.614445"}]}'
+    )
+    feed(oms, margin_call)
+    (alarm,) = audit_records(audit_dir, "alarm")
+    assert alarm["data"]["kind"] == "margin_call" and "BTCUSDC" in alarm["data"]["positions"]
+    assert any(
+        r.levelname == "CRITICAL" and "MARGIN CALL" in r.getMessage() for r in caplog.records
+    )
+
+
+def test_funding_fee_already_in_the_seeded_income_is_not_counted_again(oms):
+    funding = payloads.funding_update(E=1_760_003_600_000, bc="-1.25")  # T = E - 1
+    oms.seed_day_pnl(
+        DAY, Decimal(0), Decimal(0), Decimal("-1.25"), counted={"funding:BTCUSDC:1760003599999"}
+    )
+    feed(oms, funding)
+    assert oms.snapshot().day_pnl(DAY) == Decimal("-1.25")
+
+
+def test_fill_already_in_the_seeded_income_is_not_counted_again(oms):
+    oms.seed_day_pnl(DAY, Decimal("-30"), Decimal("-1"), Decimal(0), counted={"trade:BTCUSDC:1001"})
+    feed(oms, payloads.order_update(rp="-30", n="1", t=1001))
+    assert oms.snapshot().day_pnl(DAY) == Decimal("-31")
+
+
+def test_isolated_funding_fee_takes_its_symbol_from_the_position(oms, audit_dir):
+    isolated = payloads.account_update(
+        E=1_760_003_600_000, m="FUNDING_FEE", bc="-0.5", wb="9999.5", pa="0.010"
+    )
+    feed(oms, isolated, isolated)
+    assert oms.snapshot().day_pnl(DAY) == Decimal("-0.5")
+    assert [r["data"]["symbol"] for r in audit_records(audit_dir, "funding")] == ["BTCUSDC"]

@@ -55,3 +55,31 @@ def test_staged_records_are_written_once_per_key_at_commit(tmp_path):
         store.commit()
     with Store.open(path) as store:
         assert store.load().balances == [BalanceState("USDC", Decimal(3), Decimal(3), 1)]
+
+
+def _order(order_id: int, client_order_id: str = "ufb-BTCUSDC-1-E"):
+    from bot.oms.state import OrderState
+
+    zero = Decimal(0)
+    return OrderState(
+        "BTCUSDC", order_id, client_order_id, "BUY", "MARKET", "FILLED",
+        zero, zero, zero, zero, zero, False, False, 1,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "unstorable", [_order(2**63), _order(7, "ufb-\ud800")], ids=["int64", "surrogate"]
+)
+def test_a_record_sqlite_refuses_never_poisons_later_commits(tmp_path, unstorable):
+    from bot.store import UnstorableRecords
+
+    path = tmp_path / "state.db"
+    with Store.open(path) as store:
+        store.put_order(unstorable)
+        store.put_order(_order(1))  # a good record of the same batch
+        with pytest.raises(UnstorableRecords, match="1 record"):
+            store.commit()
+        store.put_order(_order(2))
+        store.commit()  # the next batch is not poisoned
+    with Store.open(path) as store:
+        assert sorted(o.order_id for o in store.load().orders) == [1, 2]

@@ -95,3 +95,68 @@ def test_events_are_visible_before_their_batch_is_committed(oms, inbound, store)
     finally:
         assert worker.stop(timeout=5)
     assert store.load().balances[0].wallet == Decimal("9999.76")  # stop commits it
+
+
+def committed_orders(store) -> dict:
+    return {o.order_id: o for o in store.load().orders}
+
+
+def test_a_deeply_nested_frame_does_not_kill_the_consumer(worker, inbound, oms, audit_dir):
+    inbound.put(RawMessage("[" * 100_000 + "]" * 100_000, 1))  # json.loads: RecursionError
+    inbound.put(RawMessage(payloads.account_update(), 2))
+    assert worker.wait_idle(timeout=5)
+    assert worker.alive and worker.health().healthy
+    assert (worker.malformed, worker.applied) == (1, 1)
+    assert oms.snapshot().usdc_wallet == Decimal("9999.76")
+    assert len(audit_records(audit_dir, "malformed_payload")) == 1
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        payloads.order_update(i=2**63, t=7),  # order id beyond SQLite's int64
+        payloads.order_update(i=5, t=-3),  # Binance ids are never negative
+        payloads.order_update(i=5, t=7).replace(
+            '"c": "ufb-', '"c": "\\ud800ufb-'
+        ),  # lone surrogate
+        payloads.order_update(i=5, t=7, L="1E+999999"),  # a price no arithmetic survives
+    ],
+    ids=["int64-overflow", "negative-id", "lone-surrogate", "huge-decimal"],
+)
+def test_a_record_sqlite_cannot_store_is_rejected_and_later_fills_are_stored(
+    worker, inbound, store, audit_dir, hostile
+):
+    inbound.put(RawMessage(hostile, 1))
+    inbound.put(RawMessage(payloads.order_update(i=42, t=43, rp="3", n="0"), 2))
+    assert worker.wait_idle(timeout=5)
+    assert worker.alive
+    assert (worker.malformed, worker.failed) == (1, 0)
+    assert list(committed_orders(store)) == [42]
+    assert store.load().day_pnls[0].realised == Decimal(3)
+    assert len(audit_records(audit_dir, "malformed_payload")) == 1
+
+
+def test_health_reports_a_consumer_that_is_no_longer_running(oms, inbound):
+    worker = OmsWorker(oms, inbound)
+    worker.start()
+    assert worker.health().healthy
+    assert worker.stop(timeout=5)
+    health = worker.health()
+    assert not health.alive and not health.healthy
+    assert "not running" in health.problem
+
+
+def test_a_stalled_consumer_is_unhealthy_until_it_catches_up(oms, inbound):
+    worker = OmsWorker(oms, inbound, stall_limit_s=0.2)
+    worker.start()
+    try:
+        with oms._lock:  # the consumer blocks on its next apply, as on a hung handler
+            inbound.put(RawMessage(payloads.account_update(), 1))
+            assert not worker.wait_idle(timeout=0.3)
+            health = worker.health()
+            assert health.alive and health.lag_s >= 0.2 and not health.healthy
+            assert "behind" in health.problem
+        assert worker.wait_idle(timeout=5)
+        assert worker.health().healthy
+    finally:
+        assert worker.stop(timeout=5)
