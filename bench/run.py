@@ -79,7 +79,7 @@ def rows(results: dict[str, dict]) -> list[tuple[str, str, str, str]]:
                 (
                     name,
                     f"local p50 {loc['p50_ms']} / p99 {loc['p99_ms']} ms",
-                    "without the 2 REST reads",
+                    "without the 3 REST reads",
                     "",
                 )
             )

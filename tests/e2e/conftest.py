@@ -11,12 +11,17 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
+from bot.app import App
+from bot.config import Secrets, load_config
+from bot.runtime import Runtime
 from bot.sim import Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,16 +49,28 @@ class BotRunner:
         (self.workdir / "config.yaml").write_text(yaml.safe_dump(config))
 
     def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        """``main.py ARGS`` to its end."""
+        process = self.start(*args)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+    def start(self, *args: str) -> subprocess.Popen:
+        """``main.py ARGS`` started, with no API keys in its environment."""
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         env.pop("BINANCE_API_KEY", None)
         env.pop("BINANCE_API_SECRET", None)
-        return subprocess.run(
+        return subprocess.Popen(
             [sys.executable, str(ROOT / "main.py"), *args],
             cwd=self.workdir,
             env=env,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
         )
 
     def audit_records(self, *, dry_run: bool = False) -> list[dict]:
@@ -70,3 +87,27 @@ def bot(tmp_path):
         runner = BotRunner(sim, tmp_path, tmp_path / "var")
         runner.configure()
         yield runner
+
+
+@contextmanager
+def running_app(
+    tmp_path: Path, *, stream: bool = True, **overrides
+) -> Iterator[tuple[Simulator, App]]:
+    """The App in this process, prepared against its own simulator; shut down after."""
+    with Simulator() as sim:
+        config = load_config(
+            None,
+            environ={},
+            overrides={
+                "exchange": {"rest_url": sim.rest_url, "ws_url": sim.ws_url},
+                "paths": {"state_dir": str(tmp_path)},
+                **overrides,
+            },
+        )
+        with Runtime(config, Secrets(), dry_run=False, mode="test", log_level="INFO") as runtime:
+            app = App(runtime).open()
+            try:
+                app.prepare(stream=stream)
+                yield sim, app
+            finally:
+                app.shutdown()

@@ -8,6 +8,7 @@ from bot.app import App
 from bot.config import Secrets, load_config
 from bot.runtime import Runtime
 from bot.sim import Simulator
+from tests.e2e.conftest import running_app
 
 
 def test_shutdown_joins_every_thread_it_started(tmp_path):
@@ -43,23 +44,9 @@ def test_daily_roll_reads_todays_income_and_is_audited(tmp_path):
     from bot.audit import journal_files
     from bot.service import _daily_roll
 
-    with Simulator() as sim:
-        config = load_config(
-            None,
-            environ={},
-            overrides={
-                "exchange": {"rest_url": sim.rest_url, "ws_url": sim.ws_url},
-                "paths": {"state_dir": str(tmp_path)},
-            },
-        )
-        with Runtime(config, Secrets(), dry_run=False, mode="test", log_level="INFO") as runtime:
-            app = App(runtime).open()
-            try:
-                app.prepare(stream=False)
-                sim.add_income("BTCUSDC", "FUNDING_FEE", Decimal("-7"))
-                _daily_roll(app)
-                assert app.oms.snapshot().day_pnl(app.now().date()) == Decimal("-7")
-            finally:
-                app.shutdown()
-        text = journal_files(tmp_path / "audit")[0].read_text()
-        assert '"kind":"daily_roll"' in text
+    with running_app(tmp_path, stream=False) as (sim, app):
+        sim.add_income("BTCUSDC", "FUNDING_FEE", Decimal("-7"))
+        _daily_roll(app)
+        assert app.oms.snapshot().day_pnl(app.now().date()) == Decimal("-7")
+    text = journal_files(tmp_path / "audit")[0].read_text()
+    assert '"kind":"daily_roll"' in text

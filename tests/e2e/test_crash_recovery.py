@@ -13,14 +13,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from decimal import Decimal
 
 import pytest
 
 from bot.exchange.rules import SymbolRules
 from bot.execution.bracket import exit_prices
-from tests.e2e.conftest import ROOT, BotRunner
+from tests.e2e.conftest import BotRunner
 
 pytestmark = pytest.mark.e2e
 
@@ -29,26 +28,12 @@ BRACKET_WRITES = 6  # one-way mode, margin type, leverage, entry, stop loss, tak
 ENTRY_WRITE = 4
 
 
-def start(bot: BotRunner, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("BINANCE_API_KEY", None)
-    env.pop("BINANCE_API_SECRET", None)
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), *args],
-        cwd=bot.workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def killed_at(bot: BotRunner, k: int, *, executed: bool) -> subprocess.Popen:
     holder: dict[str, subprocess.Popen] = {}
     trap = bot.sim.crash_at(
         k, lambda: os.kill(holder["proc"].pid, signal.SIGKILL), executed=executed, writes_only=True
     )
-    holder["proc"] = start(bot, "force-entry", "BTCUSDC", "LONG")
+    holder["proc"] = bot.start("force-entry", "BTCUSDC", "LONG")
     holder["proc"].communicate(timeout=60)
     assert trap.fired, f"the run made fewer than {k} signed writes"
     bot.sim.on_request(None)

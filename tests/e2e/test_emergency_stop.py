@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
-import sys
 from decimal import Decimal
 
 import pytest
 
-from tests.e2e.conftest import ROOT
 from tests.e2e.test_service_lifecycle import start_service
+from tests.lock_holder import lock_held_by_another_process
 
 pytestmark = pytest.mark.e2e
 
@@ -62,26 +60,8 @@ def test_beside_a_running_service_it_is_done_by_the_service_and_acknowledged(bot
 
 
 def test_unanswered_by_the_lock_holder_it_leaves_the_kill_switch_on_and_exits_5(bot):
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from pathlib import Path; from bot.lock import StateDirLock;"
-            f"StateDirLock(Path({str(bot.state_dir)!r})).acquire();"
-            "print('locked', flush=True); sys.stdin.read()",
-        ],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with lock_held_by_another_process(bot.state_dir) as holder:
         result = bot.run("emergency-stop", "--flatten", "--wait", "0.5")
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=10)
-        holder.stdout.close()
     assert result.returncode == 5, result.stdout + result.stderr
     assert str(holder.pid) in result.stderr
     assert "kill switch is ON" in result.stderr and "no new entry" in result.stderr

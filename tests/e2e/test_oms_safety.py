@@ -5,38 +5,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 
-from bot.app import App
 from bot.audit import journal_files
 from bot.cli import EXIT_ERROR, _report
-from bot.config import Secrets, load_config
-from bot.runtime import Runtime
 from bot.service import _guard
 from bot.sim import Simulator
-
-
-@contextmanager
-def running_app(tmp_path, **overrides) -> Iterator[tuple[Simulator, App]]:
-    with Simulator() as sim:
-        config = load_config(
-            None,
-            environ={},
-            overrides={
-                "exchange": {"rest_url": sim.rest_url, "ws_url": sim.ws_url},
-                "paths": {"state_dir": str(tmp_path)},
-                **overrides,
-            },
-        )
-        with Runtime(config, Secrets(), dry_run=False, mode="test", log_level="INFO") as runtime:
-            app = App(runtime).open()
-            try:
-                app.prepare(stream=True)
-                yield sim, app
-            finally:
-                app.shutdown()
+from tests.e2e.conftest import running_app
 
 
 def push_frame(sim: Simulator, text: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.audit import journal_files
 from bot.lock import StateDirLock, StateDirLocked
+from tests.lock_holder import lock_held_by_another_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,29 +54,11 @@ def test_verify_audit_reports_intact_and_broken_journal(tmp_path):
 
 def test_second_process_on_the_same_state_dir_exits_4(tmp_path):
     state_dir = tmp_path / "var"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from pathlib import Path; from bot.lock import StateDirLock;"
-            f"lock = StateDirLock(Path({str(state_dir)!r})); lock.acquire();"
-            "print('locked', flush=True); sys.stdin.read()",
-        ],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with lock_held_by_another_process(state_dir) as holder:
         (tmp_path / "config.yaml").write_text(f"paths: {{state_dir: {state_dir}}}\n")
         result = run_main("--once", cwd=tmp_path)
         assert result.returncode == 4
         assert "another bot" in result.stderr and str(holder.pid) in result.stderr
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=10)
-        holder.stdout.close()
     deadline = time.monotonic() + 5
     lock = StateDirLock(state_dir)
     while True:  # the OS releases the lock when the holder exits
