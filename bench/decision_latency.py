@@ -37,10 +37,10 @@ from bot.execution.bracket import ExitSettings
 from bot.execution.orders import OrderManager, OrderSettings
 from bot.execution.plans import PlanBook
 from bot.oms.oms import Oms
+from bot.oms.store import Store
 from bot.oms.worker import OmsWorker
 from bot.risk.guard import RiskGuard, RiskLimits
 from bot.sim import SIM_API_KEY, SIM_API_SECRET
-from bot.store import Store
 from bot.strategy.base import parse_klines
 from bot.strategy.ema_cross import EmaCross
 from bot.stream.user_stream import take_snapshot

@@ -29,8 +29,8 @@ from bench.payloads import user_data_payloads
 from bot.audit import AuditJournal
 from bot.oms.events import RawMessage
 from bot.oms.oms import Oms
+from bot.oms.store import Store
 from bot.oms.worker import OmsWorker
-from bot.store import Store
 
 GOAL_EVENTS_PER_S = 100_000
 GOAL_P99_MS = 1.0

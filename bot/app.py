@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import queue
 import threading
 import time
@@ -27,14 +26,15 @@ from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import ExchangeError
 from bot.execution.orders import BracketResult, OrderManager
 from bot.execution.plans import PlanBook
+from bot.files import write_atomic
 from bot.killswitch import KillSwitch, StopRequest
 from bot.oms.events import OwnChanges, Snapshot, income_key
 from bot.oms.oms import Oms
 from bot.oms.reconcile import Drift, diff
+from bot.oms.store import Store
 from bot.oms.worker import OmsWorker
 from bot.risk.guard import RiskGuard
 from bot.runtime import Runtime
-from bot.store import Store
 from bot.strategy.base import Signal, parse_klines
 from bot.strategy.indicators import atr
 from bot.strategy.loader import load_strategy
@@ -173,9 +173,7 @@ class App:
         return self.runtime.state_dir / PAPER_STATE_FILE
 
     def _save_paper(self) -> None:
-        tmp = self._paper_file.with_name(self._paper_file.name + ".tmp")
-        tmp.write_text(json.dumps(self.paper.export_state()), encoding="utf-8")
-        os.replace(tmp, self._paper_file)
+        write_atomic(self._paper_file, json.dumps(self.paper.export_state()))
 
     def _alarm(self, kind: str, data: dict) -> None:
         log.critical("ALARM %s: %s", kind, data)

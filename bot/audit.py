@@ -38,6 +38,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from bot.files import write_atomic
 from bot.redact import Redactor
 
 GENESIS = "0" * 64
@@ -224,9 +225,10 @@ class AuditJournal:
         self._file = self._open(self._file_number)
 
     def _write_head(self) -> None:
-        tmp = self._directory / f"{HEAD_FILE}.tmp"
-        tmp.write_text(json.dumps({"seq": self._seq, "hash": self._head_hash}), encoding="utf-8")
-        os.replace(tmp, self._directory / HEAD_FILE)
+        # contents fsynced (never a zero-length HEAD after a crash); a lost rename only
+        # leaves the previous HEAD, which may lag the journal by design
+        head = json.dumps({"seq": self._seq, "hash": self._head_hash})
+        write_atomic(self._directory / HEAD_FILE, head, sync_directory=False)
 
     def _read_tail(self) -> tuple[int, str, int]:
         files = journal_files(self._directory)

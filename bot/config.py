@@ -27,6 +27,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic import model_validator as _model_validator
 
+from bot.files import write_atomic
 from bot.strategy.loader import load_strategy
 
 SCHEMA_VERSION = 2
@@ -447,9 +448,7 @@ def dump_yaml(config: BotConfig) -> str:
 
 def save(config: BotConfig, path: Path) -> None:
     """Write YAML that loads back to an equal model. Holds no secret by construction."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(dump_yaml(config), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, dump_yaml(config))
 
 
 def migrate_file(path: Path) -> tuple[int, Path]:

@@ -15,11 +15,12 @@ waits for.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from bot.files import write_atomic
 
 KILL_SWITCH_FILE = "KILL_SWITCH"
 ACK_FILE = "KILL_SWITCH.ack"
@@ -117,7 +118,4 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _write_json(path: Path, record: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(record))

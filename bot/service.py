@@ -10,7 +10,6 @@ thread.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from datetime import UTC, datetime
@@ -20,12 +19,12 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot import health
 from bot.app import App, CycleReport
 from bot.stop_signals import StopSignals
 
 log = logging.getLogger(__name__)
 
-HEALTH_FILE = "health.json"
 TICK_DELAY_S = 2  # after the candle closes, so the exchange has published it
 # Candle close times as cron fields (UTC); the strategy tick fires TICK_DELAY_S after each.
 CANDLE_CLOSES = {
@@ -154,10 +153,7 @@ def write_health(app: App) -> None:
         },
         "oms": app.worker.metrics() if app.worker is not None else None,
     }
-    path = app.runtime.state_dir / HEALTH_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record), encoding="utf-8")
-    os.replace(tmp, path)
+    health.write_health(app.runtime.state_dir, record)
 
 
 def serve(app: App, signals: StopSignals) -> None:
@@ -176,7 +172,7 @@ def serve(app: App, signals: StopSignals) -> None:
         if not signals.requested:
             _run_scheduler(app, signals)
     finally:
-        (app.runtime.state_dir / HEALTH_FILE).unlink(missing_ok=True)
+        health.health_path(app.runtime.state_dir).unlink(missing_ok=True)
         if signals.requested:
             app.runtime.outcome = f"stopped by {signals.name}"
 

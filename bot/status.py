@@ -7,17 +7,16 @@ the service runs and never changes anything.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import BotConfig
+from bot.health import read_health
 from bot.killswitch import KillSwitch
 from bot.oms.oms import load_view
 from bot.oms.state import OmsView
+from bot.oms.store import Store
 from bot.runtime import state_dir_for
-from bot.service import HEALTH_FILE
-from bot.store import Store
 
 
 def _stored_view(state_dir: Path) -> OmsView | None:
@@ -29,10 +28,9 @@ def _stored_view(state_dir: Path) -> OmsView | None:
 
 
 def _health_line(state_dir: Path) -> str:
-    path = state_dir / HEALTH_FILE
-    if not path.exists():
+    health = read_health(state_dir)
+    if health is None:
         return "service: not running"
-    health = json.loads(path.read_text(encoding="utf-8"))
     stream = health.get("stream")
     if stream is None:
         stream_text = "no user stream (dry-run)"

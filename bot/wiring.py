@@ -9,13 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.config import BotConfig, Secrets
-from bot.exchange.venues import Venue, resolve_venue
+from bot.exchange.venues import SIM_USER_PATH, Venue, resolve_venue
 from bot.execution.bracket import ExitSettings
 from bot.execution.orders import OrderSettings
 from bot.risk.guard import RiskLimits
 
 SIM_STATE_FILE = Path("sim") / "account.json"
-USER_PATH_TEMPLATE = "/private/ws/{listen_key}"
 
 
 class CredentialsMissing(RuntimeError):
@@ -89,8 +88,8 @@ def connect_venue(config: BotConfig, state_dir: Path):
     sim_venue = None
     if exchange.venue == "sim" and exchange.rest_url is None:
         sim = start_simulator(config, state_dir)
-        sim_venue = Venue(sim.rest_url, sim.ws_url, USER_PATH_TEMPLATE)
+        sim_venue = Venue(sim.rest_url, sim.ws_url, SIM_USER_PATH)
     elif exchange.venue == "sim":
-        sim_venue = Venue(exchange.rest_url, exchange.ws_url or "", USER_PATH_TEMPLATE)
+        sim_venue = Venue(exchange.rest_url, exchange.ws_url or "", SIM_USER_PATH)
     venue = resolve_venue(exchange.venue, exchange.rest_url, exchange.ws_url, sim=sim_venue)
     return venue, sim

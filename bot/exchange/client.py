@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bot.domain.rules import SymbolRules
 from bot.exchange import replies
 from bot.exchange.errors import (
     BENIGN,
@@ -37,9 +37,10 @@ from bot.exchange.errors import (
     UnknownOutcome,
 )
 from bot.exchange.orders import CONDITIONAL_TYPES
-from bot.exchange.rules import SymbolRules, tradable_usdc_perpetual
+from bot.exchange.rules import rules_from_exchange_info, tradable_usdc_perpetual
 from bot.exchange.transport import Auth, Transport
 from bot.exchange.venues import Venue
+from bot.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +164,8 @@ class ExchangeClient:
         self._info = (now, info)
         if self._cache_file:
             try:
-                self._cache_file.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self._cache_file.with_suffix(".tmp")
-                tmp.write_text(json.dumps({"fetched_at": now, "exchange_info": info}))
-                os.replace(tmp, self._cache_file)
+                record = {"fetched_at": now, "exchange_info": info}
+                write_atomic(self._cache_file, json.dumps(record), sync_directory=False)
             except OSError as error:  # the cache saves weight; its loss costs nothing else
                 log.warning("cannot write the exchangeInfo cache %s: %s", self._cache_file, error)
         return info
@@ -183,7 +182,7 @@ class ExchangeClient:
                 f" marginAsset={entry.get('marginAsset')}); configure a *USDC perpetual"
             )
         try:
-            return SymbolRules.from_exchange_info(entry)
+            return rules_from_exchange_info(entry)
         except (ValueError, ArithmeticError, KeyError, TypeError, AttributeError) as error:
             raise MalformedReply(f"exchangeInfo {symbol}: unusable filters: {error}") from None
 

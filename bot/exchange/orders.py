@@ -68,31 +68,6 @@ def market_order_params(
     return params
 
 
-def limit_order_params(
-    symbol: str,
-    side: str,
-    qty: Decimal,
-    price: Decimal,
-    client_id: str,
-    *,
-    time_in_force: str = "GTC",
-    reduce_only: bool = False,
-) -> dict:
-    """A LIMIT order for ``POST /fapi/v1/order``."""
-    params = {
-        "symbol": symbol,
-        "side": _side(side),
-        "type": "LIMIT",
-        "timeInForce": time_in_force,
-        "quantity": decimal_str(qty, "quantity"),
-        "price": decimal_str(price, "price"),
-        "newClientOrderId": client_id,
-    }
-    if reduce_only:
-        params["reduceOnly"] = "true"
-    return params
-
-
 def _conditional(
     symbol: str,
     side: str,

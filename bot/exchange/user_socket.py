@@ -69,10 +69,6 @@ class UserSocket:
                 websocket.setdefaulttimeout(previous)
         self._client.socket_manager.name = name
 
-    @property
-    def reader(self) -> threading.Thread | None:
-        return self._client.socket_manager if self._client else None
-
     def close(self, timeout_s: float = 2.0) -> bool:
         """Close without waiting on the server; True if the reader thread ended."""
         self._ended.set()

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
+from bot.domain.rules import SymbolRules
 from bot.exchange.orders import market_order_params, stop_loss_params, take_profit_params
-from bot.exchange.rules import SymbolRules
 
 ENTRY_SIDE = {"LONG": "BUY", "SHORT": "SELL"}
 EXIT_SIDE = {"LONG": "SELL", "SHORT": "BUY"}

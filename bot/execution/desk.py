@@ -16,9 +16,9 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from bot.client_ids import DEFAULT_TAG, Intent, Leg, make_client_id
+from bot.domain.rules import SymbolRules
 from bot.exchange.errors import ExchangeError, Rejected
 from bot.exchange.orders import market_order_params
-from bot.exchange.rules import SymbolRules
 from bot.execution.bracket import ExitSettings
 from bot.risk.guard import OrderIntent, Refused, RiskGuard, RiskState
 

@@ -22,8 +22,8 @@ from decimal import Decimal
 from typing import Any
 
 from bot.client_ids import Intent, Leg, Source, make_client_id
+from bot.domain.rules import SymbolRules
 from bot.exchange.errors import ExchangeError
-from bot.exchange.rules import SymbolRules
 from bot.execution.bracket import ENTRY_SIDE, entry_order, exit_orders, exit_prices
 from bot.execution.desk import Audit, OrderDesk, OrderSettings
 from bot.execution.plans import BracketPlan, PlanBook

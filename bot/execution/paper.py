@@ -30,9 +30,9 @@ from collections.abc import Callable, Iterable
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 
+from bot.domain.rules import SymbolRules
 from bot.exchange.errors import Rejected
 from bot.exchange.orders import CONDITIONAL_TYPES, wire_working_type
-from bot.exchange.rules import SymbolRules
 from bot.execution.paper_book import PaperBook, PaperPosition
 from bot.execution.paper_events import USDC, account_update, algo_update, order_trade_update
 from bot.oms.events import RawMessage

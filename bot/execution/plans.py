@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Protocol
 
-from bot.exchange.rules import SymbolRules
+from bot.domain.rules import SymbolRules
 from bot.execution.bracket import exit_prices
 
 PLAN_KEY = "plan:{symbol}"

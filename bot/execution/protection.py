@@ -24,8 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 from bot.client_ids import Intent, Leg, Source, make_client_id, parse_client_id
+from bot.domain.rules import SymbolRules
 from bot.exchange.errors import ExchangeError
-from bot.exchange.rules import SymbolRules
 from bot.execution.bracket import exit_orders
 from bot.execution.desk import OrderDesk
 from bot.execution.plans import BracketPlan, PlanBook, fallback_stop

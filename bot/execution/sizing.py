@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.exchange.rules import SymbolRules
+from bot.domain.rules import SymbolRules
 
 HUNDRED = Decimal(100)
 

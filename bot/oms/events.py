@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from bot.oms.fields import (
     FieldError,
@@ -383,16 +382,3 @@ Event = (
     | UnknownEvent
     | Snapshot
 )
-
-
-def __getattr__(name: str) -> Any:
-    """Re-export ``parse_user_data`` for the callers that import it from here.
-
-    Lazily, on first use: :mod:`bot.oms.parsing` imports the event types from this
-    module, so importing it at the top would be a cycle.
-    """
-    if name == "parse_user_data":
-        from bot.oms.parsing import parse_user_data
-
-        return parse_user_data
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

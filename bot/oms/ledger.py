@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from bot.client_ids import Leg
 from bot.oms.events import AccountUpdate, OrderTradeUpdate
 from bot.oms.state import USDC, DayPnl, OrderState, RiskCounters
-from bot.store import Store
+from bot.oms.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -51,7 +51,7 @@ from bot.oms.state import (
     OrderState,
     PositionState,
 )
-from bot.store import Store
+from bot.oms.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -183,10 +183,6 @@ class OmsView:
         return self.balance.wallet if self.balance else None
 
     @property
-    def usdc_cross_wallet(self) -> Decimal | None:
-        return self.balance.cross_wallet if self.balance else None
-
-    @property
     def sl_streak(self) -> int:
         return self.counters.sl_streak
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Literal
 
 from bot.client_ids import Leg
-from bot.exchange.rules import SymbolRules
+from bot.domain.rules import SymbolRules
 
 
 @dataclass(frozen=True)

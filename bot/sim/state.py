@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 
+from bot import files
 from bot.sim.account import AccountState, AlgoOrder, Income, Order, Position, Trade
 from bot.sim.market import Pins
 
@@ -95,14 +94,4 @@ def read(path: Path) -> dict | None:
 
 
 def write_atomic(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, separators=(",", ":"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    files.write_atomic(path, json.dumps(data, separators=(",", ":")))

@@ -18,7 +18,8 @@ import logging
 from decimal import Decimal
 from typing import Any, Protocol
 
-from bot.oms.events import Event, Snapshot, parse_user_data
+from bot.oms.events import Event, Snapshot
+from bot.oms.parsing import parse_user_data
 from bot.oms.state import OmsView
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.exchange.rules import SymbolRules
+from bot.exchange.rules import rules_from_exchange_info
 from bot.execution.bracket import exit_prices
 from tests.e2e.conftest import BotRunner
 
@@ -54,9 +54,7 @@ def planned_exits(bot: BotRunner, entry_price: Decimal) -> tuple[Decimal, Decima
         if r["kind"] == "decision" and r["data"]["action"] == "entry_allowed"
     ]
     info = bot.sim.exchange.exchange_info()
-    rules = SymbolRules.from_exchange_info(
-        next(s for s in info["symbols"] if s["symbol"] == "BTCUSDC")
-    )
+    rules = rules_from_exchange_info(next(s for s in info["symbols"] if s["symbol"] == "BTCUSDC"))
     return exit_prices(
         "LONG",
         entry_price,

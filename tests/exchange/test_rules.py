@@ -1,13 +1,14 @@
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
-from bot.exchange.rules import SymbolRules, tradable_usdc_perpetual
+from bot.domain.rules import SymbolRules
+from bot.exchange.rules import rules_from_exchange_info, tradable_usdc_perpetual
 from tests.exchange.conftest import symbol_info
 
 D = Decimal
 
 
 def rules() -> SymbolRules:
-    return SymbolRules.from_exchange_info(symbol_info())
+    return rules_from_exchange_info(symbol_info())
 
 
 def test_filters_are_parsed_as_decimals():

@@ -1,6 +1,7 @@
 """BTCUSDC filters as Binance publishes them for USDC perpetuals, shared by the pure tests."""
 
-from bot.exchange.rules import SymbolRules
+from bot.domain.rules import SymbolRules
+from bot.exchange.rules import rules_from_exchange_info
 
 BTCUSDC_INFO = {
     "symbol": "BTCUSDC",
@@ -23,4 +24,4 @@ BTCUSDC_INFO = {
 
 
 def btc_rules() -> SymbolRules:
-    return SymbolRules.from_exchange_info(BTCUSDC_INFO)
+    return rules_from_exchange_info(BTCUSDC_INFO)

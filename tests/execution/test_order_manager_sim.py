@@ -178,7 +178,7 @@ def test_a_new_process_repairs_both_exits_from_the_persisted_plan(bot, live, tmp
 
     # a later process: a fresh OMS that never saw an exit, the same store (plan) on disk
     from bot.oms.oms import Oms
-    from bot.store import Store
+    from bot.oms.store import Store
 
     store = Store.open(tmp_path / "later.db")
     try:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.audit import AuditJournal, journal_files
 from bot.oms.oms import Oms
-from bot.store import Store
+from bot.oms.store import Store
 
 NOW = datetime(2025, 10, 9, 12, 0, tzinfo=UTC)
 

@@ -172,12 +172,3 @@ def test_a_malformed_payload_names_the_bad_field(raw, field):
     with pytest.raises(MalformedPayload) as caught:
         parse_user_data(raw, 0)
     assert field in caught.value.reason
-
-
-def test_parse_user_data_is_still_importable_from_events():
-    from bot.oms import events, parsing
-    from bot.oms.events import parse_user_data as from_events
-
-    assert from_events is parsing.parse_user_data
-    with pytest.raises(AttributeError):
-        events.no_such_name  # noqa: B018

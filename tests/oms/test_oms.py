@@ -7,7 +7,7 @@ from bot.audit import AuditJournal
 from bot.oms.events import RawMessage
 from bot.oms.oms import Oms
 from bot.oms.parsing import parse_user_data
-from bot.store import Store
+from bot.oms.store import Store
 from tests.oms import payloads
 from tests.oms.conftest import NOW, audit_records
 

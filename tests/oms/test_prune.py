@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.oms.oms import ORDER_RETENTION, Oms
-from bot.store import Store
+from bot.oms.store import Store
 from tests.oms import payloads
 from tests.oms.conftest import NOW
 from tests.oms.test_oms import feed

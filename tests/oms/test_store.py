@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.store import SCHEMA_VERSION, Store, StoreError
+from bot.oms.store import SCHEMA_VERSION, Store, StoreError
 
 
 def test_metadata_round_trips_across_reopen(tmp_path):
@@ -71,7 +71,7 @@ def _order(order_id: int, client_order_id: str = "ufb-BTCUSDC-1-E"):
     "unstorable", [_order(2**63), _order(7, "ufb-\ud800")], ids=["int64", "surrogate"]
 )
 def test_a_record_sqlite_refuses_never_poisons_later_commits(tmp_path, unstorable):
-    from bot.store import UnstorableRecords
+    from bot.oms.store import UnstorableRecords
 
     path = tmp_path / "state.db"
     with Store.open(path) as store:

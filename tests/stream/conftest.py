@@ -16,9 +16,9 @@ from bot.exchange.client import ExchangeClient
 from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.oms.oms import Oms
 from bot.oms.reconcile import Drift, diff
+from bot.oms.store import Store
 from bot.oms.worker import OmsWorker
 from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
-from bot.store import Store
 from bot.stream.user_stream import UserStream, take_snapshot
 
 WAIT_S = 10.0  # upper bound for "eventually"; tests normally finish far sooner

@@ -1,0 +1,1 @@
+"""Pure domain types every package may import (no I/O, no SDK, no wire format)."""
