@@ -130,6 +130,13 @@ def kline_rows(last_open_ms: int, count: int = 30) -> list[list]:
     return rows
 
 
+def _submit(inbound: queue.Queue, worker: OmsWorker, command) -> None:
+    """What the App does: the plan goes through the OMS thread and is committed."""
+    inbound.put(command)
+    if not worker.wait_idle(timeout=30):
+        raise RuntimeError("the OMS did not store the plan")
+
+
 def _flatten(client: ExchangeClient, qty: Decimal, candle_open_ms: int) -> None:
     """Untimed clean-up for the next signal: cancel the exits, close the position."""
     client.cancel_all(SYMBOL)
@@ -191,7 +198,7 @@ def run(signals: int, floor_samples: int) -> dict:
                 oms.snapshot,
                 client.symbol_rules,
                 SETTINGS,
-                PlanBook(store),
+                PlanBook(oms.snapshot, lambda command: _submit(inbound, worker, command)),
             )
             strategy = EmaCross()
             rtt = _rtt_floor(client, floor_samples)

@@ -28,6 +28,7 @@ from bot.execution.orders import BracketResult, OrderManager
 from bot.execution.plans import PlanBook
 from bot.files import write_atomic
 from bot.killswitch import KillSwitch, StopRequest
+from bot.oms.commands import Command, OmsUnavailable, SeedDayPnl, SetMeta
 from bot.oms.events import OwnChanges, Snapshot, income_key
 from bot.oms.oms import Oms
 from bot.oms.reconcile import Drift, diff
@@ -56,6 +57,7 @@ REPAIR_NOW = frozenset({"unprotected", "error"})  # bracket outcomes that may le
 NEEDS_ATTENTION = frozenset({"unprotected", "error", "closed"})  # the operator should look
 NO_OP = frozenset({"refused", "duplicate", "not_filled"})  # force-entry exits 3 on these
 INCOME_TYPES = {"REALIZED_PNL": "realised", "COMMISSION": "commission", "FUNDING_FEE": "funding"}
+OMS_COMMAND_TIMEOUT_S = 10.0  # a command (plan, seed, marker) is stored within this
 OMS_IDLE_TIMEOUT_S = 5.0  # an entry waits this long for the OMS to apply what is queued
 MAX_CONSUMER_RESTARTS = 3  # per process: a consumer that keeps dying stops the service
 
@@ -136,7 +138,7 @@ class App:
         self.store = Store.open(state_dir / "state.db")
         settings = order_settings(config, dry_run=self.dry_run)
         self.oms = Oms(self.store, self.audit, tag=settings.tag)
-        self.plans = PlanBook(self.store)
+        self.plans = PlanBook(self.oms.snapshot, self.submit)
         self.worker = OmsWorker(self.oms, self.inbound)
         if self.dry_run:
             from bot.execution.paper import PaperExecutor  # dry-run only: not on the cron path
@@ -195,6 +197,18 @@ class App:
 
     def start_consumer(self) -> None:
         self.worker.start()
+
+    def submit(self, *commands: Command) -> None:
+        """Have the OMS thread apply and commit ``commands``; returns once they are
+        stored and visible. Raises :class:`OmsUnavailable` when the consumer does not
+        get there in time: nothing that depends on them may go on."""
+        for command in commands:
+            self.inbound.put(command)
+        if not self.worker.wait_idle(timeout=OMS_COMMAND_TIMEOUT_S):
+            raise OmsUnavailable(
+                f"the OMS consumer did not apply {', '.join(type(c).__name__ for c in commands)}"
+                f" within {OMS_COMMAND_TIMEOUT_S:g} s"
+            )
 
     def oms_problem(self) -> str | None:
         """Why no entry may be decided on the OMS view now (consumer dead, stalled or
@@ -287,7 +301,7 @@ class App:
             return True
         if positions_before != _amounts(self.oms.snapshot()):
             return True
-        synced = self.store.get_meta(INCOME_SYNCED_KEY)
+        synced = self.oms.snapshot().meta.get(INCOME_SYNCED_KEY)
         return synced is None or self.now_ms() - int(synced) > INCOME_RESYNC_S * 1000
 
     def seed_day_pnl(self) -> None:
@@ -303,9 +317,10 @@ class App:
                 totals[name] += Decimal(str(row["income"]))
                 counted.add(income_key(row))
         counted.discard(None)
-        self.oms.seed_day_pnl(now.date(), **totals, counted=counted)
-        self.store.set_meta(INCOME_SYNCED_KEY, str(self.now_ms()))
-        self.store.commit()
+        self.submit(
+            SeedDayPnl(now.date(), **totals, counted=frozenset(counted)),
+            SetMeta(INCOME_SYNCED_KEY, str(self.now_ms())),
+        )
 
     def setup_account(self) -> None:
         """One-way mode, margin type and leverage: once per UTC day and settings, not on
@@ -320,14 +335,13 @@ class App:
                 str(self.now().date()),
             ]
         )
-        if self.paper is None and self.store.get_meta(ACCOUNT_SETUP_KEY) == wanted:
+        if self.paper is None and self.oms.snapshot().meta.get(ACCOUNT_SETUP_KEY) == wanted:
             return
         self.executor.setup_account(
             self.config.symbols, leverage=execution.leverage, margin_type=execution.margin_type
         )
         if self.paper is None:
-            self.store.set_meta(ACCOUNT_SETUP_KEY, wanted)
-            self.store.commit()
+            self.submit(SetMeta(ACCOUNT_SETUP_KEY, wanted))
 
     def prepare(self, *, stream: bool) -> None:
         """Everything a trading mode does before its first decision."""
@@ -335,9 +349,9 @@ class App:
         for symbol in self.config.symbols:  # a symbol the venue cannot trade is a config error
             self.client.symbol_rules(symbol)
         self._writes_at_start = self.client.writes_sent
-        self.setup_account()
         positions_before = _amounts(self.oms.snapshot())
         self.start_consumer()
+        self.setup_account()
         if stream and not self.dry_run:
             self.start_stream()
         else:

@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import health
 from bot.app import App, CycleReport
+from bot.oms.commands import Prune
 from bot.stop_signals import StopSignals
 
 log = logging.getLogger(__name__)
@@ -132,8 +133,8 @@ def _answer_stop_request(app: App) -> None:
 def _daily_roll(app: App) -> None:
     """New UTC day: today's PnL from the exchange, and old terminal orders out of memory."""
     app.seed_day_pnl()
-    pruned = app.oms.prune()
-    app.audit.append("daily_roll", {"day": app.now().date(), "pruned_orders": pruned.orders})
+    app.submit(Prune())
+    app.audit.append("daily_roll", {"day": app.now().date()})
 
 
 def write_health(app: App) -> None:

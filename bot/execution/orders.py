@@ -29,6 +29,7 @@ from bot.execution.desk import Audit, OrderDesk, OrderSettings
 from bot.execution.plans import BracketPlan, PlanBook
 from bot.execution.protection import PositionGuard
 from bot.execution.sizing import Refusal, size_entry
+from bot.oms.commands import OmsUnavailable
 from bot.risk.guard import OrderIntent, Refused, RiskGuard, RiskState
 from bot.strategy.base import Signal
 
@@ -149,7 +150,10 @@ class OrderManager:
             take_profit_price=target,
             created_ms=int(self._desk.clock().timestamp() * 1000),
         )
-        self._plans.record(plan)  # committed before the entry leaves: any process can finish
+        try:
+            self._plans.record(plan)  # committed before the entry leaves: any process can finish
+        except OmsUnavailable as error:
+            return self._failed(symbol, entry_id, f"the plan could not be stored: {error}")
         # not fsynced on its own: the order_send record right after it is, and one
         # fsync makes every earlier write of the journal durable too
         self._desk.decision(
@@ -244,7 +248,10 @@ class OrderManager:
             except ExchangeError as close_error:
                 return BracketResult("unprotected", f"{reason}: {close_error}", **done)
             return BracketResult("closed", reason, **done)
-        self._plans.record(plan)
+        try:
+            self._plans.record(plan)
+        except OmsUnavailable as error:  # the exits go out regardless; a repair re-prices
+            log.error("%s: the filled plan could not be stored: %s", symbol, error)
         done.update(stop_price=plan.stop_price, take_profit_price=plan.take_profit_price)
         stop_loss, take_profit = exit_orders(
             symbol,

@@ -4,7 +4,7 @@ The stop and target of a trade are decided before its entry is sent. If the
 process dies between the entry and its exits, or an exit's outcome stays unknown,
 any later process must finish the job *as planned* — not with a generic fallback
 stop. So the plan (entry id, side, distances, the planned prices and exit ids) is
-written to the store and committed before the entry leaves, and recorded in the
+committed to the store (through the OMS thread) before the entry leaves, and recorded in the
 audit journal's fsynced ``order_send`` chain right after. One plan per symbol (the
 bot holds one position per symbol); a newer plan replaces the older one.
 """
@@ -12,19 +12,21 @@ bot holds one position per symbol); a newer plan replaces the older one.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Protocol
 
 from bot.domain.rules import SymbolRules
 from bot.execution.bracket import exit_prices
+from bot.oms.commands import SetMeta
 
 PLAN_KEY = "plan:{symbol}"
 
 
-class MetaStore(Protocol):
-    def get_meta(self, key: str) -> str | None: ...
-    def set_meta(self, key: str, value: str) -> None: ...
+class MetaView(Protocol):
+    @property
+    def meta(self) -> Mapping[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -87,16 +89,19 @@ def _text(value: object) -> object:
 
 
 class PlanBook:
-    """The newest plan per symbol, in the store's metadata table (committed on write)."""
+    """The newest plan per symbol: OMS metadata, written by the OMS thread and stored
+    with its batch; :meth:`record` returns once it is committed (``submit`` raises
+    :class:`~bot.oms.commands.OmsUnavailable` otherwise)."""
 
-    def __init__(self, store: MetaStore) -> None:
-        self._store = store
+    def __init__(self, view: Callable[[], MetaView], submit: Callable[[SetMeta], None]) -> None:
+        self._view = view
+        self._submit = submit
 
     def record(self, plan: BracketPlan) -> None:
-        self._store.set_meta(PLAN_KEY.format(symbol=plan.symbol), plan.to_json())
+        self._submit(SetMeta(PLAN_KEY.format(symbol=plan.symbol), plan.to_json()))
 
     def get(self, symbol: str) -> BracketPlan | None:
-        text = self._store.get_meta(PLAN_KEY.format(symbol=symbol))
+        text = self._view().meta.get(PLAN_KEY.format(symbol=symbol))
         return None if text is None else BracketPlan.from_json(text)
 
 

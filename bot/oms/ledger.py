@@ -131,13 +131,12 @@ class RiskLedger:
     def seed_day_pnl(
         self, day: date, realised: Decimal, commission: Decimal, funding: Decimal
     ) -> DayPnl:
-        """See :meth:`bot.oms.oms.Oms.seed_day_pnl`. A seed is committed at once: it
-        comes from the income API at start, outside any OMS batch."""
+        """See :class:`bot.oms.commands.SeedDayPnl`: the larger loss wins, whole;
+        stored with the OMS batch that applies the command."""
         exchange = DayPnl(day, realised, commission, funding)
         local = self.day_pnls.get(day)
         if local is None or exchange.total < local.total:
             self._put_day_pnl(exchange)
-            self._store.commit()
             self._audit.append(
                 "day_pnl_seeded",
                 {

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from immutables import Map
+
 from bot.client_ids import DEFAULT_TAG, Leg, parse_client_id
+from bot.oms.commands import Command, Prune, SeedDayPnl, SetMeta
 from bot.oms.events import (
     AccountConfigUpdate,
     AccountUpdate,
@@ -46,7 +49,6 @@ from bot.oms.state import (
     USDC,
     AlgoOrderState,
     BalanceState,
-    DayPnl,
     OmsView,
     OrderState,
     PositionState,
@@ -63,13 +65,8 @@ ORDER_RETENTION = timedelta(days=2)
 _STATUS_RANK = {"NEW": 0, "PARTIALLY_FILLED": 1}  # every other status is final
 
 
-@dataclass(frozen=True)
-class Pruned:
-    """What :meth:`Oms.prune` removed."""
-
-    orders: int
-    algo_orders: int
-    processed_ids: int
+class WrongThread(RuntimeError):
+    """A state change off the OMS worker thread: a bug, never to be caught and ignored."""
 
 
 def _utc_now() -> datetime:
@@ -96,17 +93,20 @@ class Oms:
         self._store = store
         self._audit = audit
         self._clock = clock
-        self._lock = threading.RLock()
+        self._writer: int | None = None  # the one thread allowed to change state
         self._view: OmsView | None = None
         stored = store.load()
-        self._orders = {(o.symbol, o.order_id): o for o in stored.orders}
-        self._algo_orders = {a.client_algo_id: a for a in stored.algo_orders}
+        self._meta = dict(stored.meta)
+        # Persistent maps: a change makes a new map sharing the rest, so publishing a
+        # view is O(1) whatever the size of the history, and a reader's view never moves.
+        self._orders = Map({(o.symbol, o.order_id): o for o in stored.orders})
+        self._algo_orders = Map({a.client_algo_id: a for a in stored.algo_orders})
         self._algo_by_child = {
             (a.symbol, a.actual_order_id): a.client_algo_id
             for a in stored.algo_orders
             if a.actual_order_id is not None
         }
-        self._positions = {p.symbol: p for p in stored.positions}
+        self._positions = Map({p.symbol: p for p in stored.positions})
         self._balance = next((b for b in stored.balances if b.asset == USDC), None)
         self._processed = stored.processed_ids
         self._ledger = RiskLedger(
@@ -123,77 +123,112 @@ class Oms:
             ListenKeyExpired: self._on_listen_key_expired,
             TradeLite: self._ignore,  # the ORDER_TRADE_UPDATE of the same trade carries PnL and fee
             UnknownEvent: self._ignore,
+            SeedDayPnl: self._on_seed,
+            Prune: self._on_prune,
+            SetMeta: self._on_set_meta,
         }
-        self.prune()
+        self._on_prune(Prune())
+        self._store.commit()
+        self._published = self._build_view()
 
     # public API -----------------------------------------------------------------
 
-    def apply(self, event: Event, *, commit: bool = True) -> None:
-        """Apply one event; with ``commit=False`` the caller commits a batch later."""
-        with self._lock:
-            self._handlers[type(event)](event)
-            if commit:
-                self._store.commit()
+    def bind_writer(self) -> None:
+        """Make the calling thread the only one allowed to change state from now on
+        (the OMS worker calls it when it starts; before that, the composition root
+        builds and loads on its own thread)."""
+        self._writer = threading.get_ident()
+
+    def apply(self, event: Event | Command, *, commit: bool = True) -> None:
+        """Apply one event or command; with ``commit=False`` the caller commits and
+        publishes a batch later (:meth:`commit`, :meth:`publish`)."""
+        self._check_writer()
+        self._handlers[type(event)](event)
+        if commit:
+            self.commit()
+            self.publish()
 
     def commit(self) -> None:
-        with self._lock:
-            self._store.commit()
+        self._check_writer()
+        self._store.commit()
+
+    def publish(self) -> None:
+        """Make the current state what :meth:`snapshot` returns (built only if changed)."""
+        self._check_writer()
+        if self._view is None:
+            self._published = self._view = self._build_view()
 
     def snapshot(self) -> OmsView:
-        """An immutable copy of the current state (cached until the next change)."""
-        with self._lock:
-            if self._view is None:
-                self._view = OmsView(
-                    orders=self._orders,
-                    algo_orders=self._algo_orders,
-                    position_records=self._positions,
-                    balance=self._balance,
-                    counters=self._ledger.counters,
-                    day_pnls=self._ledger.day_pnls,
-                    leverage=self._leverage,
-                )
-            return self._view
+        """The last published state: immutable, safe to read from any thread (one
+        attribute read, no lock)."""
+        return self._published
 
-    def prune(self, before_ms: int | None = None) -> Pruned:
+    def _build_view(self) -> OmsView:
+        return OmsView(
+            orders=self._orders,
+            algo_orders=self._algo_orders,
+            position_records=self._positions,
+            balance=self._balance,
+            counters=self._ledger.counters,
+            day_pnls=self._ledger.day_pnls,
+            leverage=self._leverage,
+            meta=self._meta,
+        )
+
+    def _check_writer(self) -> None:
+        if self._writer is not None and threading.get_ident() != self._writer:
+            raise WrongThread(
+                f"OMS state changed on thread {threading.current_thread().name}: only its "
+                "worker thread may; put a command on its queue instead"
+            )
+
+    def _on_set_meta(self, command: SetMeta) -> None:
+        self._meta[command.key] = command.value
+        self._store.set_meta(command.key, command.value)
+        self._invalidate()
+
+    def _on_prune(self, command: Prune) -> None:
         """Forget terminal (not open) orders and algo orders last updated before
         ``before_ms`` and fill ids processed more than PROCESSED_ID_RETENTION ago, in
         memory and in the store, so a long-running service stays bounded. Open orders
-        stay whatever their age. Run at start and from the daily roll; safe from any
-        thread (it holds the OMS lock).
+        stay whatever their age. Run at start and from the daily roll.
 
         The default horizon is ORDER_RETENTION before the newest exchange time the OMS
         holds, not before the local clock: a simulator's clock may be far from ours,
         and a restart after a long pause must not drop the orders of the last session."""
+        before_ms = command.before_ms
         processed_before_ms = int((self._clock() - PROCESSED_ID_RETENTION).timestamp() * 1000)
-        with self._lock:
-            if before_ms is None:
-                before_ms = self._newest_ms() - int(ORDER_RETENTION.total_seconds() * 1000)
-            orders = [
-                key
-                for key, order in self._orders.items()
-                if not order.is_open and order.updated_ms < before_ms
-            ]
-            algos = [
-                key
-                for key, algo in self._algo_orders.items()
-                if not algo.is_open and algo.updated_ms < before_ms
-            ]
+        if before_ms is None:
+            before_ms = self._newest_ms() - int(ORDER_RETENTION.total_seconds() * 1000)
+        orders = [
+            key
+            for key, order in self._orders.items()
+            if not order.is_open and order.updated_ms < before_ms
+        ]
+        algos = [
+            key
+            for key, algo in self._algo_orders.items()
+            if not algo.is_open and algo.updated_ms < before_ms
+        ]
+        with self._orders.mutate() as remaining_orders:
             for key in orders:
-                del self._orders[key]
+                del remaining_orders[key]
+            self._orders = remaining_orders.finish()
+        with self._algo_orders.mutate() as remaining_algos:
             for key in algos:
-                del self._algo_orders[key]
-            gone = set(algos)
-            self._algo_by_child = {
-                child: algo for child, algo in self._algo_by_child.items() if algo not in gone
-            }
-            self._processed = {
-                key: at for key, at in self._processed.items() if at >= processed_before_ms
-            }
-            self._store.delete_orders(orders)
-            self._store.delete_algo_orders(algos)
-            self._store.commit()
-            processed = self._store.prune_processed(processed_before_ms)
-            self._invalidate()
+                del remaining_algos[key]
+            self._algo_orders = remaining_algos.finish()
+        gone = set(algos)
+        self._algo_by_child = {
+            child: algo for child, algo in self._algo_by_child.items() if algo not in gone
+        }
+        self._processed = {
+            key: at for key, at in self._processed.items() if at >= processed_before_ms
+        }
+        self._store.delete_orders(orders)
+        self._store.delete_algo_orders(algos)
+        self._store.prune_processed(processed_before_ms)
+        self._invalidate()
         if orders or algos:
             log.info(
                 "pruned %d orders and %d algo orders last updated before %d",
@@ -201,7 +236,6 @@ class Oms:
                 len(algos),
                 before_ms,
             )
-        return Pruned(len(orders), len(algos), processed)
 
     def _newest_ms(self) -> int:
         return max(
@@ -209,14 +243,7 @@ class Oms:
             default=0,
         )
 
-    def seed_day_pnl(
-        self,
-        day: date,
-        realised: Decimal,
-        commission: Decimal,
-        funding: Decimal,
-        counted: Iterable[str] = (),
-    ) -> DayPnl:
+    def _on_seed(self, command: SeedDayPnl) -> None:
         """Merge a day's income history from the exchange (commission negative, as the
         income API reports it). The record with the larger loss wins, whole: summing
         would double count, and a lost state.db must never lift the daily limit.
@@ -224,15 +251,15 @@ class Oms:
         ``counted`` are the keys (:func:`bot.oms.events.income_key`) of the fills and
         funding payments in that history: when the history wins, their events, if they
         arrive later (in flight during the read, or a replay), are not counted again."""
-        with self._lock:
-            before = self._ledger.day_pnls.get(day)
-            seeded = self._ledger.seed_day_pnl(day, realised, commission, funding)
-            if seeded is not before:
-                for key in counted:
-                    if key not in self._processed:
-                        self._mark_processed(key)
-                self._store.commit()
-            return seeded
+        day = command.day
+        before = self._ledger.day_pnls.get(day)
+        seeded = self._ledger.seed_day_pnl(
+            day, command.realised, command.commission, command.funding
+        )
+        if seeded is not before:
+            for key in command.counted:
+                if key not in self._processed:
+                    self._mark_processed(key)
 
     def alarm(self, kind: str, message: str, data: dict[str, Any]) -> None:
         """Something an operator must act on: log CRITICAL and audit ``alarm`` (synced)."""
@@ -500,19 +527,19 @@ class Oms:
         self._view = None
 
     def _put_order(self, order: OrderState) -> None:
-        self._orders[(order.symbol, order.order_id)] = order
+        self._orders = self._orders.set((order.symbol, order.order_id), order)
         self._store.put_order(order)
         self._invalidate()
 
     def _put_algo_order(self, algo: AlgoOrderState) -> None:
-        self._algo_orders[algo.client_algo_id] = algo
+        self._algo_orders = self._algo_orders.set(algo.client_algo_id, algo)
         if algo.actual_order_id is not None:
             self._algo_by_child[(algo.symbol, algo.actual_order_id)] = algo.client_algo_id
         self._store.put_algo_order(algo)
         self._invalidate()
 
     def _put_position(self, position: PositionState) -> None:
-        self._positions[position.symbol] = position
+        self._positions = self._positions.set(position.symbol, position)
         self._store.put_position(position)
         self._invalidate()
 
@@ -532,10 +559,11 @@ def load_view(store: Store) -> OmsView:
     (for the read-only ``main.py reconcile``: ``diff(take_snapshot(...), load_view(store))``)."""
     stored = store.load()
     return OmsView(
-        orders={(o.symbol, o.order_id): o for o in stored.orders},
-        algo_orders={a.client_algo_id: a for a in stored.algo_orders},
-        position_records={p.symbol: p for p in stored.positions},
+        orders=Map({(o.symbol, o.order_id): o for o in stored.orders}),
+        algo_orders=Map({a.client_algo_id: a for a in stored.algo_orders}),
+        position_records=Map({p.symbol: p for p in stored.positions}),
         balance=next((b for b in stored.balances if b.asset == USDC), None),
         counters=stored.counters,
         day_pnls={p.day: p for p in stored.day_pnls},
+        meta=stored.meta,
     )

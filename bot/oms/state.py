@@ -21,6 +21,8 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any, TypeVar, get_args, get_type_hints
 
+from immutables import Map
+
 OPEN_ORDER_STATUSES = frozenset({"NEW", "PARTIALLY_FILLED"})
 # TRIGGERED means the child order is in the matching engine: it is tracked there as a
 # regular order, so the algo order itself no longer counts as open.
@@ -145,7 +147,9 @@ class RiskCounters:
 
 
 def _frozen(mapping: Mapping) -> Mapping:
-    return MappingProxyType(dict(mapping))
+    """A read-only mapping that cannot change under its reader: a persistent map is
+    shared as it is (no copy), anything else is copied once."""
+    return mapping if isinstance(mapping, Map) else MappingProxyType(dict(mapping))
 
 
 @dataclass(frozen=True)
@@ -159,9 +163,10 @@ class OmsView:
     counters: RiskCounters = field(default_factory=RiskCounters)
     day_pnls: Mapping[date, DayPnl] = field(default_factory=dict)
     leverage: Mapping[str, int] = field(default_factory=dict)
+    meta: Mapping[str, str] = field(default_factory=dict)  # small records (plans, markers)
 
     def __post_init__(self) -> None:
-        for name in ("orders", "algo_orders", "position_records", "day_pnls", "leverage"):
+        for name in ("orders", "algo_orders", "position_records", "day_pnls", "leverage", "meta"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
 
     @property

@@ -14,10 +14,10 @@ table with one ``executemany`` (a fill changes its order row up to three times
 in one event; only the last version is written). Staged changes are not visible
 to :meth:`load` until committed. Other threads read :class:`bot.oms.state.OmsView`
 snapshots, never this database. The connection is opened with
-``check_same_thread=False`` because the composition root opens the store on the
-main thread and the OMS thread then uses it; every method holds one lock, so the
-connection is never used by two threads at once (``get_meta``/``set_meta`` may be
-called from any thread; ``set_meta`` commits).
+``check_same_thread=False`` only because the composition root opens the store (and
+the OMS loads it) on its own thread before it hands both to the OMS thread; from
+then on the OMS thread alone uses it (the OMS enforces that), so there is no lock.
+Metadata (``set_meta``) is staged and committed with the batch like everything else.
 
 A batch is never stuck: if SQLite refuses a record (an integer beyond int64, text
 that is not UTF-8; the OMS's parsers reject such payloads first, this is the last
@@ -33,7 +33,6 @@ after start-up and the income-history seed repair.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -97,6 +96,7 @@ class StoredState:
     processed_ids: dict[str, int]  # key -> when it was processed (ms)
     day_pnls: list[DayPnl]
     counters: RiskCounters
+    meta: dict[str, str]  # other components' small records (bracket plans, daily markers)
 
 
 class Store:
@@ -104,7 +104,7 @@ class Store:
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
-        self._lock = threading.RLock()
+        self._prune_processed_before: int | None = None
         self._staged = _empty_stage()
         self._deleted = _empty_deletes()
         self.path = path
@@ -123,9 +123,8 @@ class Store:
         return cls(connection, path)
 
     def close(self) -> None:
-        with self._lock:
-            self.commit()
-            self._db.close()
+        self.commit()
+        self._db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -134,28 +133,26 @@ class Store:
         self.close()
 
     def load(self) -> StoredState:
-        with self._lock:
-            db = self._db
-            return StoredState(
-                orders=[decode(OrderState, b) for (b,) in db.execute("SELECT body FROM orders")],
-                algo_orders=[
-                    decode(AlgoOrderState, b) for (b,) in db.execute("SELECT body FROM algo_orders")
-                ],
-                positions=[
-                    decode(PositionState, b) for (b,) in db.execute("SELECT body FROM positions")
-                ],
-                balances=[
-                    decode(BalanceState, b) for (b,) in db.execute("SELECT body FROM balances")
-                ],
-                processed_ids=dict(db.execute("SELECT key, processed_ms FROM processed_ids")),
-                day_pnls=[
-                    DayPnl(date.fromisoformat(d), Decimal(r), Decimal(c), Decimal(f))
-                    for d, r, c, f in db.execute(
-                        "SELECT day, realised, commission, funding FROM day_pnl"
-                    )
-                ],
-                counters=self._counters(),
-            )
+        db = self._db
+        return StoredState(
+            orders=[decode(OrderState, b) for (b,) in db.execute("SELECT body FROM orders")],
+            algo_orders=[
+                decode(AlgoOrderState, b) for (b,) in db.execute("SELECT body FROM algo_orders")
+            ],
+            positions=[
+                decode(PositionState, b) for (b,) in db.execute("SELECT body FROM positions")
+            ],
+            balances=[decode(BalanceState, b) for (b,) in db.execute("SELECT body FROM balances")],
+            processed_ids=dict(db.execute("SELECT key, processed_ms FROM processed_ids")),
+            day_pnls=[
+                DayPnl(date.fromisoformat(d), Decimal(r), Decimal(c), Decimal(f))
+                for d, r, c, f in db.execute(
+                    "SELECT day, realised, commission, funding FROM day_pnl"
+                )
+            ],
+            counters=self._counters(),
+            meta=dict(db.execute("SELECT key, value FROM metadata")),
+        )
 
     def _counters(self) -> RiskCounters:
         row = self._db.execute("SELECT body FROM risk_counters WHERE name = 'sl'").fetchone()
@@ -180,8 +177,7 @@ class Store:
         self._stage("risk_counters", "sl", counters)
 
     def add_processed(self, key: str, processed_ms: int) -> None:
-        with self._lock:
-            self._staged["processed_ids"].setdefault(key, processed_ms)
+        self._staged["processed_ids"].setdefault(key, processed_ms)
 
     def delete_orders(self, keys: Iterable[tuple[str, int]]) -> None:
         """Stage the removal of orders by (symbol, order_id), committed with the batch."""
@@ -191,55 +187,48 @@ class Store:
         """Stage the removal of algo orders by clientAlgoId, committed with the batch."""
         self._unstage("algo_orders", client_algo_ids)
 
-    def prune_processed(self, before_ms: int) -> int:
-        """Forget ids processed before ``before_ms``; events that old are never replayed."""
-        with self._lock:
-            cursor = self._db.execute(
-                "DELETE FROM processed_ids WHERE processed_ms < ?", (before_ms,)
-            )
-            self._db.commit()
-            return cursor.rowcount
-
-    def get_meta(self, key: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM metadata WHERE key = ?", (key,)).fetchone()
-            return row[0] if row else None
+    def prune_processed(self, before_ms: int) -> None:
+        """Forget ids processed before ``before_ms`` (events that old are never
+        replayed), with the next commit."""
+        self._prune_processed_before = before_ms
 
     def set_meta(self, key: str, value: str) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO metadata VALUES (?, ?)", (key, value))
-            self._db.commit()
+        self._stage("metadata", key, value)
 
     def commit(self) -> None:
         """Write every staged change in one transaction: the batch is durable or absent
         (apart from records SQLite refuses; see the module docstring)."""
-        with self._lock:
-            staged, self._staged = self._staged, _empty_stage()
-            deleted, self._deleted = self._deleted, _empty_deletes()
-            try:
-                self._write(staged, deleted, refused=None)
-                self._db.commit()
-                return
-            except sqlite3.OperationalError:
-                # Locked or I/O: nothing is written; keep the batch staged to retry.
-                self._db.rollback()
-                self._staged, self._deleted = staged, deleted
-                raise
-            except Exception:
-                self._db.rollback()
-            refused: list[str] = []
-            try:
-                self._write(staged, deleted, refused=refused)
-                self._db.commit()
-            except BaseException:
-                self._db.rollback()
-                self._staged, self._deleted = staged, deleted
-                raise
-            raise UnstorableRecords(refused)
+        staged, self._staged = self._staged, _empty_stage()
+        deleted, self._deleted = self._deleted, _empty_deletes()
+        try:
+            self._write(staged, deleted, refused=None)
+            self._db.commit()
+            return
+        except sqlite3.OperationalError:
+            # Locked or I/O: nothing is written; keep the batch staged to retry.
+            self._db.rollback()
+            self._staged, self._deleted = staged, deleted
+            raise
+        except Exception:
+            self._db.rollback()
+        refused: list[str] = []
+        try:
+            self._write(staged, deleted, refused=refused)
+            self._db.commit()
+        except BaseException:
+            self._db.rollback()
+            self._staged, self._deleted = staged, deleted
+            raise
+        raise UnstorableRecords(refused)
 
     def _write(self, staged: dict, deleted: dict, *, refused: list[str] | None) -> None:
         """Execute the batch; with ``refused`` row by row, skipping (and naming) the
         rows SQLite will not take instead of failing the whole batch."""
+        if self._prune_processed_before is not None:
+            self._db.execute(
+                "DELETE FROM processed_ids WHERE processed_ms < ?", (self._prune_processed_before,)
+            )
+            self._prune_processed_before = None
         for table, keys in deleted.items():
             if keys:
                 self._db.executemany(_DELETE[table], keys)
@@ -260,15 +249,13 @@ class Store:
                     refused.append(f"{table} {key!r}: {error}")
 
     def _stage(self, table: str, key: Any, record: Any) -> None:
-        with self._lock:
-            self._staged[table][key] = record
+        self._staged[table][key] = record
 
     def _unstage(self, table: str, keys: Iterable[Any]) -> None:
-        with self._lock:
-            staged, deleted = self._staged[table], self._deleted[table]
-            for key in keys:
-                staged.pop(key, None)
-                deleted.append(key if isinstance(key, tuple) else (key,))
+        staged, deleted = self._staged[table], self._deleted[table]
+        for key in keys:
+            staged.pop(key, None)
+            deleted.append(key if isinstance(key, tuple) else (key,))
 
 
 def _empty_stage() -> dict[str, dict[Any, Any]]:
@@ -287,6 +274,7 @@ _UPSERT = {
     "processed_ids": "INSERT OR IGNORE INTO processed_ids VALUES (?, ?)",
     "day_pnl": "INSERT OR REPLACE INTO day_pnl VALUES (?, ?, ?, ?)",
     "risk_counters": "INSERT OR REPLACE INTO risk_counters VALUES (?, ?)",
+    "metadata": "INSERT OR REPLACE INTO metadata VALUES (?, ?)",
 }
 _DELETE = {
     "orders": "DELETE FROM orders WHERE symbol = ? AND order_id = ?",
@@ -318,6 +306,7 @@ _ROW: dict[str, Callable[[Any, Any], tuple]] = {
         str(pnl.funding),
     ),
     "risk_counters": lambda name, counters: (name, encode(counters)),
+    "metadata": lambda key, value: (key, value),
 }
 
 

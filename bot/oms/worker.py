@@ -1,8 +1,12 @@
 """The OMS consumer thread: drains the inbound queue into :class:`bot.oms.oms.Oms`.
 
-Items are :class:`RawMessage` (websocket text, paper fills) or already-typed events
-(REST snapshots). Each is applied the moment it is taken (state is visible at once)
-and the store commits in batches: one transaction per at most ``batch_size`` events
+Items are :class:`RawMessage` (websocket text, paper fills), already-typed events
+(REST snapshots) or commands (:mod:`bot.oms.commands`: day-PnL seed, prune,
+metadata). This thread is the OMS's only writer (it binds itself at start; a change
+from any other thread raises). Each item is applied the moment it is taken; readers
+see it in the next published view, published whenever the queue runs empty and at
+every batch's end (so at once at a trickle, and ``wait_idle`` returns only after a
+view holding everything taken is published); the store commits in batches: one transaction per at most ``batch_size`` events
 or ``commit_interval`` seconds after the batch's first event, whichever comes first.
 That makes the ingest rate independent of commit cost, and at a steady trickle it
 keeps SQLite's WAL checkpoints (which fsync) rare. A crash loses at most the open
@@ -153,6 +157,7 @@ class OmsWorker:
         return idle
 
     def _run(self) -> None:
+        self._oms.bind_writer()
         try:
             stopping = False
             while not stopping:
@@ -166,13 +171,16 @@ class OmsWorker:
             self._done()
 
     def _done(self) -> None:
+        """Publish what was applied, then mark it done: whoever ``wait_idle``s for it
+        reads a view that holds it."""
+        self._publish()
         taken, self._taken = self._taken, 0
         self._progress_at = time.monotonic()
         for _ in range(taken):
             self._inbound.task_done()
 
     def _apply_batch(self) -> bool:
-        """Apply items as they arrive (state is visible at once) until the batch is
+        """Apply items as they arrive until the batch is
         full, ``commit_interval`` has passed since its first item, or stop is asked;
         returns whether stop was asked. Group commit: at a steady trickle, committing
         every event would write a few WAL pages per event and make SQLite checkpoint
@@ -194,6 +202,7 @@ class OmsWorker:
             try:
                 item = self._inbound.get_nowait()
             except queue.Empty:
+                self._publish()  # caught up: readers see it now, not at the batch's end
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -244,6 +253,13 @@ class OmsWorker:
         except Exception as error:
             self.failed += 1
             self._record(self._oms.record_failure, "commit", error)
+
+    def _publish(self) -> None:
+        try:
+            self._oms.publish()
+        except Exception as error:
+            self.failed += 1
+            self._record(self._oms.record_failure, "publish", error)
 
     def _record(self, record: Any, *args: Any) -> None:
         """Audit a problem; if even that fails (disk full), log it and carry on."""

@@ -104,7 +104,13 @@ def bot(tmp_path):
         ):
             oms = Oms(store, audit, tag="ufbd")
             harness = Bot(
-                sim, client, oms, audit, queue.Queue(), tmp_path / "audit", PlanBook(store)
+                sim,
+                client,
+                oms,
+                audit,
+                queue.Queue(),
+                tmp_path / "audit",
+                PlanBook(oms.snapshot, oms.apply),
             )
             try:
                 yield harness

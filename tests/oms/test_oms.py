@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from bot.audit import AuditJournal
+from bot.oms.commands import SeedDayPnl
 from bot.oms.events import RawMessage
 from bot.oms.oms import Oms
 from bot.oms.parsing import parse_user_data
@@ -193,11 +194,14 @@ def test_a_view_is_an_unchanging_copy(oms):
 
 def test_seeding_day_pnl_keeps_the_larger_loss_without_double_counting(oms):
     feed(oms, payloads.order_update(rp="-30", n="1"))  # local: -31
-    assert oms.seed_day_pnl(DAY, Decimal("-20"), Decimal("-1"), Decimal(0)).total == Decimal("-31")
-    assert oms.seed_day_pnl(DAY, Decimal("-40"), Decimal("-1"), Decimal(0)).total == Decimal("-41")
+    oms.apply(SeedDayPnl(DAY, Decimal("-20"), Decimal("-1"), Decimal(0)))
+    assert oms.snapshot().day_pnl(DAY) == Decimal("-31")
+    oms.apply(SeedDayPnl(DAY, Decimal("-40"), Decimal("-1"), Decimal(0)))
     assert oms.snapshot().day_pnl(DAY) == Decimal("-41")
     # a lost state.db: the exchange's history alone sets the day
-    assert oms.seed_day_pnl(date(2025, 10, 8), Decimal(5), Decimal(-1), Decimal(0)).total == 4
+    other = date(2025, 10, 8)
+    oms.apply(SeedDayPnl(other, Decimal(5), Decimal(-1), Decimal(0)))
+    assert oms.snapshot().day_pnl(other) == 4
 
 
 def test_paper_fills_in_binance_format_are_plain_raw_messages():
@@ -244,15 +248,20 @@ def test_margin_call_raises_an_alarm(oms, audit_dir, caplog):
 
 def test_funding_fee_already_in_the_seeded_income_is_not_counted_again(oms):
     funding = payloads.funding_update(E=1_760_003_600_000, bc="-1.25")  # T = E - 1
-    oms.seed_day_pnl(
-        DAY, Decimal(0), Decimal(0), Decimal("-1.25"), counted={"funding:BTCUSDC:1760003599999"}
+    seed = SeedDayPnl(
+        DAY, Decimal(0), Decimal(0), Decimal("-1.25"), frozenset({"funding:BTCUSDC:1760003599999"})
     )
+    oms.apply(seed)
     feed(oms, funding)
     assert oms.snapshot().day_pnl(DAY) == Decimal("-1.25")
 
 
 def test_fill_already_in_the_seeded_income_is_not_counted_again(oms):
-    oms.seed_day_pnl(DAY, Decimal("-30"), Decimal("-1"), Decimal(0), counted={"trade:BTCUSDC:1001"})
+    oms.apply(
+        SeedDayPnl(
+            DAY, Decimal("-30"), Decimal("-1"), Decimal(0), frozenset({"trade:BTCUSDC:1001"})
+        )
+    )
     feed(oms, payloads.order_update(rp="-30", n="1", t=1001))
     assert oms.snapshot().day_pnl(DAY) == Decimal("-31")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.oms.commands import Prune
 from bot.oms.oms import ORDER_RETENTION, Oms
 from bot.oms.store import Store
 from tests.oms import payloads
@@ -30,8 +31,7 @@ def old_and_current_orders() -> list[str]:
 
 def test_old_terminal_orders_are_forgotten_open_and_recent_ones_kept(oms, store):
     feed(oms, *old_and_current_orders())
-    pruned = oms.prune(before_ms=T1 - ORDER_RETENTION // timedelta(milliseconds=1))
-    assert (pruned.orders, pruned.algo_orders) == (1, 1)
+    oms.apply(Prune(before_ms=T1 - ORDER_RETENTION // timedelta(milliseconds=1)))
     view = oms.snapshot()
     assert view.order("old-filled") is None
     assert "old-sl" not in view.algo_orders
@@ -64,7 +64,7 @@ def test_pruning_keeps_risk_counters_and_fill_idempotency(oms):
     )
     before = oms.snapshot()
     assert before.sl_streak == 1
-    oms.prune(before_ms=T1 - DAY_MS)
+    oms.apply(Prune(before_ms=T1 - DAY_MS))
     assert oms.snapshot().order("ufb-BTCUSDC-1760000000000-SL") is None
     # the fill of the pruned order replayed: not counted twice
     feed(
@@ -82,5 +82,6 @@ def test_fill_ids_are_forgotten_after_their_retention(tmp_path, audit):
         oms = Oms(store, audit, clock=lambda: now[0])
         feed(oms, payloads.order_update(rp="1", n="0"))
         now[0] = NOW + timedelta(days=8)
-        assert oms.prune().processed_ids == 1
+        assert len(store.load().processed_ids) == 1
+        oms.apply(Prune())
         assert store.load().processed_ids == {}

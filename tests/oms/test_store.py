@@ -8,13 +8,15 @@ import pytest
 from bot.oms.store import SCHEMA_VERSION, Store, StoreError
 
 
-def test_metadata_round_trips_across_reopen(tmp_path):
+def test_metadata_is_committed_with_the_batch_and_round_trips_across_reopen(tmp_path):
     path = tmp_path / "state.db"
     with Store.open(path) as store:
-        assert store.get_meta("client_id_seq") is None
-        store.set_meta("client_id_seq", "41")
+        assert store.load().meta == {}
+        store.set_meta("plan:BTCUSDC", "{}")
+        assert store.load().meta == {}  # staged, not yet committed
+        store.commit()
     with Store.open(path) as store:
-        assert store.get_meta("client_id_seq") == "41"
+        assert store.load().meta == {"plan:BTCUSDC": "{}"}
 
 
 def test_database_uses_wal_and_records_its_schema_version(tmp_path):
@@ -40,7 +42,8 @@ def test_processed_ids_older_than_retention_are_pruned(tmp_path):
         store.add_processed("trade:BTCUSDC:1", 1_000)
         store.add_processed("trade:BTCUSDC:2", 5_000)
         store.commit()
-        assert store.prune_processed(before_ms=2_000) == 1
+        store.prune_processed(before_ms=2_000)
+        store.commit()
         assert set(store.load().processed_ids) == {"trade:BTCUSDC:2"}
 
 

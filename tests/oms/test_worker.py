@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.oms.events import RawMessage
+from bot.oms.events import AccountUpdate, RawMessage
 from bot.oms.worker import OmsWorker
 from tests.oms import payloads
 from tests.oms.conftest import audit_records
@@ -148,15 +148,38 @@ def test_health_reports_a_consumer_that_is_no_longer_running(oms, inbound):
 
 def test_a_stalled_consumer_is_unhealthy_until_it_catches_up(oms, inbound):
     worker = OmsWorker(oms, inbound, stall_limit_s=0.2)
+    release = threading.Event()
+    handler = oms._handlers[AccountUpdate]
+    oms._handlers[AccountUpdate] = lambda event: (release.wait(5), handler(event))  # hangs
     worker.start()
     try:
-        with oms._lock:  # the consumer blocks on its next apply, as on a hung handler
-            inbound.put(RawMessage(payloads.account_update(), 1))
-            assert not worker.wait_idle(timeout=0.3)
-            health = worker.health()
-            assert health.alive and health.lag_s >= 0.2 and not health.healthy
-            assert "behind" in health.problem
+        inbound.put(RawMessage(payloads.account_update(), 1))
+        assert not worker.wait_idle(timeout=0.3)
+        health = worker.health()
+        assert health.alive and health.lag_s >= 0.2 and not health.healthy
+        assert "behind" in health.problem
+        release.set()
         assert worker.wait_idle(timeout=5)
         assert worker.health().healthy
+    finally:
+        assert worker.stop(timeout=5)
+
+
+def test_state_changes_off_the_worker_thread_are_refused_and_commands_go_through_it(
+    oms, inbound, store
+):
+    from bot.oms.commands import SetMeta
+    from bot.oms.oms import WrongThread
+
+    worker = OmsWorker(oms, inbound)
+    worker.start()
+    try:
+        inbound.put(SetMeta("plan:BTCUSDC", "{}"))  # the one way in for other threads
+        assert worker.wait_idle(timeout=5)
+        assert oms.snapshot().meta == {"plan:BTCUSDC": "{}"}
+        assert store.load().meta == {"plan:BTCUSDC": "{}"}  # committed with the batch
+        with pytest.raises(WrongThread):
+            oms.apply(SetMeta("plan:ETHUSDC", "{}"))  # this thread is not the writer
+        assert "plan:ETHUSDC" not in oms.snapshot().meta
     finally:
         assert worker.stop(timeout=5)
