@@ -164,7 +164,9 @@ def apply_fill(position: Position, signed_qty: Decimal, price: Decimal) -> Decim
         return ZERO
     closed = min(abs(signed_qty), abs(amount))
     direction = 1 if amount > 0 else -1
-    realised = (price - entry) * closed * direction
+    # Binance books realised PnL in 8 decimals (userTrades, income, wallet `wb`): entry
+    # prices carry 8 and quantities 3, so the raw product would carry 11.
+    realised = ((price - entry) * closed * direction).quantize(PRICE_DECIMALS)
     position.amount = amount + signed_qty
     if position.amount == 0:
         position.entry_price = ZERO

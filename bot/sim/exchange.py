@@ -15,12 +15,13 @@ from bot.sim.account import AccountState
 from bot.sim.accounts import AccountApi
 from bot.sim.algo import AlgoTrading
 from bot.sim.market import INTERVAL_MS, Clock, Market
+from bot.sim.market_api import MarketDataApi
 from bot.sim.stream import ListenKeys
 from bot.sim.symbols import SymbolSpec, exchange_info
 from bot.sim.trading import Trading
 
 
-class Exchange(Trading, AlgoTrading, AccountApi):
+class Exchange(Trading, AlgoTrading, AccountApi, MarketDataApi):
     def __init__(
         self,
         *,

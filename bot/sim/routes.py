@@ -32,6 +32,11 @@ def _with_symbol(light: int, heavy: int):
     return lambda params: light if params.get("symbol") else heavy
 
 
+def _depth_weight(params: dict[str, str]) -> int:
+    limit = params.get("limit") or "500"
+    return {"100": 5, "500": 10, "1000": 20}.get(limit, 2)
+
+
 def build_routes(ex: Exchange) -> dict[tuple[str, str], Route]:
     r = {
         ("GET", "/fapi/v1/ping"): Route(NONE, 1, lambda p: {}),
@@ -41,15 +46,20 @@ def build_routes(ex: Exchange) -> dict[tuple[str, str], Route]:
         ("GET", "/fapi/v1/premiumIndex"): Route(NONE, _with_symbol(1, 10), ex.premium_index),
         ("GET", "/fapi/v1/ticker/price"): Route(NONE, _with_symbol(1, 2), ex.ticker_price),
         ("GET", "/fapi/v2/ticker/price"): Route(NONE, _with_symbol(1, 2), ex.ticker_price),
+        ("GET", "/fapi/v1/ticker/24hr"): Route(NONE, _with_symbol(1, 40), ex.ticker_24hr),
+        ("GET", "/fapi/v1/depth"): Route(NONE, _depth_weight, ex.depth),
+        # Binance: "share 500/5min/IP rate limit with GET /fapi/v1/fundingInfo", not the
+        # 2400/min request weight; the sim charges no weight for it (that pool is not modelled).
+        ("GET", "/fapi/v1/fundingRate"): Route(NONE, 0, ex.funding_rate_history),
         ("POST", "/fapi/v1/listenKey"): Route(
             STREAM, 1, lambda p: {"listenKey": ex.listen_keys.create(ex.now_ms())}
         ),
         ("PUT", "/fapi/v1/listenKey"): Route(
             STREAM,
             1,
-            lambda p: {"listenKey": ex.listen_keys.keepalive(p.get("listenKey"), ex.now_ms())},
+            lambda p: {"listenKey": ex.listen_keys.keepalive(ex.now_ms())},
         ),
-        ("DELETE", "/fapi/v1/listenKey"): Route(STREAM, 1, lambda p: _close_key(ex, p)),
+        ("DELETE", "/fapi/v1/listenKey"): Route(STREAM, 1, lambda p: _close_key(ex)),
         # account
         ("GET", "/fapi/v3/account"): Route(SIGNED, 5, ex.account_info),
         ("GET", "/fapi/v2/account"): Route(SIGNED, 5, ex.account_info),
@@ -64,6 +74,7 @@ def build_routes(ex: Exchange) -> dict[tuple[str, str], Route]:
         ("POST", "/fapi/v1/positionSide/dual"): Route(SIGNED, 1, ex.change_position_mode),
         ("GET", "/fapi/v1/income"): Route(SIGNED, 30, ex.income_history),
         ("GET", "/fapi/v1/userTrades"): Route(SIGNED, 5, ex.user_trades),
+        ("GET", "/fapi/v1/commissionRate"): Route(SIGNED, 20, ex.commission_rate),
         # regular orders
         ("POST", "/fapi/v1/order"): Route(SIGNED, 0, ex.new_order, counts_order=True),
         ("GET", "/fapi/v1/order"): Route(SIGNED, 1, ex.query_order),
@@ -84,6 +95,8 @@ def build_routes(ex: Exchange) -> dict[tuple[str, str], Route]:
     return r
 
 
-def _close_key(ex: Exchange, params: dict[str, str]) -> dict:
-    ex.listen_keys.close(params.get("listenKey") or next(iter(ex.listen_keys.expiry), None))
+def _close_key(ex: Exchange) -> dict:
+    """USDⓈ-M listenKey calls take no parameters: they act on the API key's one stream (a
+    `listenKey` parameter, as binance-futures-connector sends, is ignored, not checked)."""
+    ex.listen_keys.close(next(iter(ex.listen_keys.expiry), None))
     return {}

@@ -1,7 +1,7 @@
 """`Simulator`: composition root and control surface of the local Binance UM futures venue.
 
-It wires the exchange (state + matching), the REST gateway and server, the user-data
-websocket hub and a market ticker thread (triggers, limit fills, listenKey expiry,
+It wires the exchange (state + matching), the REST gateway and server, the websocket
+hub (user data and market streams) and a market ticker thread (triggers, limit fills, listenKey expiry,
 countdown cancels happen even when nobody calls). Tests and the bot use it as a context
 manager; every thread it starts is named and joined on exit.
 """
@@ -9,6 +9,7 @@ manager; every thread it starts is named and joined on exit.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +23,7 @@ from bot.sim.gateway import Gateway, RequestRecord
 from bot.sim.hooks import CrashAt, Hook, RequestHooks
 from bot.sim.limits import RateLimiter
 from bot.sim.market import Clock
+from bot.sim.market_streams import MarketFeed
 from bot.sim.rest import RestServer
 from bot.sim.routes import build_routes
 from bot.sim.stream import ListenKeys, StreamHub
@@ -67,6 +69,7 @@ class Simulator:
         )
         self._port, self._ws_port = port, ws_port
         self._ping_interval_s = ping_interval_s
+        self._feed = MarketFeed(self.exchange)
         self._rest: RestServer | None = None
         self._hub: StreamHub | None = None
         self._stop = threading.Event()
@@ -79,6 +82,7 @@ class Simulator:
             self._key_is_valid,
             port=self._ws_port,
             ping_interval_s=self._ping_interval_s,
+            market_frames=self._market_frames,
         )
         self._rest = RestServer(self.gateway, self._control, port=self._port)
         self._hub.start()
@@ -316,6 +320,10 @@ class Simulator:
     def _require_hub(self) -> StreamHub:
         assert self._hub is not None, "start the simulator first"
         return self._hub
+
+    def _market_frames(self, root: str, names: set[str]) -> dict[str, list[dict]]:
+        with self.exchange.lock:
+            return self._feed.due(names, root, time.monotonic())
 
     def _key_is_valid(self, key: str) -> bool:
         with self.exchange.lock:

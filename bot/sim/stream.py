@@ -1,10 +1,14 @@
-"""User-data websocket: listenKeys and the connections that receive account events.
+"""Websocket streams: listenKeys, and the connections that receive account and market events.
 
-Served with `websockets`' threaded server at Binance's 2026 layout:
-`/private/ws/<listenKey>` and `/private/ws?listenKey=<k>&events=A/B` (an allow-list, so a
-client that omits `listenKeyExpired` never hears of expiry, as on Binance). Events are
-sent by one dispatcher thread in the order the exchange produced them; the same thread
-sends the server pings (every `ping_interval_s`), so `silence(True)` stops both.
+Served with `websockets`' threaded server at Binance's 2026 layout (`bot.sim.ws_protocol`:
+`/public`, `/market`, `/private` roots, raw and combined forms, the JSON subscription
+protocol). User data goes to `/private` sessions by listenKey: `/private/ws/<listenKey>`,
+`/private/ws?listenKey=<k>&events=A/B` (an allow-list, so a client that omits
+`listenKeyExpired` never hears of expiry, as on Binance), or a `SUBSCRIBE` of the listenKey
+as the successor SDK does on `/private/stream`. Market streams (`bot.sim.market_streams`)
+go to `/market` and `/public` sessions. One dispatcher thread sends everything, in the order
+the exchange produced it, and the server pings (every `ping_interval_s`); `silence(True)`
+stops all three.
 """
 
 from __future__ import annotations
@@ -16,20 +20,30 @@ import secrets
 import socket
 import threading
 import time
-from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from collections.abc import Callable
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
-from bot.sim import errors
+from bot.sim import errors, ws_protocol
+from bot.sim.ws_protocol import Session
+
+MARKET_TICK_S = 0.25
+MAX_MESSAGES_PER_S = 10  # incoming, per connection; Binance disconnects above it
+# (root, stream names subscribed there) -> {name: payloads}; runs under the exchange lock
+MarketFrames = Callable[[str, set[str]], dict[str, list[dict]]]
 
 
-@dataclass
 class _Subscriber:
-    connection: ServerConnection
-    listen_key: str
-    events: frozenset[str] | None  # None: every event
+    """One connection and its protocol session (guarded by the hub's subscriber lock)."""
+
+    def __init__(self, connection: ServerConnection, session: Session) -> None:
+        self.connection = connection
+        self.session = session
+
+    @property
+    def listen_keys(self) -> list[str]:
+        return self.session.streams if self.session.root == "private" else []
 
 
 class ListenKeys:
@@ -48,11 +62,14 @@ class ListenKeys:
         self.expiry[key] = now_ms + self.ttl_ms
         return key
 
-    def keepalive(self, key: str | None, now_ms: int) -> str:
-        if not key or self.expiry.get(key, 0) <= now_ms:
+    def keepalive(self, now_ms: int) -> str:
+        """PUT /fapi/v1/listenKey takes no parameter on USDⓈ-M: it extends the API key's
+        live key; -1125 when there is none (closed or expired), so the client POSTs again."""
+        live = self.active(now_ms)
+        if not live:
             raise errors.unknown_listen_key()
-        self.expiry[key] = now_ms + self.ttl_ms
-        return key
+        self.expiry[live[0]] = now_ms + self.ttl_ms
+        return live[0]
 
     def close(self, key: str | None) -> None:
         if key:
@@ -68,9 +85,18 @@ class ListenKeys:
 class StreamHub:
     """Owns the websocket server thread and the dispatcher thread."""
 
-    def __init__(self, keys: ListenKeys, is_valid, *, port: int, ping_interval_s: float) -> None:
+    def __init__(
+        self,
+        keys: ListenKeys,
+        is_valid,
+        *,
+        port: int,
+        ping_interval_s: float,
+        market_frames: MarketFrames | None = None,
+    ) -> None:
         self.keys = keys
         self._is_valid = is_valid  # callable(key) -> bool, under the exchange lock
+        self._market_frames = market_frames
         self.ping_interval_s = ping_interval_s
         self._subs_lock = threading.Lock()
         self._subs: list[_Subscriber] = []
@@ -122,7 +148,7 @@ class StreamHub:
             self._queue.put(("key", (key, event)))
 
     def push_raw(self, text: str) -> None:
-        """One text frame, exactly as given, to every connected user socket."""
+        """One text frame, exactly as given, to every connected user-data socket."""
         if not self._silent.is_set():
             self._queue.put(("raw", text))
 
@@ -134,9 +160,7 @@ class StreamHub:
 
     def drop_all(self) -> None:
         """Cut every connection at the TCP level: the client sees no close frame."""
-        with self._subs_lock:
-            subs = list(self._subs)
-        for sub in subs:
+        for sub in self._subs_snapshot():
             with contextlib.suppress(OSError):
                 sub.connection.socket.shutdown(socket.SHUT_RDWR)
 
@@ -146,26 +170,32 @@ class StreamHub:
 
     # --- threads -----------------------------------------------------------------------
     def _handle(self, connection: ServerConnection) -> None:
-        url = urlsplit(connection.request.path)
-        query = parse_qs(url.query)
-        if url.path.startswith("/private/ws/"):
-            key = url.path[len("/private/ws/") :]
-        elif url.path == "/private/ws" and query.get("listenKey"):
-            key = query["listenKey"][0]
-        else:
+        session = ws_protocol.open_session(connection.request.path)
+        if session is None:  # incl. the legacy /ws and /stream roots, retired 2026-04-23
             connection.close(1008, "invalid path")
             return
-        if not self._is_valid(key):
+        if any(not self._is_valid(key) for key in session.streams if session.root == "private"):
             connection.close(1008, "invalid listenKey")
             return
-        events = query.get("events")
-        allowed = frozenset("/".join(events).split("/")) if events else None
-        sub = _Subscriber(connection, key, allowed)
+        sub = _Subscriber(connection, session)
         with self._subs_lock:
             self._subs.append(sub)
+        window_start, received = time.monotonic(), 0
         try:
-            for _ in connection:  # client messages are ignored (no SUBSCRIBE on /private)
-                pass
+            for message in connection:
+                now = time.monotonic()
+                if now - window_start >= 1.0:
+                    window_start, received = now, 0
+                received += 1
+                if received > MAX_MESSAGES_PER_S:
+                    connection.close(1008, "Too many requests")
+                    break
+                if isinstance(message, bytes):
+                    message = message.decode(errors="replace")
+                with self._subs_lock:
+                    reply = ws_protocol.answer(session, message)
+                with contextlib.suppress(ConnectionClosed, OSError):
+                    connection.send(json.dumps(reply))
         except ConnectionClosed:
             pass
         finally:
@@ -174,49 +204,76 @@ class StreamHub:
 
     def _dispatch(self) -> None:
         next_ping = time.monotonic() + self.ping_interval_s
+        next_market = time.monotonic() + MARKET_TICK_S
         while True:
+            wait = min(next_ping, next_market) - time.monotonic()
             try:
-                item = self._queue.get(timeout=max(0.0, min(1.0, next_ping - time.monotonic())))
+                item = self._queue.get(timeout=max(0.0, min(1.0, wait)))
             except queue.Empty:
                 item = ("tick", None)
             if item is None:
                 return
-            if time.monotonic() >= next_ping:
-                next_ping = time.monotonic() + self.ping_interval_s
+            now = time.monotonic()
+            if now >= next_ping:
+                next_ping = now + self.ping_interval_s
                 if not self._silent.is_set():
                     self._ping_all()
+            if now >= next_market:
+                next_market = now + MARKET_TICK_S
+                if not self._silent.is_set():
+                    self._push_market()
             kind, payload = item
             if kind == "tick":
                 continue
             if kind == "raw":
-                self._send_text(payload, self._subs_snapshot())
+                self._send_raw(payload)
             elif kind == "event":
-                self._send(payload, lambda sub: self._is_valid(sub.listen_key))
+                self._send_user(payload, self._is_valid)
             else:
                 key, event = payload
-                self._send(event, lambda sub, key=key: sub.listen_key == key)
+                self._send_user(event, lambda k, key=key: k == key)
 
-    def _send(self, event: dict, wanted) -> None:
-        subs = [
-            sub
-            for sub in self._subs_snapshot()
-            if (sub.events is None or event["e"] in sub.events) and wanted(sub)
-        ]
-        self._send_text(json.dumps(event), subs)
+    def _send_user(self, event: dict, wanted: Callable[[str], bool]) -> None:
+        for sub in self._subs_snapshot():
+            session = sub.session
+            if session.events is not None and event.get("e") not in session.events:
+                continue
+            for key in [k for k in sub.listen_keys if wanted(k)]:
+                _send(sub, ws_protocol.frame(session, key, event))
+
+    def _send_raw(self, text: str) -> None:
+        for sub in self._subs_snapshot():
+            if sub.session.root == "private":
+                _send(sub, text)
+
+    def _push_market(self) -> None:
+        if self._market_frames is None:
+            return
+        subs = [s for s in self._subs_snapshot() if s.session.root != "private"]
+        for root in ("market", "public"):
+            on_root = [s for s in subs if s.session.root == root]
+            with self._subs_lock:
+                names = {name for s in on_root for name in s.session.streams}
+            if not names:
+                continue
+            payloads = self._market_frames(root, names)
+            for sub in on_root:
+                with self._subs_lock:
+                    wanted = [n for n in sub.session.streams if n in payloads]
+                for name in wanted:
+                    for payload in payloads[name]:
+                        _send(sub, ws_protocol.frame(sub.session, name, payload))
 
     def _subs_snapshot(self) -> list[_Subscriber]:
         with self._subs_lock:
             return list(self._subs)
 
-    @staticmethod
-    def _send_text(text: str, subs: list[_Subscriber]) -> None:
-        for sub in subs:
-            with contextlib.suppress(ConnectionClosed, OSError):
-                sub.connection.send(text)
-
     def _ping_all(self) -> None:
-        with self._subs_lock:
-            subs = list(self._subs)
-        for sub in subs:
+        for sub in self._subs_snapshot():
             with contextlib.suppress(ConnectionClosed, OSError):
                 sub.connection.ping()
+
+
+def _send(sub: _Subscriber, text: str) -> None:
+    with contextlib.suppress(ConnectionClosed, OSError):
+        sub.connection.send(text)

@@ -147,6 +147,8 @@ def account_update(reason: str, now: int, balances: list[dict], positions: list[
 
 
 def balance_entry(asset: str, wallet: Decimal, change: Decimal = ZERO) -> dict:
+    """Balances in 8 decimals, as Binance prints them (`"wb":"122624.12345678"`)."""
+    wallet = wallet.quantize(Decimal("0.00000001"))
     return {"a": asset, "wb": s(wallet), "cw": s(wallet), "bc": s(change)}
 
 
