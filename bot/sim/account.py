@@ -128,6 +128,7 @@ class AccountState:
     trades: list[Trade] = field(default_factory=list)
     income: list[Income] = field(default_factory=list)
     countdowns: dict[str, int] = field(default_factory=dict)  # symbol -> deadline ms
+    last_funding_ms: int = 0  # the last funding time settled (0: none yet)
     next_order_id: int = 4000000001
     next_algo_id: int = 1000000001
     next_trade_id: int = 500000001

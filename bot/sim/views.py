@@ -137,17 +137,22 @@ def trade_lite(o: Order, trade: Trade, now: int) -> dict:
     }
 
 
-def account_update(reason: str, now: int, balances: list[dict], positions: list[dict]) -> dict:
-    return {
-        "e": "ACCOUNT_UPDATE",
-        "E": now,
-        "T": now,
-        "a": {"m": reason, "B": balances, "P": positions},
-    }
+def account_update(
+    reason: str, now: int, balances: list[dict], positions: list[dict], symbol: str | None = None
+) -> dict:
+    """`symbol` is `a.S`, pushed on FUNDING_FEE since 2026-08."""
+    account: dict = {"m": reason, "B": balances, "P": positions}
+    if symbol is not None:
+        account["S"] = symbol
+    return {"e": "ACCOUNT_UPDATE", "E": now, "T": now, "a": account}
 
 
-def balance_entry(asset: str, wallet: Decimal, change: Decimal = ZERO) -> dict:
-    return {"a": asset, "wb": s(wallet), "cw": s(wallet), "bc": s(change)}
+def balance_entry(
+    asset: str, wallet: Decimal, change: Decimal = ZERO, cross_wallet: Decimal | None = None
+) -> dict:
+    """`bc` is the balance change except PnL and commission (a funding fee, a deposit…)."""
+    cw = wallet if cross_wallet is None else cross_wallet
+    return {"a": asset, "wb": s(wallet), "cw": s(cw), "bc": s(change)}
 
 
 def position_entry(
