@@ -40,6 +40,8 @@ class Order:
     executed_qty: Decimal = ZERO
     cum_quote: Decimal = ZERO
     algo_id: int | None = None  # set when this is the child of a triggered algo order
+    activate_price: Decimal = ZERO  # `AP`/`cr` of a trailing stop's child order
+    callback_rate: Decimal = ZERO
 
     @property
     def avg_price(self) -> Decimal:
@@ -74,6 +76,10 @@ class AlgoOrder:
     trigger_time: int = 0
     actual_order_id: int | None = None
     fail_reason: str = ""
+    activate_price: Decimal = ZERO  # TRAILING_STOP_MARKET only (0: active from placement)
+    callback_rate: Decimal = ZERO  # TRAILING_STOP_MARKET only, percent
+    activated: bool = False
+    extreme: Decimal = ZERO  # best price since activation, the trail's anchor
 
     @property
     def is_open(self) -> bool:

@@ -72,7 +72,14 @@ def algo_view(a: AlgoOrder, actual: Order | None = None) -> dict:
         "updateTime": a.update_time,
         "triggerTime": a.trigger_time,
         "goodTillDate": 0,
+        **_trailing_fields(a),
     }
+
+
+def _trailing_fields(a: AlgoOrder) -> dict:
+    if a.order_type != "TRAILING_STOP_MARKET":
+        return {}
+    return {"activatePrice": s(a.activate_price), "callbackRate": s(a.callback_rate)}
 
 
 def order_trade_update(
@@ -113,6 +120,8 @@ def order_trade_update(
         "gtd": 0,
         "er": expiry_reason,
     }
+    if o.orig_type == "TRAILING_STOP_MARKET":
+        payload["AP"], payload["cr"] = s(o.activate_price), s(o.callback_rate)
     if trade is not None:  # "will not push if no commission"
         payload["N"] = "USDC" if o.symbol.endswith("USDC") else "USDT"
         payload["n"] = s(trade.commission)
@@ -202,5 +211,6 @@ def algo_update(a: AlgoOrder, now: int, actual: Order | None = None) -> dict:
             "tt": a.trigger_time,
             "gtd": 0,
             "rm": a.fail_reason,
+            **({"ia": a.activated} if a.order_type == "TRAILING_STOP_MARKET" else {}),
         },
     }
