@@ -40,6 +40,8 @@ class Order:
     executed_qty: Decimal = ZERO
     cum_quote: Decimal = ZERO
     algo_id: int | None = None  # set when this is the child of a triggered algo order
+    activate_price: Decimal = ZERO  # `AP`/`cr` of a trailing stop's child order
+    callback_rate: Decimal = ZERO
 
     @property
     def avg_price(self) -> Decimal:
@@ -74,6 +76,10 @@ class AlgoOrder:
     trigger_time: int = 0
     actual_order_id: int | None = None
     fail_reason: str = ""
+    activate_price: Decimal = ZERO  # TRAILING_STOP_MARKET only (0: active from placement)
+    callback_rate: Decimal = ZERO  # TRAILING_STOP_MARKET only, percent
+    activated: bool = False
+    extreme: Decimal = ZERO  # best price since activation, the trail's anchor
 
     @property
     def is_open(self) -> bool:
@@ -128,6 +134,7 @@ class AccountState:
     trades: list[Trade] = field(default_factory=list)
     income: list[Income] = field(default_factory=list)
     countdowns: dict[str, int] = field(default_factory=dict)  # symbol -> deadline ms
+    last_funding_ms: int = 0  # the last funding time settled (0: none yet)
     next_order_id: int = 4000000001
     next_algo_id: int = 1000000001
     next_trade_id: int = 500000001

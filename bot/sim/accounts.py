@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.sim import errors, views
+from bot.sim import brackets, errors, views
 from bot.sim.account import ZERO, Income, Position, unrealised
 from bot.sim.validation import bool_param
 
@@ -47,6 +47,8 @@ class AccountApi:
         wallet = self.account.wallet.get(asset, ZERO)
         available = wallet + upnl - position_im - order_im
         return {
+            "maint": sum((self.maint_margin(p) for p in positions), ZERO),
+            "cross": self.cross_wallet(asset),
             "wallet": wallet,
             "upnl": upnl,
             "position_im": position_im,
@@ -62,7 +64,16 @@ class AccountApi:
             return ZERO
         return (abs(p.amount) * p.entry_price / self.account.leverage_of(p.symbol)).quantize(D8)
 
-    def account_update_event(self, reason: str, symbol: str | None, asset: str) -> dict:
+    def account_update_event(
+        self,
+        reason: str,
+        symbol: str | None,
+        asset: str,
+        change: Decimal = ZERO,
+        funding_symbol: str | None = None,
+    ) -> dict:
+        """ACCOUNT_UPDATE with the asset's balance (`bc` = `change`) and, when `symbol` is
+        given, that symbol's positions; `funding_symbol` becomes `a.S`."""
         positions = []
         if symbol is not None:
             for p in self.account.positions_of(symbol):
@@ -75,8 +86,9 @@ class AccountApi:
                         self._isolated_wallet(p),
                     )
                 )
-        balances = [views.balance_entry(asset, self.account.wallet.get(asset, ZERO))]
-        return views.account_update(reason, self.now_ms(), balances, positions)
+        wallet = self.account.wallet.get(asset, ZERO)
+        balances = [views.balance_entry(asset, wallet, change, self.cross_wallet(asset))]
+        return views.account_update(reason, self.now_ms(), balances, positions, funding_symbol)
 
     # --- REST views --------------------------------------------------------------------
     def position_risk(self, params: dict[str, str]) -> list[dict]:
@@ -104,13 +116,13 @@ class AccountApi:
             "breakEvenPrice": f"{p.entry_price:f}",
             "markPrice": f"{mark:f}",
             "unRealizedProfit": q8(unrealised(p, mark)),
-            "liquidationPrice": "0",
+            "liquidationPrice": f"{self.liquidation_price(p):f}",
             "isolatedMargin": q8(self._isolated_wallet(p)),
             "notional": q8(p.amount * mark),
             "marginAsset": self.asset_of(p.symbol),
             "isolatedWallet": q8(self._isolated_wallet(p)),
             "initialMargin": q8(im),
-            "maintMargin": q8(abs(p.amount) * mark * Decimal("0.004")),
+            "maintMargin": q8(self.maint_margin(p)),
             "positionInitialMargin": q8(im),
             "openOrderInitialMargin": "0",
             "adl": 0,
@@ -126,11 +138,11 @@ class AccountApi:
             "walletBalance": q8(t["wallet"]),
             "unrealizedProfit": q8(t["upnl"]),
             "marginBalance": q8(t["wallet"] + t["upnl"]),
-            "maintMargin": "0.00000000",
+            "maintMargin": q8(t["maint"]),
             "initialMargin": q8(t["position_im"] + t["order_im"]),
             "positionInitialMargin": q8(t["position_im"]),
             "openOrderInitialMargin": q8(t["order_im"]),
-            "crossWalletBalance": q8(t["wallet"]),
+            "crossWalletBalance": q8(t["cross"]),
             "crossUnPnl": q8(t["upnl"]),
             "availableBalance": q8(t["available"]),
             "maxWithdrawAmount": q8(max(ZERO, min(t["available"], t["wallet"]))),
@@ -142,13 +154,13 @@ class AccountApi:
         usdt = self._asset_totals("USDT")
         return {
             "totalInitialMargin": q8(usdt["position_im"] + usdt["order_im"]),
-            "totalMaintMargin": "0.00000000",
+            "totalMaintMargin": q8(usdt["maint"]),
             "totalWalletBalance": q8(usdt["wallet"]),
             "totalUnrealizedProfit": q8(usdt["upnl"]),
             "totalMarginBalance": q8(usdt["wallet"] + usdt["upnl"]),
             "totalPositionInitialMargin": q8(usdt["position_im"]),
             "totalOpenOrderInitialMargin": q8(usdt["order_im"]),
-            "totalCrossWalletBalance": q8(usdt["wallet"]),
+            "totalCrossWalletBalance": q8(usdt["cross"]),
             "totalCrossUnPnl": q8(usdt["upnl"]),
             "availableBalance": q8(usdt["available"]),
             "maxWithdrawAmount": q8(max(ZERO, usdt["available"])),
@@ -163,7 +175,7 @@ class AccountApi:
                     "notional": q8(p.amount * self.market.mark(p.symbol)),
                     "isolatedWallet": q8(self._isolated_wallet(p)),
                     "initialMargin": q8(self._position_margin(p)),
-                    "maintMargin": "0",
+                    "maintMargin": q8(self.maint_margin(p)),
                     "updateTime": p.update_time,
                 }
                 for p in self.account.positions.values()
@@ -180,7 +192,7 @@ class AccountApi:
                     "accountAlias": "SgsR",
                     "asset": asset,
                     "balance": q8(t["wallet"]),
-                    "crossWalletBalance": q8(t["wallet"]),
+                    "crossWalletBalance": q8(t["cross"]),
                     "crossUnPnl": q8(t["upnl"]),
                     "availableBalance": q8(t["available"]),
                     "maxWithdrawAmount": q8(max(ZERO, t["available"])),
@@ -196,14 +208,18 @@ class AccountApi:
         raw = params.get("leverage")
         if not raw:
             raise errors.mandatory("leverage")
-        if not raw.isdigit() or not 1 <= int(raw) <= 125:
+        if not raw.isdigit() or not 1 <= int(raw) <= brackets.max_leverage(symbol):
             raise errors.leverage_invalid()
+        cap = brackets.max_notional(symbol, int(raw))
+        held = sum((abs(self.notional(p)) for p in self.account.positions_of(symbol)), ZERO)
+        if held > cap:
+            raise errors.position_over_leverage_cap()
         self.account.leverage[symbol] = int(raw)
         now = self.now_ms()
         self.outbox.append(
             {"e": "ACCOUNT_CONFIG_UPDATE", "E": now, "T": now, "ac": {"s": symbol, "l": int(raw)}}
         )
-        return {"leverage": int(raw), "maxNotionalValue": "1000000", "symbol": symbol}
+        return {"leverage": int(raw), "maxNotionalValue": f"{cap:f}", "symbol": symbol}
 
     def change_margin_type(self, params: dict[str, str]) -> dict:
         symbol = self.spec(params.get("symbol")).symbol
@@ -233,10 +249,17 @@ class AccountApi:
                 else "CROSSED",
                 "isAutoAddMargin": False,
                 "leverage": self.account.leverage_of(s),
-                "maxNotionalValue": "1000000",
+                "maxNotionalValue": f"{brackets.max_notional(s, self.account.leverage_of(s)):f}",
             }
             for s in symbols
         ]
+
+    def leverage_brackets(self, params: dict[str, str]) -> list[dict]:
+        """GET /fapi/v1/leverageBracket: a list, also when one symbol is asked for (the
+        docs show a bare object then; live answers and ccxt use the list)."""
+        symbol = params.get("symbol")
+        symbols = [self.spec(symbol).symbol] if symbol else list(self.specs)
+        return [brackets.bracket_view(s) for s in symbols]
 
     def get_position_mode(self, params: dict[str, str]) -> dict:
         return {"dualSidePosition": self.account.dual_side}
@@ -322,5 +345,13 @@ class AccountApi:
             Income(self.account.take_id("tran"), symbol, income_type, amount, asset, now)
         )
         self.account.wallet[asset] = self.account.wallet.get(asset, ZERO) + amount
-        reason = "FUNDING_FEE" if income_type == "FUNDING_FEE" else "ADJUSTMENT"
-        self.outbox.append(self.account_update_event(reason, None, asset))
+        funding = income_type == "FUNDING_FEE"
+        event = self.account_update_event(
+            "FUNDING_FEE" if funding else "ADJUSTMENT",
+            None,
+            asset,
+            change=amount,
+            funding_symbol=symbol if funding else None,
+        )
+        event["T"] = now  # the transaction time is the income row's time
+        self.outbox.append(event)

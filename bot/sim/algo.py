@@ -16,6 +16,7 @@ from decimal import Decimal
 from bot.sim import errors, views
 from bot.sim.account import ZERO, AlgoOrder, Order
 from bot.sim.trading import new_client_id
+from bot.sim.trailing import activates, follow, trailing_params
 from bot.sim.validation import (
     bool_param,
     check_client_id,
@@ -27,7 +28,8 @@ from bot.sim.validation import (
     decimal_param,
 )
 
-ALGO_TYPES = {"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET"}
+ALGO_TYPES = {"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"}
+TRAILING = "TRAILING_STOP_MARKET"
 
 
 def is_triggered(order_type: str, side: str, trigger: Decimal, price: Decimal) -> bool:
@@ -48,13 +50,13 @@ class AlgoTrading:
         order_type = params.get("type")
         if not order_type:
             raise errors.mandatory("type")
-        if order_type not in ALGO_TYPES:  # TRAILING_STOP_MARKET is not simulated
+        if order_type not in ALGO_TYPES:
             raise errors.invalid_order_type()
         position_side = check_position_side(params, self.account.dual_side)
         close_position = bool(bool_param(params, "closePosition"))
         reduce_only = bool_param(params, "reduceOnly")
         if close_position:
-            if not order_type.endswith("_MARKET"):
+            if order_type not in ("STOP_MARKET", "TAKE_PROFIT_MARKET"):
                 raise errors.close_position_invalid(order_type)
             if params.get("quantity"):
                 raise errors.not_required("quantity")
@@ -63,7 +65,14 @@ class AlgoTrading:
         if reduce_only is not None and self.account.dual_side:
             raise errors.not_required("reduceOnly")
         client_id = check_client_id(params.get("clientAlgoId")) or new_client_id()
-        trigger = check_price(spec, decimal_param(params, "triggerPrice"))
+        working_type = check_working_type(params)
+        now_price = self._working_price(spec.symbol, working_type)
+        activate, callback = ZERO, ZERO
+        if order_type == TRAILING:
+            activate, callback = trailing_params(spec, params, side, now_price)
+            trigger = ZERO
+        else:
+            trigger = check_price(spec, decimal_param(params, "triggerPrice"))
         price = ZERO
         if order_type in ("STOP", "TAKE_PROFIT"):
             price = check_price(spec, decimal_param(params, "price"))
@@ -74,11 +83,10 @@ class AlgoTrading:
             qty = check_quantity(
                 spec, decimal_param(params, "quantity"), market=order_type.endswith("_MARKET")
             )
-            if not reduce_only and qty * trigger < spec.min_notional:
+            if not reduce_only and qty * (trigger or activate or now_price) < spec.min_notional:
                 raise errors.min_notional(f"{spec.min_notional:f}")
         if reduce_only:
             self._check_reduce_only(spec.symbol, side, position_side, True)
-        working_type = check_working_type(params)
         tif = params.get("timeInForce") or "GTC"
         if tif not in ("GTC", "IOC", "FOK"):
             raise errors.invalid_tif()
@@ -86,7 +94,7 @@ class AlgoTrading:
             a.client_algo_id == client_id and a.is_open for a in self.account.algo_orders.values()
         ):
             raise errors.duplicate_client_id()
-        if is_triggered(order_type, side, trigger, self._working_price(spec.symbol, working_type)):
+        if order_type != TRAILING and is_triggered(order_type, side, trigger, now_price):
             raise errors.would_immediately_trigger()
         now = self.now_ms()
         algo = AlgoOrder(
@@ -106,6 +114,10 @@ class AlgoTrading:
             reduce_only=bool(reduce_only),
             create_time=now,
             update_time=now,
+            activate_price=activate,
+            callback_rate=callback,
+            activated=order_type == TRAILING and not activate,
+            extreme=now_price,
         )
         self.account.algo_orders[algo.algo_id] = algo
         self.outbox.append(views.algo_update(algo, now))
@@ -119,13 +131,26 @@ class AlgoTrading:
     # --- triggering --------------------------------------------------------------------
     def run_triggers(self) -> None:
         for algo in list(self.account.algo_orders.values()):
-            if algo.is_open and is_triggered(
+            if algo.is_open and algo.order_type == TRAILING:
+                if self._trail(algo):
+                    self._trigger(algo)
+            elif algo.is_open and is_triggered(
                 algo.order_type,
                 algo.side,
                 algo.trigger_price,
                 self._working_price(algo.symbol, algo.working_type),
             ):
                 self._trigger(algo)
+
+    def _trail(self, algo: AlgoOrder) -> bool:
+        """Activate (ALGO_UPDATE NEW again, `ia:true`), then follow; True to trigger."""
+        price = self._working_price(algo.symbol, algo.working_type)
+        if not algo.activated:
+            if not activates(algo, price):
+                return False
+            algo.activated, algo.extreme = True, price
+            self._set_status(algo, "NEW")
+        return follow(algo, price)
 
     def _set_status(
         self, algo: AlgoOrder, status: str, reason: str = "", actual: Order | None = None
@@ -180,6 +205,8 @@ class AlgoTrading:
             time=now,
             update_time=now,
             algo_id=algo.algo_id,
+            activate_price=algo.activate_price,
+            callback_rate=algo.callback_rate,
         )
         self.account.orders[child.order_id] = child
         algo.actual_order_id = child.order_id

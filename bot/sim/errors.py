@@ -221,6 +221,10 @@ def close_position_invalid(order_type: str) -> SimError:
     )
 
 
+def position_over_leverage_cap() -> SimError:
+    return bad_request(-2027, "Exceeded the maximum allowable position at current leverage.")
+
+
 def leverage_invalid() -> SimError:
     return bad_request(-4028, "Leverage is not valid")
 

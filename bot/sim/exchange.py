@@ -14,6 +14,8 @@ from bot.sim import errors
 from bot.sim.account import AccountState
 from bot.sim.accounts import AccountApi
 from bot.sim.algo import AlgoTrading
+from bot.sim.funding import FundingSettlement
+from bot.sim.margin import MarginEngine
 from bot.sim.market import INTERVAL_MS, Clock, Market
 from bot.sim.market_api import MarketDataApi
 from bot.sim.stream import ListenKeys
@@ -21,7 +23,7 @@ from bot.sim.symbols import SymbolSpec, exchange_info
 from bot.sim.trading import Trading
 
 
-class Exchange(Trading, AlgoTrading, AccountApi, MarketDataApi):
+class Exchange(Trading, AlgoTrading, AccountApi, MarketDataApi, MarginEngine, FundingSettlement):
     def __init__(
         self,
         *,
@@ -41,12 +43,16 @@ class Exchange(Trading, AlgoTrading, AccountApi, MarketDataApi):
         # Fault: a triggered algo order stays TRIGGERING with no child order (seen on
         # Binance in Oct 2026); a cancel then answers -2011.
         self.stall_triggers = False
+        self.margin_calls: set[str] = set()  # positions (or cross assets) past the call ratio
+        self.funding_rates: dict = {}  # symbol -> Decimal, set by tests; default 0.01 %
 
     def match(self) -> None:
         """Everything that happens because prices or time moved."""
         self.run_triggers()
         self.match_resting()
         self.run_countdowns()
+        self.run_funding()
+        self.run_margin_checks()
 
     def now_ms(self) -> int:
         return self.clock.now_ms()
@@ -96,7 +102,7 @@ class Exchange(Trading, AlgoTrading, AccountApi, MarketDataApi):
             "markPrice": f"{mark:f}",
             "indexPrice": f"{mark:f}",
             "estimatedSettlePrice": f"{mark:f}",
-            "lastFundingRate": "0.00010000",
+            "lastFundingRate": f"{self.funding_rate(symbol):.8f}",
             "interestRate": "0.00010000",
             "nextFundingTime": now - now % eight_h + eight_h,
             "time": now,

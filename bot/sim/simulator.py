@@ -171,8 +171,10 @@ class Simulator:
     def seed_balance(self, amount: Decimal, asset: str = "USDC") -> None:
         """Set the wallet balance of `asset` (a deposit as far as the account is concerned)."""
         with self.exchange.lock:
+            change = Decimal(amount) - self.exchange.account.wallet.get(asset, Decimal(0))
             self.exchange.account.wallet[asset] = Decimal(amount)
-            self.exchange.outbox.append(self.exchange.account_update_event("DEPOSIT", None, asset))
+            event = self.exchange.account_update_event("DEPOSIT", None, asset, change=change)
+            self.exchange.outbox.append(event)
             self._after_request()
 
     def add_income(
@@ -229,8 +231,15 @@ class Simulator:
         """
         self.faults.inject(fault, method, path, count, options)
 
+    def set_funding_rate(self, symbol: str, rate: Decimal) -> None:
+        """The rate premiumIndex publishes and the next funding times settle."""
+        with self.exchange.lock:
+            self.exchange.funding_rates[self.exchange.spec(symbol).symbol] = Decimal(rate)
+
     def stall_triggers(self, on: bool) -> None:
-        """Algo orders that trigger from now on stay TRIGGERING without a child order."""
+        """Algo orders that trigger from now on stay TRIGGERING without a child order: the
+        query shows TRIGGERING, a cancel answers -2011 (the bot's stuck-trigger watchdog
+        needs this Binance fault)."""
         with self.exchange.lock:
             self.exchange.stall_triggers = on
 

@@ -57,6 +57,7 @@ def dump_state(account: AccountState, clock_offset_ms: int, pins: dict[str, Pins
         "trades": [_plain(t) for t in account.trades],
         "income": [_plain(i) for i in account.income],
         "countdowns": account.countdowns,
+        "last_funding_ms": account.last_funding_ms,
         "next_ids": {
             k: getattr(account, f"next_{k}_id") for k in ("order", "algo", "trade", "tran")
         },
@@ -77,6 +78,7 @@ def load_state(data: dict) -> tuple[AccountState, int, dict[str, Pins]]:
         trades=[_load(Trade, t) for t in data["trades"]],
         income=[_load(Income, i) for i in data["income"]],
         countdowns=dict(data["countdowns"]),
+        last_funding_ms=int(data.get("last_funding_ms", 0)),
     )
     for kind, value in data["next_ids"].items():
         setattr(account, f"next_{kind}_id", value)

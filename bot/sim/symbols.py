@@ -39,6 +39,7 @@ class SymbolSpec:
     min_price: Decimal
     max_price: Decimal
     onboard_ms: int = 1569398400000
+    liquidation_fee: Decimal = Decimal("0.0125")  # clearance fee rate (exchangeInfo)
 
     @property
     def margin_asset(self) -> str:
@@ -121,7 +122,7 @@ def symbol_info(spec: SymbolSpec) -> dict:
         "underlyingType": "COIN",
         "underlyingSubType": [],
         "triggerProtect": "0.0500",
-        "liquidationFee": "0.012500",
+        "liquidationFee": f"{spec.liquidation_fee:.6f}",
         "marketTakeBound": "0.05",
         "maxMoveOrderLimit": 10000,
         "filters": [

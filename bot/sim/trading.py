@@ -152,8 +152,13 @@ class Trading:
         return None
 
     # --- filling -----------------------------------------------------------------------
-    def fill(self, order: Order, qty: Decimal, price: Decimal, maker: bool) -> None:
-        """Fill (capping reduce-only to the position), book PnL and fees, emit events."""
+    def fill(
+        self, order: Order, qty: Decimal, price: Decimal, maker: bool, execution: str = "TRADE"
+    ) -> None:
+        """Fill (capping reduce-only to the position), book PnL and fees, emit events.
+
+        `execution` is the ORDER_TRADE_UPDATE `x`: CALCULATED for a liquidation, which
+        gets no TRADE_LITE (that stream carries TRADE executions only)."""
         position = self.account.position(order.symbol, order.position_side)
         if order.reduce_only:
             reducible = (
@@ -190,9 +195,10 @@ class Trading:
         order.cum_quote += qty * price
         order.update_time = now
         order.status = "FILLED" if order.executed_qty >= order.orig_qty else "PARTIALLY_FILLED"
-        self.outbox.append(views.trade_lite(order, trade, now))
+        if execution == "TRADE":
+            self.outbox.append(views.trade_lite(order, trade, now))
         self.outbox.append(self.account_update_event("ORDER", order.symbol, asset))
-        self.outbox.append(views.order_trade_update(order, "TRADE", now, trade))
+        self.outbox.append(views.order_trade_update(order, execution, now, trade))
         if order.status == "PARTIALLY_FILLED" and order.type == "MARKET":
             self._finish(order, "EXPIRED", "4")  # reduce-only remainder knocked out
         elif order.status == "FILLED":

@@ -72,7 +72,14 @@ def algo_view(a: AlgoOrder, actual: Order | None = None) -> dict:
         "updateTime": a.update_time,
         "triggerTime": a.trigger_time,
         "goodTillDate": 0,
+        **_trailing_fields(a),
     }
+
+
+def _trailing_fields(a: AlgoOrder) -> dict:
+    if a.order_type != "TRAILING_STOP_MARKET":
+        return {}
+    return {"activatePrice": s(a.activate_price), "callbackRate": s(a.callback_rate)}
 
 
 def order_trade_update(
@@ -113,6 +120,8 @@ def order_trade_update(
         "gtd": 0,
         "er": expiry_reason,
     }
+    if o.orig_type == "TRAILING_STOP_MARKET":
+        payload["AP"], payload["cr"] = s(o.activate_price), s(o.callback_rate)
     if trade is not None:  # "will not push if no commission"
         payload["N"] = "USDC" if o.symbol.endswith("USDC") else "USDT"
         payload["n"] = s(trade.commission)
@@ -137,19 +146,29 @@ def trade_lite(o: Order, trade: Trade, now: int) -> dict:
     }
 
 
-def account_update(reason: str, now: int, balances: list[dict], positions: list[dict]) -> dict:
+def account_update(
+    reason: str, now: int, balances: list[dict], positions: list[dict], symbol: str | None = None
+) -> dict:
+    """`symbol` is `a.S`, pushed on FUNDING_FEE since 2026-08."""
+    account: dict = {"m": reason, "B": balances, "P": positions}
+    if symbol is not None:
+        account["S"] = symbol
+    return {"e": "ACCOUNT_UPDATE", "E": now, "T": now, "a": account}
+
+
+def balance_entry(
+    asset: str, wallet: Decimal, change: Decimal = ZERO, cross_wallet: Decimal | None = None
+) -> dict:
+    """Balances in 8 decimals, as Binance prints them (`"wb":"122624.12345678"`); `bc` is
+    the balance change except PnL and commission (a funding fee, a deposit…)."""
+    eight = Decimal("0.00000001")
+    cw = wallet if cross_wallet is None else cross_wallet
     return {
-        "e": "ACCOUNT_UPDATE",
-        "E": now,
-        "T": now,
-        "a": {"m": reason, "B": balances, "P": positions},
+        "a": asset,
+        "wb": s(wallet.quantize(eight)),
+        "cw": s(cw.quantize(eight)),
+        "bc": s(change),
     }
-
-
-def balance_entry(asset: str, wallet: Decimal, change: Decimal = ZERO) -> dict:
-    """Balances in 8 decimals, as Binance prints them (`"wb":"122624.12345678"`)."""
-    wallet = wallet.quantize(Decimal("0.00000001"))
-    return {"a": asset, "wb": s(wallet), "cw": s(wallet), "bc": s(change)}
 
 
 def position_entry(
@@ -199,5 +218,6 @@ def algo_update(a: AlgoOrder, now: int, actual: Order | None = None) -> dict:
             "tt": a.trigger_time,
             "gtd": 0,
             "rm": a.fail_reason,
+            **({"ia": a.activated} if a.order_type == "TRAILING_STOP_MARKET" else {}),
         },
     }
