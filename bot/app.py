@@ -37,7 +37,7 @@ from bot.oms.worker import OmsWorker
 from bot.risk.guard import RiskGuard
 from bot.runtime import Runtime
 from bot.strategy.base import Signal, parse_klines
-from bot.strategy.indicators import atr
+from bot.strategy.exits import exit_distances
 from bot.strategy.loader import load_strategy
 from bot.stream.recovery import missed_exit_events
 from bot.stream.user_stream import UserStream, take_snapshot
@@ -413,6 +413,10 @@ class App:
         force-entry that died before its entry was confirmed resumes that intent (its
         persisted plan), so it is resolved by its own client id and never sent twice."""
         signal = self.forced_signal(symbol, side)
+        if isinstance(signal, str):
+            report.add(f"{symbol}: {side} refused: {signal}")
+            report.refused = True
+            return BracketResult("refused", signal, symbol, "")
         result = self.trade(signal, report, self._operator_intent(symbol, side))
         report.refused = report.refused or result.status in NO_OP  # the operator asked for it
         return result
@@ -428,23 +432,26 @@ class App:
                 return parsed.intent
         return Intent.for_side(self.now_ms(), Source.OPERATOR, side)
 
-    def forced_signal(self, symbol: str, side: str) -> Signal:
-        """The strategy's ATR-based distances on the current candle."""
-        params = self.config.strategy.params
-        period = int(params.get("atr_period", 14))
-        rows = self.executor.klines(symbol, self.config.strategy.interval, max(period + 2, 30))
+    def forced_signal(self, symbol: str, side: str) -> Signal | str:
+        """An operator's signal: the strategy's exit distances on the latest closed
+        candles (the same history the strategy decides on), or why there are none."""
+        rows = self.executor.klines(
+            symbol, self.config.strategy.interval, self.config.strategy.candles
+        )
         candles = parse_klines(rows, self.now_ms())
-        volatility = atr(candles, period) if candles else None
-        if not volatility:
-            raise ExchangeError(f"{symbol}: not enough candles for an ATR({period}) stop distance")
-        current_open = int(rows[-1][0])
+        distances = exit_distances(self.strategy, candles) if candles else None
+        if distances is None:
+            return (
+                f"no stop distance from {len(candles)} closed candles (too few, or a flat market)"
+            )
+        stop, take_profit = distances
         return Signal(
             symbol=symbol,
             side=side,
-            stop_distance=volatility * Decimal(str(params.get("atr_stop_mult", "1.5"))),
-            take_profit_distance=volatility * Decimal(str(params.get("atr_tp_mult", "3"))),
-            reason=f"force-entry by operator (ATR {volatility:.2f})",
-            candle_open_ms=current_open,
+            stop_distance=stop,
+            take_profit_distance=take_profit,
+            reason=f"force-entry by operator (stop distance {stop:.8f})",
+            candle_open_ms=candles[-1].open_time_ms,
         )
 
     def cycle(self) -> CycleReport:

@@ -53,7 +53,11 @@ class Signal:
 
 class Strategy(Protocol):
     """Given a symbol's closed candles (oldest first) and a read-only state view,
-    return a signal for the LAST candle, or None."""
+    return a signal for the LAST candle, or None.
+
+    A strategy may also define ``exit_distances(candles) -> (stop, take_profit) | None``:
+    the distances an operator's ``force-entry`` uses on the same candles. Without it,
+    :data:`bot.strategy.exits.DEFAULT_EXITS` (an ATR rule) stands in, and says so in the entry's reason."""
 
     def evaluate(self, symbol: str, candles: Sequence[Candle], view: Any) -> Signal | None: ...
 

@@ -54,19 +54,27 @@ class EmaCross:
             side = "SHORT"
         else:
             return None
-        volatility = atr(candles, self.atr_period)
-        if not volatility:  # flat market: a zero stop distance cannot be sized
+        distances = self.exit_distances(candles)
+        if distances is None:
             return None
         last = candles[-1]
         return Signal(
             symbol=symbol,
             side=side,
-            stop_distance=volatility * self.atr_stop_mult,
-            take_profit_distance=volatility * self.atr_tp_mult,
+            stop_distance=distances[0],
+            take_profit_distance=distances[1],
             reason=(
                 f"EMA{self.fast} crossed {'above' if side == 'LONG' else 'below'} "
                 f"EMA{self.slow} at close {last.close} "
-                f"(fast {fast[-1]:.8f}, slow {slow[-1]:.8f}, ATR{self.atr_period} {volatility:.8f})"
+                f"(fast {fast[-1]:.8f}, slow {slow[-1]:.8f}, stop {distances[0]:.8f} = "
+                f"{self.atr_stop_mult} x ATR{self.atr_period})"
             ),
             candle_open_ms=last.open_time_ms,
         )
+
+    def exit_distances(self, candles: Sequence[Candle]) -> tuple[Decimal, Decimal] | None:
+        """Stop and target as multiples of the ATR (also a force-entry's exits)."""
+        volatility = atr(candles, self.atr_period)
+        if not volatility:  # flat market: a zero stop distance cannot be sized
+            return None
+        return volatility * self.atr_stop_mult, volatility * self.atr_tp_mult

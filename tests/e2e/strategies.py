@@ -33,3 +33,13 @@ class Never:
 
     def evaluate(self, symbol: str, candles: Sequence[Candle], view: Any) -> Signal | None:
         return None
+
+
+class FixedExits(Never):
+    """Never signals; an operator's force-entry gets this strategy's own exits."""
+
+    def __init__(self, stop: str = "100", take_profit: str = "300") -> None:
+        self._distances = (Decimal(stop), Decimal(take_profit))
+
+    def exit_distances(self, candles: Sequence[Candle]) -> tuple[Decimal, Decimal]:
+        return self._distances

@@ -97,3 +97,18 @@ def test_two_bots_on_one_account_never_cancel_each_others_exits(bot, tmp_path):
     assert [a["clientAlgoId"].split("-")[0] for a in bot.sim.open_algo_orders()] == ["alpha"]
     assert bot.run("--once").returncode == 0
     assert bot.sim.open_algo_orders() == []  # alpha cleans up its own orphan
+
+
+def test_force_entry_takes_its_stop_and_target_from_the_strategy(bot):
+    bot.configure(
+        strategy={
+            "name": "tests.e2e.strategies:FixedExits",
+            "params": {"stop": "150", "take_profit": "450"},
+        }
+    )
+    assert bot.run("force-entry", "BTCUSDC", "LONG").returncode == 0
+    entry = Decimal(bot.sim.position("BTCUSDC")["entryPrice"])
+    algos = {a["orderType"]: Decimal(a["triggerPrice"]) for a in bot.sim.open_algo_orders()}
+    tick = Decimal("0.1")
+    assert entry - 150 - tick <= algos["STOP_MARKET"] <= entry - 150
+    assert entry + 450 - tick <= algos["TAKE_PROFIT_MARKET"] <= entry + 450
