@@ -16,20 +16,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.account_sync import AccountSync, position_amounts
 from bot.client_ids import Intent, Source, parse_client_id
+from bot.clock import ExchangeClock
 from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import ExchangeError
 from bot.execution.orders import BracketResult, OrderManager
 from bot.execution.plans import PlanBook
 from bot.files import write_atomic
 from bot.killswitch import KillSwitch, StopRequest
-from bot.oms.commands import Command, OmsUnavailable, SeedDayPnl, SetMeta
-from bot.oms.events import OwnChanges, Snapshot, income_key
+from bot.oms.commands import Command, OmsUnavailable
+from bot.oms.events import OwnChanges, Snapshot
 from bot.oms.oms import Oms
 from bot.oms.reconcile import Drift, diff
 from bot.oms.store import Store
@@ -48,15 +48,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ACCOUNT_SETUP_KEY = "account_setup"  # store meta: settings applied today
-INCOME_SYNCED_KEY = "income_synced_ms"  # store meta: last read of the income history
-INCOME_RESYNC_S = 3600
 PAPER_STATE_FILE = "paper-account.json"  # dry-run only, beside the dry-run state.db
 STREAM_READY_TIMEOUT_S = 15.0
 REPAIR_NOW = frozenset({"unprotected", "error"})  # bracket outcomes that may leave a naked position
 NEEDS_ATTENTION = frozenset({"unprotected", "error", "closed"})  # the operator should look
 NO_OP = frozenset({"refused", "duplicate", "not_filled"})  # force-entry exits 3 on these
-INCOME_TYPES = {"REALIZED_PNL": "realised", "COMMISSION": "commission", "FUNDING_FEE": "funding"}
 OMS_COMMAND_TIMEOUT_S = 10.0  # a command (plan, seed, marker) is stored within this
 OMS_IDLE_TIMEOUT_S = 5.0  # an entry waits this long for the OMS to apply what is queued
 MAX_CONSUMER_RESTARTS = 3  # per process: a consumer that keeps dying stops the service
@@ -74,10 +70,6 @@ class CycleReport:
     def add(self, line: str) -> None:
         log.info(line)
         self.lines.append(line)
-
-
-def _amounts(view) -> dict[str, Decimal]:
-    return {symbol: position.amount for symbol, position in view.positions.items()}
 
 
 class App:
@@ -134,6 +126,8 @@ class App:
             on_alarm=self._alarm,
             on_secret=self.runtime.redactor.add,  # listenKeys, as the client learns them
         )
+        client = self.client
+        self.clock = ExchangeClock(lambda: client.offset_ms)
         self.inbound: queue.Queue = queue.Queue()
         self.store = Store.open(state_dir / "state.db")
         settings = order_settings(config, dry_run=self.dry_run)
@@ -151,7 +145,7 @@ class App:
                 taker_fee=config.dry_run.taker_fee_rate,
                 starting_balance=config.sim.starting_balance,
                 leverage=config.execution.leverage,
-                clock_ms=self.now_ms,
+                clock_ms=self.clock.now_ms,
             )
             if self._paper_file.exists():
                 self.paper.import_state(json.loads(self._paper_file.read_text(encoding="utf-8")))
@@ -166,9 +160,17 @@ class App:
             settings,
             self.plans,
             kill_switch=lambda: self.kill_switch.engaged,
-            clock=self.now,
+            clock=self.clock.now,
         )
         self.strategy = load_strategy(config.strategy.name, config.strategy.params)
+        self.account = AccountSync(
+            config,
+            self.executor,
+            self.oms.snapshot,
+            self.submit,
+            self.clock,
+            remember_setup=self.paper is None,
+        )
 
     @property
     def _paper_file(self) -> Path:
@@ -182,15 +184,6 @@ class App:
         self.audit.append("alarm", {"kind": kind, **data}, sync=True)
 
     # --- clock and state --------------------------------------------------------------
-
-    def now_ms(self) -> int:
-        """Exchange time: the local clock corrected by the client's server-time offset,
-        which follows every -1021 resync (a stale offset would misdate snapshots)."""
-        offset = self.client.offset_ms if self.client is not None else 0
-        return int(time.time() * 1000) + offset
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.now_s(), UTC)
 
     def sync_time(self) -> None:
         self.client.sync_time()
@@ -243,13 +236,9 @@ class App:
         self._oms_alarmed = None
         return self.worker.health().healthy
 
-    def now_s(self) -> float:
-        """Exchange time in seconds: the clock snapshots and the stream are stamped with."""
-        return self.now_ms() / 1000
-
     def rest_snapshot(self) -> Snapshot:
         """The configured symbols' state from REST (the paper account in dry-run)."""
-        return take_snapshot(self.executor, frozenset(self.config.symbols), self.now_s)
+        return take_snapshot(self.executor, frozenset(self.config.symbols), self.clock.now_s)
 
     def apply_snapshot(self, own_changes: OwnChanges | None = None) -> None:
         """Put a REST snapshot on the queue, preceded by any exits it hid, and wait
@@ -264,7 +253,7 @@ class App:
         self.worker.wait_idle(timeout=30)
 
     def _recover_missed_exits(self, snapshot: Snapshot) -> list:
-        return missed_exit_events(self.client, self.oms.snapshot(), snapshot, self.now_ms())
+        return missed_exit_events(self.client, self.oms.snapshot(), snapshot, self.clock.now_ms())
 
     def start_stream(self) -> None:
         """Live venues only: the user-data stream, whose first snapshot reconciles state."""
@@ -275,7 +264,7 @@ class App:
             silence_timeout_s=stream_config.silence_timeout_s,
             fallback_interval_s=stream_config.fallback_interval_s,
             symbols=self.config.symbols,
-            clock=self.now_s,
+            clock=self.clock.now_s,
             recover=self._recover_missed_exits,
         )
         self.stream.start()
@@ -288,76 +277,21 @@ class App:
             self.apply_snapshot()
         self.worker.wait_idle(timeout=30)
 
-    def income_is_due(self, *, positions_before: dict) -> bool:
-        """Whether today's income history (weight 30) must be read again.
-
-        Always when the store has no record of today (first run of the day, a lost or
-        fresh state dir), when a position changed while nobody watched (liquidation,
-        ADL, a manual trade: PnL the bot saw no fill for), or when the last read is
-        older than ``INCOME_RESYNC_S`` (funding fees, every 8 h). Otherwise the fills
-        the OMS applied, including exits recovered after a gap, already count."""
-        now = self.now()
-        if now.date() not in self.oms.snapshot().day_pnls:
-            return True
-        if positions_before != _amounts(self.oms.snapshot()):
-            return True
-        synced = self.oms.snapshot().meta.get(INCOME_SYNCED_KEY)
-        return synced is None or self.now_ms() - int(synced) > INCOME_RESYNC_S * 1000
-
-    def seed_day_pnl(self) -> None:
-        """Rebuild today's PnL from the exchange's income history (merged with the store),
-        so a lost or fresh state dir never lifts the daily loss limit."""
-        now = self.now()
-        day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
-        totals = dict.fromkeys(INCOME_TYPES.values(), Decimal(0))
-        counted = set()
-        for row in self.executor.income(int(day_start.timestamp() * 1000)):
-            name = INCOME_TYPES.get(row.get("incomeType"))
-            if name is not None:
-                totals[name] += Decimal(str(row["income"]))
-                counted.add(income_key(row))
-        counted.discard(None)
-        self.submit(
-            SeedDayPnl(now.date(), **totals, counted=frozenset(counted)),
-            SetMeta(INCOME_SYNCED_KEY, str(self.now_ms())),
-        )
-
-    def setup_account(self) -> None:
-        """One-way mode, margin type and leverage: once per UTC day and settings, not on
-        every cron run (weight 1 + 2 per symbol), remembered in the store."""
-        execution = self.config.execution
-        wanted = json.dumps(
-            [
-                self.config.exchange.venue,
-                sorted(self.config.symbols),
-                execution.leverage,
-                execution.margin_type,
-                str(self.now().date()),
-            ]
-        )
-        if self.paper is None and self.oms.snapshot().meta.get(ACCOUNT_SETUP_KEY) == wanted:
-            return
-        self.executor.setup_account(
-            self.config.symbols, leverage=execution.leverage, margin_type=execution.margin_type
-        )
-        if self.paper is None:
-            self.submit(SetMeta(ACCOUNT_SETUP_KEY, wanted))
-
     def prepare(self, *, stream: bool) -> None:
         """Everything a trading mode does before its first decision."""
         self.sync_time()
         for symbol in self.config.symbols:  # a symbol the venue cannot trade is a config error
             self.client.symbol_rules(symbol)
         self._writes_at_start = self.client.writes_sent
-        positions_before = _amounts(self.oms.snapshot())
+        positions_before = position_amounts(self.oms.snapshot())
         self.start_consumer()
-        self.setup_account()
+        self.account.setup_account()
         if stream and not self.dry_run:
             self.start_stream()
         else:
             self.apply_snapshot()
-        if self.income_is_due(positions_before=positions_before):
-            self.seed_day_pnl()
+        if self.account.income_is_due(positions_before=positions_before):
+            self.account.seed_day_pnl()
 
     # --- trading ----------------------------------------------------------------------
 
@@ -376,7 +310,7 @@ class App:
         rows = self.executor.klines(
             symbol, self.config.strategy.interval, self.config.strategy.candles
         )
-        candles = parse_klines(rows, self.now_ms())
+        candles = parse_klines(rows, self.clock.now_ms())
         if not candles:
             return None, "no closed candle"
         signal = self.strategy.evaluate(symbol, candles, self.oms.snapshot())
@@ -430,7 +364,7 @@ class App:
             if parsed is not None and parsed.intent.source is Source.OPERATOR and unresolved:
                 log.warning("resuming the unconfirmed force-entry %s", plan.entry_client_id)
                 return parsed.intent
-        return Intent.for_side(self.now_ms(), Source.OPERATOR, side)
+        return Intent.for_side(self.clock.now_ms(), Source.OPERATOR, side)
 
     def forced_signal(self, symbol: str, side: str) -> Signal | str:
         """An operator's signal: the strategy's exit distances on the latest closed
@@ -438,7 +372,7 @@ class App:
         rows = self.executor.klines(
             symbol, self.config.strategy.interval, self.config.strategy.candles
         )
-        candles = parse_klines(rows, self.now_ms())
+        candles = parse_klines(rows, self.clock.now_ms())
         distances = exit_distances(self.strategy, candles) if candles else None
         if distances is None:
             return (
@@ -480,7 +414,7 @@ class App:
 
     def summarise(self, report: CycleReport) -> None:
         view = self.oms.snapshot()
-        today = self.now().date()
+        today = self.clock.now().date()
         positions = ", ".join(
             f"{symbol} {p.amount} @ {p.entry_price}"
             for symbol, p in sorted(view.positions.items())

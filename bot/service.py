@@ -132,9 +132,9 @@ def _answer_stop_request(app: App) -> None:
 
 def _daily_roll(app: App) -> None:
     """New UTC day: today's PnL from the exchange, and old terminal orders out of memory."""
-    app.seed_day_pnl()
+    app.account.seed_day_pnl()
     app.submit(Prune())
-    app.audit.append("daily_roll", {"day": app.now().date()})
+    app.audit.append("daily_roll", {"day": app.clock.today()})
 
 
 def write_health(app: App) -> None:

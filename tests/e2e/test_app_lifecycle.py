@@ -47,6 +47,6 @@ def test_daily_roll_reads_todays_income_and_is_audited(tmp_path):
     with running_app(tmp_path, stream=False) as (sim, app):
         sim.add_income("BTCUSDC", "FUNDING_FEE", Decimal("-7"))
         _daily_roll(app)
-        assert app.oms.snapshot().day_pnl(app.now().date()) == Decimal("-7")
+        assert app.oms.snapshot().day_pnl(app.clock.today()) == Decimal("-7")
     text = journal_files(tmp_path / "audit")[0].read_text()
     assert '"kind":"daily_roll"' in text

@@ -98,6 +98,6 @@ def test_a_liquidation_is_alarmed_counted_today_and_its_leftover_exits_cancelled
         sim_income = sum(
             Decimal(i["income"]) for i in sim.exchange.income_history({}) if i["symbol"]
         )
-        assert app.oms.snapshot().day_pnl(app.now().date()) == sim_income
+        assert app.oms.snapshot().day_pnl(app.clock.today()) == sim_income
         app.look_after_positions(report)  # the position guard: no exit may outlive it
         assert sim.open_algo_orders("BTCUSDC") == []
