@@ -15,16 +15,16 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.account_sync import AccountSync, position_amounts
-from bot.client_ids import Intent, Source, parse_client_id
 from bot.clock import ExchangeClock
+from bot.cycle import TradingCycle
 from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import ExchangeError
-from bot.execution.orders import BracketResult, OrderManager
+from bot.execution.orders import OrderManager
 from bot.execution.plans import PlanBook
 from bot.files import write_atomic
 from bot.killswitch import KillSwitch, StopRequest
@@ -36,8 +36,6 @@ from bot.oms.store import Store
 from bot.oms.worker import OmsWorker
 from bot.risk.guard import RiskGuard
 from bot.runtime import Runtime
-from bot.strategy.base import Signal, parse_klines
-from bot.strategy.exits import exit_distances
 from bot.strategy.loader import load_strategy
 from bot.stream.recovery import missed_exit_events
 from bot.stream.user_stream import UserStream, take_snapshot
@@ -50,26 +48,9 @@ log = logging.getLogger(__name__)
 
 PAPER_STATE_FILE = "paper-account.json"  # dry-run only, beside the dry-run state.db
 STREAM_READY_TIMEOUT_S = 15.0
-REPAIR_NOW = frozenset({"unprotected", "error"})  # bracket outcomes that may leave a naked position
-NEEDS_ATTENTION = frozenset({"unprotected", "error", "closed"})  # the operator should look
-NO_OP = frozenset({"refused", "duplicate", "not_filled"})  # force-entry exits 3 on these
 OMS_COMMAND_TIMEOUT_S = 10.0  # a command (plan, seed, marker) is stored within this
 OMS_IDLE_TIMEOUT_S = 5.0  # an entry waits this long for the OMS to apply what is queued
 MAX_CONSUMER_RESTARTS = 3  # per process: a consumer that keeps dying stops the service
-
-
-@dataclass
-class CycleReport:
-    """What one strategy cycle did, for the operator's console."""
-
-    lines: list[str] = field(default_factory=list)
-    refused: bool = False  # refused by risk, a duplicate, or nothing to do
-    attention: bool = False  # something needed a repair, or an outcome stays unresolved
-    oms_problem: str | None = None  # entries refused: the OMS view may be stale (exit 1)
-
-    def add(self, line: str) -> None:
-        log.info(line)
-        self.lines.append(line)
 
 
 class App:
@@ -163,6 +144,21 @@ class App:
             clock=self.clock.now,
         )
         self.strategy = load_strategy(config.strategy.name, config.strategy.params)
+        self.trading = TradingCycle(
+            config,
+            market=self.executor,
+            strategy=self.strategy,
+            orders=self.orders,
+            guard=self.guard,
+            plans=self.plans,
+            view=self.oms.snapshot,
+            clock=self.clock,
+            kill_switch=lambda: self.kill_switch.engaged,
+            oms_problem=self.oms_problem,
+            wait_applied=lambda: self.worker.wait_idle(timeout=10),
+            reconcile=self.apply_snapshot,
+            settle=self._settle_paper if self.paper is not None else None,
+        )
         self.account = AccountSync(
             config,
             self.executor,
@@ -178,6 +174,11 @@ class App:
 
     def _save_paper(self) -> None:
         write_atomic(self._paper_file, json.dumps(self.paper.export_state()))
+
+    def _settle_paper(self) -> None:
+        """Dry-run: the paper venue fires its triggers, and the OMS applies the fills."""
+        self.paper.poll()
+        self.worker.wait_idle(timeout=10)
 
     def _alarm(self, kind: str, data: dict) -> None:
         log.critical("ALARM %s: %s", kind, data)
@@ -292,140 +293,6 @@ class App:
             self.apply_snapshot()
         if self.account.income_is_due(positions_before=positions_before):
             self.account.seed_day_pnl()
-
-    # --- trading ----------------------------------------------------------------------
-
-    def look_after_positions(self, report: CycleReport) -> None:
-        """Paper triggers first (dry-run), then: every position has its SL, no orphans."""
-        if self.paper is not None:
-            self.paper.poll()
-            self.worker.wait_idle(timeout=10)
-        for line in self.orders.protect_positions(self.oms.snapshot()):
-            report.add(line)
-            report.attention = True
-        for line in self.orders.cancel_orphans(self.oms.snapshot()):
-            report.add(line)
-
-    def signal_for(self, symbol: str) -> tuple[Signal | None, str]:
-        rows = self.executor.klines(
-            symbol, self.config.strategy.interval, self.config.strategy.candles
-        )
-        candles = parse_klines(rows, self.clock.now_ms())
-        if not candles:
-            return None, "no closed candle"
-        signal = self.strategy.evaluate(symbol, candles, self.oms.snapshot())
-        return signal, f"last close {candles[-1].close}"
-
-    def trade(
-        self, signal: Signal, report: CycleReport, intent: Intent | None = None
-    ) -> BracketResult:
-        problem = self.oms_problem()
-        if problem is not None:
-            report.oms_problem = problem
-            report.add(f"{signal.symbol}: no entry: {problem}")
-            return BracketResult("refused", problem, signal.symbol, "")
-        result = self.orders.open_bracket(signal, intent)
-        if result.status == "opened":
-            report.add(
-                f"{signal.symbol}: {signal.side} {result.filled_qty} filled @ {result.entry_price}; "
-                f"SL {result.stop_price}; TP {result.take_profit_price} ({signal.reason})"
-            )
-        else:
-            report.add(f"{signal.symbol}: {signal.side} {result.status}: {result.reason}")
-        report.refused = report.refused or result.refused
-        report.attention = report.attention or result.status in NEEDS_ATTENTION
-        self.worker.wait_idle(timeout=10)
-        if result.status in REPAIR_NOW:
-            # an entry may have filled without its stop: repair from the exchange's truth
-            # now, not at the next cycle
-            self.apply_snapshot()
-            self.look_after_positions(report)
-        return result
-
-    def force_entry(self, symbol: str, side: str, report: CycleReport) -> BracketResult:
-        """An operator's entry: a new intent each time, except that the re-run of a
-        force-entry that died before its entry was confirmed resumes that intent (its
-        persisted plan), so it is resolved by its own client id and never sent twice."""
-        signal = self.forced_signal(symbol, side)
-        if isinstance(signal, str):
-            report.add(f"{symbol}: {side} refused: {signal}")
-            report.refused = True
-            return BracketResult("refused", signal, symbol, "")
-        result = self.trade(signal, report, self._operator_intent(symbol, side))
-        report.refused = report.refused or result.status in NO_OP  # the operator asked for it
-        return result
-
-    def _operator_intent(self, symbol: str, side: str) -> Intent:
-        plan = self.plans.get(symbol)
-        view = self.oms.snapshot()
-        if plan is not None and plan.side == side and symbol not in view.positions:
-            parsed = parse_client_id(plan.entry_client_id, tag=self.orders.settings.tag)
-            unresolved = view.order(plan.entry_client_id) is None
-            if parsed is not None and parsed.intent.source is Source.OPERATOR and unresolved:
-                log.warning("resuming the unconfirmed force-entry %s", plan.entry_client_id)
-                return parsed.intent
-        return Intent.for_side(self.clock.now_ms(), Source.OPERATOR, side)
-
-    def forced_signal(self, symbol: str, side: str) -> Signal | str:
-        """An operator's signal: the strategy's exit distances on the latest closed
-        candles (the same history the strategy decides on), or why there are none."""
-        rows = self.executor.klines(
-            symbol, self.config.strategy.interval, self.config.strategy.candles
-        )
-        candles = parse_klines(rows, self.clock.now_ms())
-        distances = exit_distances(self.strategy, candles) if candles else None
-        if distances is None:
-            return (
-                f"no stop distance from {len(candles)} closed candles (too few, or a flat market)"
-            )
-        stop, take_profit = distances
-        return Signal(
-            symbol=symbol,
-            side=side,
-            stop_distance=stop,
-            take_profit_distance=take_profit,
-            reason=f"force-entry by operator (stop distance {stop:.8f})",
-            candle_open_ms=candles[-1].open_time_ms,
-        )
-
-    def cycle(self) -> CycleReport:
-        """One strategy cycle over every configured symbol."""
-        report = CycleReport()
-        self.look_after_positions(report)
-        report.oms_problem = self.oms_problem()
-        block = report.oms_problem or self.guard.entry_block(
-            self.orders.risk_state(self.oms.snapshot(), "")
-        )
-        for symbol in self.config.symbols:
-            if block is not None:
-                report.add(f"{symbol}: no entry: {block}")
-                continue
-            try:
-                signal, context = self.signal_for(symbol)
-            except ExchangeError as error:
-                report.add(f"{symbol}: market data unavailable: {error}")
-                continue
-            if signal is None:
-                report.add(f"{symbol}: no signal ({context})")
-            else:
-                self.trade(signal, report)
-        self.summarise(report)
-        return report
-
-    def summarise(self, report: CycleReport) -> None:
-        view = self.oms.snapshot()
-        today = self.clock.now().date()
-        positions = ", ".join(
-            f"{symbol} {p.amount} @ {p.entry_price}"
-            for symbol, p in sorted(view.positions.items())
-            if p.amount
-        )
-        report.add(
-            f"today's PnL {view.day_pnl(today)} USDC (limit -{self.config.risk.daily_loss_limit}); "
-            f"SL streak {view.sl_streak}/{self.config.risk.max_sl_streak}; "
-            f"positions: {positions or 'none'}; "
-            f"kill switch {'ON' if self.kill_switch.engaged else 'off'}"
-        )
 
     def finish(self) -> None:
         """Leave state true before exit: everything applied and stored.

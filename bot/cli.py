@@ -21,9 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot import audit_anchor
-from bot.app import App, CycleReport
+from bot.app import App
 from bot.audit_anchor import AuditBroken
 from bot.config import ConfigError, Secrets, dump_yaml, load_config, migrate_file
+from bot.cycle import CycleReport
 from bot.exchange.errors import SymbolNotTradable
 from bot.killswitch import KillSwitch
 from bot.lock import StateDirLocked
@@ -266,7 +267,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_OK
     with _bot(args, "once") as app:
         app.prepare(stream=True)
-        report = app.cycle()
+        report = app.trading.cycle()
         app.finish()
         return _report(app, report)
 
@@ -313,9 +314,9 @@ def cmd_force_entry(args: argparse.Namespace) -> int:
     with _bot(args, "force-entry") as app:
         app.prepare(stream=True)
         report = CycleReport()
-        app.look_after_positions(report)
-        app.force_entry(args.symbol, args.side, report)
-        app.summarise(report)
+        app.trading.look_after_positions(report)
+        app.trading.force_entry(args.symbol, args.side, report)
+        app.trading.summarise(report)
         app.finish()
         return _report(app, report)
 

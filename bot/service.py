@@ -20,7 +20,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import health
-from bot.app import App, CycleReport
+from bot.app import App
+from bot.cycle import CycleReport
 from bot.oms.commands import Prune
 from bot.stop_signals import StopSignals
 
@@ -54,7 +55,7 @@ def build_scheduler(app: App) -> BlockingScheduler:
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
     )
     scheduler.add_job(
-        lambda: _guarded("strategy tick", app.cycle),
+        lambda: _guarded("strategy tick", app.trading.cycle),
         CronTrigger(second=TICK_DELAY_S, timezone=UTC, **CANDLE_CLOSES[config.strategy.interval]),
         id="strategy-tick",
         name="strategy-tick",
@@ -110,7 +111,7 @@ def _guard(app: App, scheduler: BlockingScheduler | None = None) -> None:
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
         return
-    app.look_after_positions(CycleReport())
+    app.trading.look_after_positions(CycleReport())
     write_health(app)
 
 
@@ -188,7 +189,7 @@ def _run_scheduler(app: App, signals: StopSignals) -> None:
         id="stop-check",
         name="stop-check",
     )
-    _guarded("first cycle", app.cycle)
+    _guarded("first cycle", app.trading.cycle)
     write_health(app)
     if signals.requested:
         return

@@ -27,7 +27,7 @@ def test_shutdown_joins_every_thread_it_started(tmp_path):
             try:
                 app.prepare(stream=True)
                 assert app.stream.health().healthy
-                app.cycle()
+                app.trading.cycle()
                 app.finish()
             finally:
                 app.shutdown()

@@ -61,7 +61,7 @@ def test_a_dead_consumer_blocks_entries_alarms_and_the_service_restarts_it(tmp_p
     with running_app(tmp_path, **ALWAYS_LONG) as (sim, app):
         assert app.worker.stop(timeout=5)  # gone, as after an unexpected BaseException
         sim.clear_request_log()
-        report = app.cycle()
+        report = app.trading.cycle()
         assert entries_sent(sim) == []
         assert "OMS consumer is not running" in "\n".join(report.lines)
         assert _report(app, report) == EXIT_ERROR  # --once exits non-zero
@@ -70,7 +70,7 @@ def test_a_dead_consumer_blocks_entries_alarms_and_the_service_restarts_it(tmp_p
         _guard(app)  # the service's position-guard job
         assert app.worker.alive and app.worker.health().healthy
         assert [a["kind"] for a in alarms(tmp_path)] == ["oms_unhealthy", "oms_restart"]
-        report = app.cycle()
+        report = app.trading.cycle()
         assert report.oms_problem is None
         assert len(entries_sent(sim)) == 1
         app.client.place_order(
@@ -82,8 +82,8 @@ def test_a_dead_consumer_blocks_entries_alarms_and_the_service_restarts_it(tmp_p
 
 def test_a_liquidation_is_alarmed_counted_today_and_its_leftover_exits_cancelled(tmp_path):
     with running_app(tmp_path) as (sim, app):
-        report = app.cycle()  # no signal from the default strategy: start flat
-        result = app.trade(app.forced_signal("BTCUSDC", "LONG"), report)
+        report = app.trading.cycle()  # no signal from the default strategy: start flat
+        result = app.trading.trade(app.trading.forced_signal("BTCUSDC", "LONG"), report)
         assert result.status == "opened"
         assert len(sim.open_algo_orders("BTCUSDC")) == 2
         # The exchange's liquidation engine closes the position with its own client id.
@@ -99,5 +99,5 @@ def test_a_liquidation_is_alarmed_counted_today_and_its_leftover_exits_cancelled
             Decimal(i["income"]) for i in sim.exchange.income_history({}) if i["symbol"]
         )
         assert app.oms.snapshot().day_pnl(app.clock.today()) == sim_income
-        app.look_after_positions(report)  # the position guard: no exit may outlive it
+        app.trading.look_after_positions(report)  # the position guard: no exit may outlive it
         assert sim.open_algo_orders("BTCUSDC") == []

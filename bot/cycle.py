@@ -1,0 +1,219 @@
+"""The trading cycle: what the bot does at each candle close, and for an operator's entry.
+
+Protection first (every position covered by its stops, no orphan exits), then, per
+symbol, candles → strategy → OrderManager (sizing, RiskGuard, bracket). No entry is
+decided on a stale OMS view (``oms_problem``) or against an account-wide block
+(kill switch, daily loss, stop-loss streak). A bracket that may have left a position
+unprotected is repaired from the exchange's truth at once, not at the next cycle.
+Every line it reports goes to the operator's console and the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.client_ids import Intent, Source, parse_client_id
+from bot.clock import ExchangeClock
+from bot.config import BotConfig
+from bot.exchange.errors import ExchangeError
+from bot.execution.orders import BracketResult, OrderManager
+from bot.execution.plans import PlanBook
+from bot.oms.state import OmsView
+from bot.risk.guard import RiskGuard
+from bot.strategy.base import Signal, Strategy, parse_klines
+from bot.strategy.exits import exit_distances
+
+log = logging.getLogger(__name__)
+
+REPAIR_NOW = frozenset({"unprotected", "error"})  # bracket outcomes that may leave a naked position
+NEEDS_ATTENTION = frozenset({"unprotected", "error", "closed"})  # the operator should look
+NO_OP = frozenset({"refused", "duplicate", "not_filled"})  # force-entry exits 3 on these
+
+
+class MarketData(Protocol):
+    def klines(self, symbol: str, interval: str, limit: int) -> list[list]: ...
+
+
+@dataclass
+class CycleReport:
+    """What one strategy cycle did, for the operator's console."""
+
+    lines: list[str] = field(default_factory=list)
+    refused: bool = False  # refused by risk, a duplicate, or nothing to do
+    attention: bool = False  # something needed a repair, or an outcome stays unresolved
+    oms_problem: str | None = None  # entries refused: the OMS view may be stale (exit 1)
+
+    def add(self, line: str) -> None:
+        log.info(line)
+        self.lines.append(line)
+
+
+class TradingCycle:
+    def __init__(
+        self,
+        config: BotConfig,
+        *,
+        market: MarketData,
+        strategy: Strategy,
+        orders: OrderManager,
+        guard: RiskGuard,
+        plans: PlanBook,
+        view: Callable[[], OmsView],
+        clock: ExchangeClock,
+        kill_switch: Callable[[], bool],
+        oms_problem: Callable[[], str | None],
+        wait_applied: Callable[[], object],
+        reconcile: Callable[[], None],
+        settle: Callable[[], None] | None = None,
+    ) -> None:
+        """``oms_problem`` says why no entry may be decided on the view now (or None);
+        ``wait_applied`` waits for the OMS to apply what is queued; ``reconcile``
+        applies a REST snapshot (the exchange's truth); ``settle`` lets a dry-run paper
+        venue fire its triggers first."""
+        self._config = config
+        self._market = market
+        self._strategy = strategy
+        self._orders = orders
+        self._guard = guard
+        self._plans = plans
+        self._view = view
+        self._clock = clock
+        self._kill_switch = kill_switch
+        self._oms_problem = oms_problem
+        self._wait_applied = wait_applied
+        self._reconcile = reconcile
+        self._settle = settle
+
+    def look_after_positions(self, report: CycleReport) -> None:
+        """Dry-run triggers first (``settle``), then: every position has its SL, no orphans."""
+        if self._settle is not None:
+            self._settle()
+        for line in self._orders.protect_positions(self._view()):
+            report.add(line)
+            report.attention = True
+        for line in self._orders.cancel_orphans(self._view()):
+            report.add(line)
+
+    def signal_for(self, symbol: str) -> tuple[Signal | None, str]:
+        rows = self._market.klines(
+            symbol, self._config.strategy.interval, self._config.strategy.candles
+        )
+        candles = parse_klines(rows, self._clock.now_ms())
+        if not candles:
+            return None, "no closed candle"
+        signal = self._strategy.evaluate(symbol, candles, self._view())
+        return signal, f"last close {candles[-1].close}"
+
+    def trade(
+        self, signal: Signal, report: CycleReport, intent: Intent | None = None
+    ) -> BracketResult:
+        problem = self._oms_problem()
+        if problem is not None:
+            report.oms_problem = problem
+            report.add(f"{signal.symbol}: no entry: {problem}")
+            return BracketResult("refused", problem, signal.symbol, "")
+        result = self._orders.open_bracket(signal, intent)
+        if result.status == "opened":
+            report.add(
+                f"{signal.symbol}: {signal.side} {result.filled_qty} filled @ {result.entry_price}; "
+                f"SL {result.stop_price}; TP {result.take_profit_price} ({signal.reason})"
+            )
+        else:
+            report.add(f"{signal.symbol}: {signal.side} {result.status}: {result.reason}")
+        report.refused = report.refused or result.refused
+        report.attention = report.attention or result.status in NEEDS_ATTENTION
+        self._wait_applied()
+        if result.status in REPAIR_NOW:
+            # an entry may have filled without its stop: repair from the exchange's truth
+            # now, not at the next cycle
+            self._reconcile()
+            self.look_after_positions(report)
+        return result
+
+    def force_entry(self, symbol: str, side: str, report: CycleReport) -> BracketResult:
+        """An operator's entry: a new intent each time, except that the re-run of a
+        force-entry that died before its entry was confirmed resumes that intent (its
+        persisted plan), so it is resolved by its own client id and never sent twice."""
+        signal = self.forced_signal(symbol, side)
+        if isinstance(signal, str):
+            report.add(f"{symbol}: {side} refused: {signal}")
+            report.refused = True
+            return BracketResult("refused", signal, symbol, "")
+        result = self.trade(signal, report, self._operator_intent(symbol, side))
+        report.refused = report.refused or result.status in NO_OP  # the operator asked for it
+        return result
+
+    def _operator_intent(self, symbol: str, side: str) -> Intent:
+        plan = self._plans.get(symbol)
+        view = self._view()
+        if plan is not None and plan.side == side and symbol not in view.positions:
+            parsed = parse_client_id(plan.entry_client_id, tag=self._orders.settings.tag)
+            unresolved = view.order(plan.entry_client_id) is None
+            if parsed is not None and parsed.intent.source is Source.OPERATOR and unresolved:
+                log.warning("resuming the unconfirmed force-entry %s", plan.entry_client_id)
+                return parsed.intent
+        return Intent.for_side(self._clock.now_ms(), Source.OPERATOR, side)
+
+    def forced_signal(self, symbol: str, side: str) -> Signal | str:
+        """An operator's signal: the strategy's exit distances on the latest closed
+        candles (the same history the strategy decides on), or why there are none."""
+        rows = self._market.klines(
+            symbol, self._config.strategy.interval, self._config.strategy.candles
+        )
+        candles = parse_klines(rows, self._clock.now_ms())
+        distances = exit_distances(self._strategy, candles) if candles else None
+        if distances is None:
+            return (
+                f"no stop distance from {len(candles)} closed candles (too few, or a flat market)"
+            )
+        stop, take_profit = distances
+        return Signal(
+            symbol=symbol,
+            side=side,
+            stop_distance=stop,
+            take_profit_distance=take_profit,
+            reason=f"force-entry by operator (stop distance {stop:.8f})",
+            candle_open_ms=candles[-1].open_time_ms,
+        )
+
+    def cycle(self) -> CycleReport:
+        """One strategy cycle over every configured symbol."""
+        report = CycleReport()
+        self.look_after_positions(report)
+        report.oms_problem = self._oms_problem()
+        block = report.oms_problem or self._guard.entry_block(
+            self._orders.risk_state(self._view(), "")
+        )
+        for symbol in self._config.symbols:
+            if block is not None:
+                report.add(f"{symbol}: no entry: {block}")
+                continue
+            try:
+                signal, context = self.signal_for(symbol)
+            except ExchangeError as error:
+                report.add(f"{symbol}: market data unavailable: {error}")
+                continue
+            if signal is None:
+                report.add(f"{symbol}: no signal ({context})")
+            else:
+                self.trade(signal, report)
+        self.summarise(report)
+        return report
+
+    def summarise(self, report: CycleReport) -> None:
+        view = self._view()
+        today = self._clock.now().date()
+        positions = ", ".join(
+            f"{symbol} {p.amount} @ {p.entry_price}"
+            for symbol, p in sorted(view.positions.items())
+            if p.amount
+        )
+        report.add(
+            f"today's PnL {view.day_pnl(today)} USDC (limit -{self._config.risk.daily_loss_limit}); "
+            f"SL streak {view.sl_streak}/{self._config.risk.max_sl_streak}; "
+            f"positions: {positions or 'none'}; "
+            f"kill switch {'ON' if self._kill_switch() else 'off'}"
+        )
