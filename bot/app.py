@@ -54,7 +54,8 @@ MAX_CONSUMER_RESTARTS = 3  # per process: a consumer that keeps dying stops the 
 
 
 class App:
-    """The bot for one process. Build with :meth:`open`, always end with :meth:`shutdown`."""
+    """The bot for one process: built whole by its constructor (what it opened is
+    closed again if any step fails), always ended with :meth:`shutdown`."""
 
     def __init__(self, runtime: Runtime, *, read_only: bool = False) -> None:
         """``read_only`` (always on in dry-run) makes the client refuse anything but reads."""
@@ -64,33 +65,31 @@ class App:
         self.dry_run = runtime.dry_run
         self.audit = runtime.audit
         self.kill_switch = KillSwitch(runtime.state_dir)
-        self.sim = None
-        self.paper: PaperExecutor | None = None  # the dry-run executor
-        self._writes_at_start = 0
-        self.stream: UserStream | None = None
-        self.store: Store | None = None
-        self.worker: OmsWorker | None = None
-        self.client: ExchangeClient | None = None
+        self.stream: UserStream | None = None  # started by the modes that listen
         self.stopping = threading.Event()  # set on a stop request: start-up waits end early
+        self.oms_failure: str | None = None  # set when the service must stop (see serve)
+        self._writes_at_start = 0
         self._oms_alarmed: str | None = None
         self._consumer_restarts = 0
-        self.oms_failure: str | None = None  # set when the service must stop (see serve)
-
-    # --- construction -----------------------------------------------------------------
-
-    def open(self) -> App:
-        """Connect to the venue and build every component (no thread but the sim's yet)."""
+        self._closers: list[tuple[str, Callable[[], object]]] = []  # undone in reverse
         try:
             self._build()
         except BaseException:
             self.shutdown()
             raise
-        return self
+
+    def _opened(self, name: str, close: Callable[[], object]) -> None:
+        self._closers.append((name, close))
+
+    # --- construction -----------------------------------------------------------------
 
     def _build(self) -> None:
+        """Connect to the venue and build every component (no thread but the sim's yet)."""
         config, state_dir = self.config, self.runtime.state_dir
         exchange = config.exchange
-        venue, self.sim = connect_venue(config, state_dir)
+        venue, self.sim = connect_venue(config, state_dir)  # the embedded simulator, or None
+        if self.sim is not None:
+            self._opened("simulator", self.sim.stop)
         api_key, api_secret = credentials(self.runtime.secrets, exchange.venue)
         self.runtime.redactor.add(api_key)
         self.runtime.redactor.add(api_secret)
@@ -107,14 +106,17 @@ class App:
             on_alarm=self._alarm,
             on_secret=self.runtime.redactor.add,  # listenKeys, as the client learns them
         )
+        self._opened("exchange client", self.client.close)
         client = self.client
         self.clock = ExchangeClock(lambda: client.offset_ms)
         self.inbound: queue.Queue = queue.Queue()
         self.store = Store.open(state_dir / "state.db")
+        self._opened("store", self.store.close)
         settings = order_settings(config, dry_run=self.dry_run)
         self.oms = Oms(self.store, self.audit, tag=settings.tag)
         self.plans = PlanBook(self.oms.snapshot, self.submit)
         self.worker = OmsWorker(self.oms, self.inbound)
+        self.paper: PaperExecutor | None = None  # the dry-run executor
         if self.dry_run:
             from bot.execution.paper import PaperExecutor  # dry-run only: not on the cron path
 
@@ -130,6 +132,7 @@ class App:
             )
             if self._paper_file.exists():
                 self.paper.import_state(json.loads(self._paper_file.read_text(encoding="utf-8")))
+            self._opened("paper account", self._save_paper)
         self.executor = self.paper or self.client
         self.guard = RiskGuard(risk_limits(config))
         self.orders = OrderManager(
@@ -191,6 +194,7 @@ class App:
 
     def start_consumer(self) -> None:
         self.worker.start()
+        self._opened("OMS consumer", lambda: self.worker.stop(timeout=5))
 
     def submit(self, *commands: Command) -> None:
         """Have the OMS thread apply and commit ``commands``; returns once they are
@@ -269,6 +273,7 @@ class App:
             recover=self._recover_missed_exits,
         )
         self.stream.start()
+        self._opened("user stream", lambda: self.stream.stop(timeout=5) if self.stream else None)
         deadline = time.monotonic() + STREAM_READY_TIMEOUT_S
         while self.stream.health().snapshots == 0 and time.monotonic() < deadline:
             if self.stopping.wait(0.005):
@@ -336,23 +341,11 @@ class App:
     # --- shutdown ---------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        """Stop intake, drain and apply the queue, persist, join every thread (bounded)."""
-        steps: list[tuple[str, Callable[[], object]]] = []
-        if self.paper is not None:
-            steps.append(("paper account", self._save_paper))
-        if self.stream is not None:
-            steps.append(("user stream", lambda: self.stream.stop(timeout=5)))
-        if self.worker is not None and self.worker.alive:
-            steps.append(("OMS consumer", lambda: self.worker.stop(timeout=5)))
-        if self.store is not None:
-            steps.append(("store", self.store.close))
-        if self.client is not None:
-            steps.append(("exchange client", self.client.close))
-        if self.sim is not None:
-            steps.append(("simulator", self.sim.stop))
-        for name, stop in steps:
+        """Stop intake, drain and apply the queue, persist, join every thread (bounded):
+        everything opened or started, in reverse order. Safe to call twice."""
+        closers, self._closers = self._closers, []
+        for name, close in reversed(closers):
             try:
-                stop()
+                close()
             except Exception:
                 log.exception("shutting down the %s failed", name)
-        self.stream = self.worker = self.store = self.client = self.sim = self.paper = None

@@ -247,9 +247,13 @@ def _runtime(
 def _bot(args: argparse.Namespace, mode: str, *, read_only: bool = False) -> Iterator[App]:
     """Runtime (lock, logs, audit) and the App for one mode; always shut down."""
     with _runtime(args, mode) as runtime:
-        app = App(runtime, read_only=read_only)
         try:
-            yield app.open()
+            app = App(runtime, read_only=read_only)
+        except BaseException as exc:  # it closed what it had opened
+            runtime.outcome = f"error: {exc}"
+            raise
+        try:
+            yield app
         except BaseException as exc:
             runtime.outcome = f"error: {exc}"
             raise

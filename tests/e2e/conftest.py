@@ -105,7 +105,7 @@ def running_app(
             },
         )
         with Runtime(config, Secrets(), dry_run=False, mode="test", log_level="INFO") as runtime:
-            app = App(runtime).open()
+            app = App(runtime)
             try:
                 app.prepare(stream=stream)
                 yield sim, app

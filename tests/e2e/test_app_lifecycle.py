@@ -23,7 +23,7 @@ def test_shutdown_joins_every_thread_it_started(tmp_path):
             },
         )
         with Runtime(config, Secrets(), dry_run=False, mode="test", log_level="INFO") as runtime:
-            app = App(runtime).open()
+            app = App(runtime)
             try:
                 app.prepare(stream=True)
                 assert app.stream.health().healthy
