@@ -30,13 +30,13 @@ import hmac
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from bot.files import write_atomic
 from bot.redact import Redactor
@@ -89,7 +89,7 @@ def record_mac(key: bytes, digest: str) -> str:
     return hmac.new(key, digest.encode(), hashlib.sha256).hexdigest()
 
 
-def _hash_and_serialise(record: dict[str, Any], mac_base=None) -> str:
+def _hash_and_serialise(record: dict[str, Any], mac_base: hmac.HMAC | None = None) -> str:
     """Set ``record["hash"]`` (and ``record["mac"]`` when keyed) and return the
     record's journal line, serialising the data once. Sorted keys put ``data`` first
     and ``hash`` right after it, so the hashed text and the line share their pieces;
@@ -101,9 +101,9 @@ def _hash_and_serialise(record: dict[str, Any], mac_base=None) -> str:
     record["hash"] = digest
     if mac_base is None:
         return f'{{"data":{data},"hash":"{digest}",{rest[1:]}\n'
-    mac = mac_base.copy()
-    mac.update(digest.encode())
-    record["mac"] = mac = mac.hexdigest()
+    keyed = mac_base.copy()
+    keyed.update(digest.encode())
+    record["mac"] = mac = keyed.hexdigest()
     return f'{{"data":{data},"hash":"{digest}","mac":"{mac}",{rest[1:]}\n'
 
 
@@ -125,7 +125,7 @@ class AuditJournal:
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
         redactor: Redactor | None = None,
-        clock=lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         key: bytes | None = None,
     ) -> None:
         """``key`` (the audit key, kept out of the state dir) adds a MAC to every record."""
@@ -213,7 +213,7 @@ class AuditJournal:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _open(self, number: int):
+    def _open(self, number: int) -> TextIO:
         path = self._directory / f"{FILE_PREFIX}{number:06d}{FILE_SUFFIX}"
         return path.open("a", encoding="utf-8")
 
@@ -303,7 +303,7 @@ def _parse(line: bytes, place: str, after: int) -> dict[str, Any]:
     return record
 
 
-def _records(files: list[Path]):
+def _records(files: list[Path]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield ``(place, record)`` in chain order; a file that cannot be read is broken."""
     after = 0
     for path in files:

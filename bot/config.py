@@ -20,17 +20,25 @@ import shutil
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import yaml
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic import model_validator as _model_validator
 
 from bot.files import write_atomic
 from bot.strategy.loader import load_strategy
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION: Final = 2
 ENV_PREFIX = "BOT__"
 SECRET_ENV_NAMES = ("BINANCE_API_KEY", "BINANCE_API_SECRET")
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -53,8 +61,9 @@ class _Section(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _bools_are_only_flags(cls, value: Any, info) -> Any:
+    def _bools_are_only_flags(cls, value: Any, info: ValidationInfo) -> Any:
         """YAML ``true`` would pass as 1 (``leverage: true``) and ``'yes'`` as a flag."""
+        assert info.field_name is not None  # a field validator: pydantic names the field
         is_flag = cls.model_fields[info.field_name].annotation is bool
         if is_flag and not isinstance(value, bool):
             raise ValueError("must be true or false")
@@ -75,7 +84,7 @@ class ExchangeConfig(_Section):
 
     @field_validator("rest_url", "ws_url")
     @classmethod
-    def _absolute_url(cls, url: str | None, info) -> str | None:
+    def _absolute_url(cls, url: str | None, info: ValidationInfo) -> str | None:
         schemes = ("http://", "https://") if info.field_name == "rest_url" else ("ws://", "wss://")
         if url is not None and not url.startswith(schemes):
             raise ValueError(f"must start with {' or '.join(schemes)}")
@@ -254,6 +263,8 @@ def migrate(raw: dict[str, Any]) -> dict[str, Any]:
 class YamlRefused(yaml.MarkedYAMLError):
     """Well-formed YAML that a config may not use."""
 
+    problem_mark: yaml.Mark  # always given: the refusal names the line
+
 
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader without anchors/aliases or repeated keys, and with a depth limit.
@@ -277,7 +288,7 @@ class _StrictLoader(yaml.SafeLoader):
         )
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # unannotated in types-PyYAML
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise self._refuse("anchors and aliases (&, *) are not allowed", event)
         if isinstance(index, yaml.ScalarNode):  # a mapping value: its key

@@ -57,10 +57,15 @@ class KillSwitch:
         record = _read_json(self.path)
         if record is None:
             return "kill switch file is unreadable (treated as engaged)"
-        return record.get("reason")
+        reason = record.get("reason")
+        return (
+            reason
+            if isinstance(reason, str)
+            else "kill switch file names no reason (treated as engaged)"
+        )
 
     def engage(self, reason: str, *, request: StopRequest | None = None) -> None:
-        record = {"reason": reason, "since": datetime.now(UTC).isoformat()}
+        record: dict[str, object] = {"reason": reason, "since": datetime.now(UTC).isoformat()}
         if request is not None:
             record["request"] = {"id": request.id, "flatten": request.flatten}
         _write_json(self.path, record)
@@ -107,7 +112,7 @@ class KillSwitch:
         return Acknowledgement(tuple(str(line) for line in lines), ack.get("ok") is True)
 
 
-def _read_json(path: Path) -> dict | None:
+def _read_json(path: Path) -> dict[str, object] | None:
     """A small JSON object written by another process; None if missing, unreadable or not
     an object (writes are atomic, so a torn file means someone else wrote it)."""
     try:
@@ -117,5 +122,5 @@ def _read_json(path: Path) -> dict | None:
     return record if isinstance(record, dict) else None
 
 
-def _write_json(path: Path, record: dict) -> None:
+def _write_json(path: Path, record: dict[str, object]) -> None:
     write_atomic(path, json.dumps(record))

@@ -12,6 +12,7 @@ import logging.handlers
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from bot.redact import Redactor
 
@@ -43,7 +44,7 @@ def setup_logging(
     redactor: Redactor,
     max_bytes: int,
     backups: int,
-    console=sys.stderr,
+    console: TextIO = sys.stderr,
     console_level: str | None = None,
 ) -> list[logging.Handler]:
     """Attach console and rotating-file handlers to the root logger.

@@ -15,10 +15,13 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None  # signal.signal's
 
 
 class StopSignals:
@@ -28,7 +31,7 @@ class StopSignals:
         self._event = threading.Event()
         self.name: str | None = None  # the first signal received
         self._hooks: list[Callable[[], None]] = []
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, _Handler] = {}
 
     @property
     def requested(self) -> bool:

@@ -20,8 +20,10 @@ def _step_round(value: Decimal, step: Decimal, rounding: str) -> Decimal:
     if step <= 0:
         return value
     units = (value / step).to_integral_value(rounding=rounding)
-    exponent = min(0, step.normalize().as_tuple().exponent)
-    return (units * step).quantize(Decimal(1).scaleb(exponent))
+    exponent = step.normalize().as_tuple().exponent
+    if not isinstance(exponent, int):  # "n"/"N"/"F": NaN or infinity
+        raise ValueError(f"step {step} is not finite")
+    return (units * step).quantize(Decimal(1).scaleb(min(0, exponent)))
 
 
 @dataclass(frozen=True)

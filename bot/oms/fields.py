@@ -30,7 +30,7 @@ class FieldError(Exception):
     """A field problem; the caller turns it into MalformedPayload."""
 
 
-def read_field(d: dict, key: str, default: Any) -> Any:
+def read_field(d: object, key: str, default: Any) -> Any:
     if not isinstance(d, dict):
         raise FieldError(f"expected an object holding {key!r}")
     value = d.get(key, default)
@@ -61,7 +61,7 @@ def is_storable_amount(number: Decimal) -> bool:
     return not number or MIN_ADJUSTED_EXPONENT <= number.adjusted() <= MAX_ADJUSTED_EXPONENT
 
 
-def read_text(d: dict, key: str, default: Any = MISSING) -> str:
+def read_text(d: object, key: str, default: Any = MISSING) -> str:
     value = read_field(d, key, default)
     if not isinstance(value, str):
         raise FieldError(f"field {key!r} is not text: {value!r}")
@@ -70,7 +70,7 @@ def read_text(d: dict, key: str, default: Any = MISSING) -> str:
     return value
 
 
-def read_decimal(d: dict, key: str, default: Any = MISSING) -> Decimal:
+def read_decimal(d: object, key: str, default: Any = MISSING) -> Decimal:
     value = read_field(d, key, default)
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise FieldError(f"field {key!r} is not a decimal string: {value!r}")
@@ -83,7 +83,7 @@ def read_decimal(d: dict, key: str, default: Any = MISSING) -> Decimal:
     return number
 
 
-def read_int(d: dict, key: str, default: Any = MISSING) -> int:
+def read_int(d: object, key: str, default: Any = MISSING) -> int:
     """Ids, times and counts: 0 to 2^63-1; also digit strings, since listenKeyExpired
     sends ``E`` as a string."""
     value = read_field(d, key, default)
@@ -96,12 +96,14 @@ def read_int(d: dict, key: str, default: Any = MISSING) -> int:
     raise FieldError(f"field {key!r} is not an integer: {value!r}")
 
 
-def read_bool(d: dict, key: str, default: bool = False) -> bool:
+def read_bool(d: object, key: str, default: bool = False) -> bool:
     value = read_field(d, key, default)
     if isinstance(value, bool):
         return value
-    if value in ("true", "false"):
-        return value == "true"
+    if value == "true":
+        return True
+    if value == "false":
+        return False
     raise FieldError(f"field {key!r} is not a boolean: {value!r}")
 
 

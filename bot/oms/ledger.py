@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class Audit(Protocol):
-    def append(self, kind: str, data: dict[str, Any], *, sync: bool = False) -> dict: ...
+    def append(self, kind: str, data: dict[str, Any], *, sync: bool = False) -> object: ...
 
 
 def _day_of(ms: int) -> date:
@@ -102,6 +102,8 @@ class RiskLedger:
         exit older than the last exit of the other leg changes nothing: the streak
         counts in trade time, whatever order the fills arrive in."""
         at = order.first_fill_ms
+        if at is None:  # never filled: no exit to count
+            return
         counters = self.counters
         if leg is Leg.STOP_LOSS and at >= (counters.last_tp_exit_ms or 0):
             counters = RiskCounters(

@@ -99,7 +99,9 @@ class Oms:
         self._meta = dict(stored.meta)
         # Persistent maps: a change makes a new map sharing the rest, so publishing a
         # view is O(1) whatever the size of the history, and a reader's view never moves.
-        self._orders = Map({(o.symbol, o.order_id): o for o in stored.orders})
+        self._orders: Map[tuple[str, int], OrderState] = Map(
+            {(o.symbol, o.order_id): o for o in stored.orders}
+        )
         self._algo_orders = Map({a.client_algo_id: a for a in stored.algo_orders})
         self._algo_by_child = {
             (a.symbol, a.actual_order_id): a.client_algo_id
@@ -215,8 +217,8 @@ class Oms:
                 del remaining_orders[key]
             self._orders = remaining_orders.finish()
         with self._algo_orders.mutate() as remaining_algos:
-            for key in algos:
-                del remaining_algos[key]
+            for client_algo_id in algos:
+                del remaining_algos[client_algo_id]
             self._algo_orders = remaining_algos.finish()
         gone = set(algos)
         self._algo_by_child = {
@@ -324,12 +326,12 @@ class Oms:
         if order is not current:
             self._put_order(order)
         if new_fill and event.forced_close:
-            self._alarm_forced_close(event)
+            self._alarm_forced_close(event, event.forced_close)
 
-    def _alarm_forced_close(self, event: OrderTradeUpdate) -> None:
+    def _alarm_forced_close(self, event: OrderTradeUpdate, forced_close: str) -> None:
         """The exchange closed (part of) a position itself: the loss is in the day PnL
         with the fill; the leftover SL/TP are the position guard's (cancel_orphans)."""
-        reason = event.forced_close.upper()
+        reason = forced_close.upper()
         self.alarm(
             "forced_close",
             f"{event.symbol} closed by {reason} ({event.client_order_id}): "
@@ -413,22 +415,22 @@ class Oms:
                 )
             if event.reason == "FUNDING_FEE":
                 self._record_funding(event, change.balance_change)
-        for change in event.positions:
-            if change.position_side not in ("BOTH", ""):
+        for update in event.positions:
+            if update.position_side not in ("BOTH", ""):
                 log.warning(
-                    "ignoring hedge-mode position %s %s", change.symbol, change.position_side
+                    "ignoring hedge-mode position %s %s", update.symbol, update.position_side
                 )
                 continue
-            current = self._positions.get(change.symbol)
+            current = self._positions.get(update.symbol)
             if current is None or event.event_time_ms >= current.updated_ms:
                 self._put_position(
                     PositionState(
-                        symbol=change.symbol,
-                        amount=change.amount,
-                        entry_price=change.entry_price,
-                        breakeven_price=change.breakeven_price,
-                        unrealised_pnl=change.unrealised_pnl,
-                        margin_type=change.margin_type,
+                        symbol=update.symbol,
+                        amount=update.amount,
+                        entry_price=update.entry_price,
+                        breakeven_price=update.breakeven_price,
+                        unrealised_pnl=update.unrealised_pnl,
+                        margin_type=update.margin_type,
                         updated_ms=event.event_time_ms,
                     )
                 )
@@ -514,7 +516,7 @@ class Oms:
                     Decimal(0),
                     Decimal(0),
                     Decimal(0),
-                    local.margin_type if local else "cross",
+                    local.margin_type if isinstance(local, PositionState) else "cross",
                     taken_at_ms,
                 )
             )

@@ -151,7 +151,8 @@ def explained_by(drift: Drift, changes: OwnChanges) -> bool:
         return False
     if drift.kind == "position":
         return drift.key in changes.closed
-    return drift.local is not None and drift.local.symbol in changes.cancelled
+    local = drift.local
+    return isinstance(local, OrderState | AlgoOrderState) and local.symbol in changes.cancelled
 
 
 def format_drift_table(drifts: list[Drift]) -> str:

@@ -19,9 +19,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from types import MappingProxyType
-from typing import Any, TypeVar, get_args, get_type_hints
+from typing import TYPE_CHECKING, Any, TypeVar, get_args, get_type_hints
 
 from immutables import Map
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 OPEN_ORDER_STATUSES = frozenset({"NEW", "PARTIALLY_FILLED"})
 # TRIGGERED means the child order is in the matching engine: it is tracked there as a
@@ -146,7 +149,11 @@ class RiskCounters:
     last_tp_exit_ms: int | None = None
 
 
-def _frozen(mapping: Mapping) -> Mapping:
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _frozen(mapping: Mapping[K, V]) -> Mapping[K, V]:
     """A read-only mapping that cannot change under its reader: a persistent map is
     shared as it is (no copy), anything else is copied once."""
     return mapping if isinstance(mapping, Map) else MappingProxyType(dict(mapping))
@@ -207,7 +214,7 @@ class OmsView:
         return max(matches, key=lambda o: o.updated_ms, default=None)
 
 
-Record = TypeVar("Record")
+Record = TypeVar("Record", bound="DataclassInstance")
 
 
 def _plain(value: Any) -> str:

@@ -221,7 +221,13 @@ class Store:
             raise
         raise UnstorableRecords(refused)
 
-    def _write(self, staged: dict, deleted: dict, *, refused: list[str] | None) -> None:
+    def _write(
+        self,
+        staged: dict[str, dict[Any, Any]],
+        deleted: dict[str, list[_Row]],
+        *,
+        refused: list[str] | None,
+    ) -> None:
         """Execute the batch; with ``refused`` row by row, skipping (and naming) the
         rows SQLite will not take instead of failing the whole batch."""
         if self._prune_processed_before is not None:
@@ -258,11 +264,14 @@ class Store:
             deleted.append(key if isinstance(key, tuple) else (key,))
 
 
+_Row = tuple[Any, ...]  # the SQLite parameters of one row
+
+
 def _empty_stage() -> dict[str, dict[Any, Any]]:
     return {table: {} for table in _UPSERT}
 
 
-def _empty_deletes() -> dict[str, list[tuple]]:
+def _empty_deletes() -> dict[str, list[_Row]]:
     return {table: [] for table in _DELETE}
 
 
@@ -281,7 +290,7 @@ _DELETE = {
     "algo_orders": "DELETE FROM algo_orders WHERE client_algo_id = ?",
 }
 # Row parameters of a staged (key, record), in column order.
-_ROW: dict[str, Callable[[Any, Any], tuple]] = {
+_ROW: dict[str, Callable[[Any, Any], _Row]] = {
     "orders": lambda key, order: (
         *key,
         order.client_order_id,

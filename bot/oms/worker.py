@@ -76,7 +76,7 @@ class OmsWorker:
     def __init__(
         self,
         oms: Oms,
-        inbound: queue.Queue,
+        inbound: queue.Queue[object],  # raw payloads, events, commands
         *,
         name: str = "oms-consumer",
         batch_size: int = 500,

@@ -142,7 +142,7 @@ class AccountState:
 
     def take_id(self, kind: str) -> int:
         attr = f"next_{kind}_id"
-        value = getattr(self, attr)
+        value: int = getattr(self, attr)
         setattr(self, attr, value + 1)
         return value
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from bot.sim import brackets, errors, views
 from bot.sim.account import ZERO, Income, Position, unrealised
 from bot.sim.validation import bool_param
+from bot.sim.venue import Json, Venue
 
 D8 = Decimal("0.00000001")
 
@@ -19,7 +20,7 @@ def q8(value: Decimal) -> str:
     return f"{value.quantize(D8):f}"
 
 
-class AccountApi:
+class AccountApi(Venue):
     def asset_of(self, symbol: str) -> str:
         return self.specs[symbol].margin_asset
 
@@ -71,7 +72,7 @@ class AccountApi:
         asset: str,
         change: Decimal = ZERO,
         funding_symbol: str | None = None,
-    ) -> dict:
+    ) -> Json:
         """ACCOUNT_UPDATE with the asset's balance (`bc` = `change`) and, when `symbol` is
         given, that symbol's positions; `funding_symbol` becomes `a.S`."""
         positions = []
@@ -91,7 +92,7 @@ class AccountApi:
         return views.account_update(reason, self.now_ms(), balances, positions, funding_symbol)
 
     # --- REST views --------------------------------------------------------------------
-    def position_risk(self, params: dict[str, str]) -> list[dict]:
+    def position_risk(self, params: dict[str, str]) -> list[Json]:
         symbol = params.get("symbol")
         if symbol:
             self.spec(symbol)
@@ -105,7 +106,7 @@ class AccountApi:
             rows.append(self.position_row(p))
         return rows
 
-    def position_row(self, p: Position) -> dict:
+    def position_row(self, p: Position) -> Json:
         mark = self.market.mark(p.symbol)
         im = self._position_margin(p)
         return {
@@ -131,7 +132,7 @@ class AccountApi:
             "updateTime": p.update_time,
         }
 
-    def _asset_row(self, asset: str) -> dict:
+    def _asset_row(self, asset: str) -> Json:
         t = self._asset_totals(asset)
         return {
             "asset": asset,
@@ -149,7 +150,7 @@ class AccountApi:
             "updateTime": self.now_ms(),
         }
 
-    def account_info(self, params: dict[str, str]) -> dict:
+    def account_info(self, params: dict[str, str]) -> Json:
         assets = sorted(set(self.account.wallet) | {"USDT", "USDC"})
         usdt = self._asset_totals("USDT")
         return {
@@ -183,7 +184,7 @@ class AccountApi:
             ],
         }
 
-    def balances(self, params: dict[str, str]) -> list[dict]:
+    def balances(self, params: dict[str, str]) -> list[Json]:
         rows = []
         for asset in sorted(set(self.account.wallet) | {"USDT", "USDC"}):
             t = self._asset_totals(asset)
@@ -203,7 +204,7 @@ class AccountApi:
         return rows
 
     # --- configuration -----------------------------------------------------------------
-    def change_leverage(self, params: dict[str, str]) -> dict:
+    def change_leverage(self, params: dict[str, str]) -> Json:
         symbol = self.spec(params.get("symbol")).symbol
         raw = params.get("leverage")
         if not raw:
@@ -221,7 +222,7 @@ class AccountApi:
         )
         return {"leverage": int(raw), "maxNotionalValue": f"{cap:f}", "symbol": symbol}
 
-    def change_margin_type(self, params: dict[str, str]) -> dict:
+    def change_margin_type(self, params: dict[str, str]) -> Json:
         symbol = self.spec(params.get("symbol")).symbol
         raw = params.get("marginType")
         if not raw:
@@ -238,7 +239,7 @@ class AccountApi:
         self.account.margin_type[symbol] = wanted
         return {"code": 200, "msg": "success"}
 
-    def symbol_config(self, params: dict[str, str]) -> list[dict]:
+    def symbol_config(self, params: dict[str, str]) -> list[Json]:
         symbol = params.get("symbol")
         symbols = [self.spec(symbol).symbol] if symbol else list(self.specs)
         return [
@@ -254,17 +255,17 @@ class AccountApi:
             for s in symbols
         ]
 
-    def leverage_brackets(self, params: dict[str, str]) -> list[dict]:
+    def leverage_brackets(self, params: dict[str, str]) -> list[Json]:
         """GET /fapi/v1/leverageBracket: a list, also when one symbol is asked for (the
         docs show a bare object then; live answers and ccxt use the list)."""
         symbol = params.get("symbol")
         symbols = [self.spec(symbol).symbol] if symbol else list(self.specs)
         return [brackets.bracket_view(s) for s in symbols]
 
-    def get_position_mode(self, params: dict[str, str]) -> dict:
+    def get_position_mode(self, params: dict[str, str]) -> Json:
         return {"dualSidePosition": self.account.dual_side}
 
-    def change_position_mode(self, params: dict[str, str]) -> dict:
+    def change_position_mode(self, params: dict[str, str]) -> Json:
         wanted = bool_param(params, "dualSidePosition")
         if wanted is None:
             raise errors.mandatory("dualSidePosition")
@@ -278,7 +279,7 @@ class AccountApi:
         return {"code": 200, "msg": "success"}
 
     # --- history -----------------------------------------------------------------------
-    def income_history(self, params: dict[str, str]) -> list[dict]:
+    def income_history(self, params: dict[str, str]) -> list[Json]:
         symbol, kind = params.get("symbol"), params.get("incomeType")
         start, end = params.get("startTime"), params.get("endTime")
         limit = min(int(params.get("limit") or 100), 1000)
@@ -305,7 +306,7 @@ class AccountApi:
             for i in rows
         ]
 
-    def user_trades(self, params: dict[str, str]) -> list[dict]:
+    def user_trades(self, params: dict[str, str]) -> list[Json]:
         symbol = self.spec(params.get("symbol")).symbol
         order_id = params.get("orderId")
         limit = min(int(params.get("limit") or 500), 1000)

@@ -27,6 +27,7 @@ from bot.sim.validation import (
     check_working_type,
     decimal_param,
 )
+from bot.sim.venue import Json, Venue
 
 ALGO_TYPES = {"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"}
 TRAILING = "TRAILING_STOP_MARKET"
@@ -38,8 +39,8 @@ def is_triggered(order_type: str, side: str, trigger: Decimal, price: Decimal) -
     return price <= trigger if side == "BUY" else price >= trigger
 
 
-class AlgoTrading:
-    def new_algo_order(self, params: dict[str, str]) -> dict:
+class AlgoTrading(Venue):
+    def new_algo_order(self, params: dict[str, str]) -> Json:
         algo_type = params.get("algoType")
         if not algo_type:
             raise errors.mandatory("algoType")
@@ -241,19 +242,20 @@ class AlgoTrading:
             return self.account.algo_orders.get(int(algo_id)) if algo_id.isdigit() else None
         matches = [a for a in self.account.algo_orders.values() if a.client_algo_id == client_id]
         open_ones = [a for a in matches if a.is_open]
-        return (open_ones or matches or [None])[-1]
+        found = open_ones or matches
+        return found[-1] if found else None
 
-    def _algo_view(self, algo: AlgoOrder) -> dict:
+    def _algo_view(self, algo: AlgoOrder) -> Json:
         actual = self.account.orders.get(algo.actual_order_id) if algo.actual_order_id else None
         return views.algo_view(algo, actual)
 
-    def query_algo_order(self, params: dict[str, str]) -> dict:
+    def query_algo_order(self, params: dict[str, str]) -> Json:
         algo = self._find_algo(params)
         if algo is None:
             raise errors.no_such_order()
         return self._algo_view(algo)
 
-    def cancel_algo_order(self, params: dict[str, str]) -> dict:
+    def cancel_algo_order(self, params: dict[str, str]) -> Json:
         algo = self._find_algo(params)
         if algo is None or not algo.is_open:
             raise errors.cancel_unknown()
@@ -265,14 +267,14 @@ class AlgoTrading:
             "msg": "success",
         }
 
-    def cancel_all_algo_orders(self, params: dict[str, str]) -> dict:
+    def cancel_all_algo_orders(self, params: dict[str, str]) -> Json:
         symbol = self.spec(params.get("symbol")).symbol
         for algo in list(self.account.algo_orders.values()):
             if algo.is_open and algo.symbol == symbol:
                 self._set_status(algo, "CANCELED")
         return {"code": 200, "msg": "The operation of cancel all open order is done."}
 
-    def open_algo_orders(self, params: dict[str, str]) -> list[dict]:
+    def open_algo_orders(self, params: dict[str, str]) -> list[Json]:
         symbol = params.get("symbol")
         if symbol:
             self.spec(symbol)
@@ -283,7 +285,7 @@ class AlgoTrading:
             if a.is_open and symbol in (None, a.symbol) and algo_id in (None, "", str(a.algo_id))
         ]
 
-    def all_algo_orders(self, params: dict[str, str]) -> list[dict]:
+    def all_algo_orders(self, params: dict[str, str]) -> list[Json]:
         symbol = self.spec(params.get("symbol")).symbol
         start, end = params.get("startTime"), params.get("endTime")
         limit = int(params.get("limit") or 500)

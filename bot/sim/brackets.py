@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from bot.sim.venue import Json
+
 ZERO = Decimal(0)
 
 # (notional cap, max leverage, maintenance margin rate), lowest tier first.
@@ -105,7 +107,7 @@ def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def bracket_view(symbol: str) -> dict:
+def bracket_view(symbol: str) -> Json:
     """One entry of GET /fapi/v1/leverageBracket."""
     return {
         "symbol": symbol,

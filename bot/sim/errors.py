@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.sim.venue import Json
+
 
 @dataclass(frozen=True)
 class SimError(Exception):
@@ -18,7 +20,7 @@ class SimError(Exception):
     msg: str
     headers: tuple[tuple[str, str], ...] = ()
 
-    def body(self) -> dict:
+    def body(self) -> Json:
         return {"code": self.code, "msg": self.msg}
 
 

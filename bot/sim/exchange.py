@@ -9,6 +9,7 @@ drains it.
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 
 from bot.sim import errors
 from bot.sim.account import AccountState
@@ -16,11 +17,12 @@ from bot.sim.accounts import AccountApi
 from bot.sim.algo import AlgoTrading
 from bot.sim.funding import FundingSettlement
 from bot.sim.margin import MarginEngine
-from bot.sim.market import INTERVAL_MS, Clock, Market
+from bot.sim.market import INTERVAL_MS, Clock, KlineRow, Market
 from bot.sim.market_api import MarketDataApi
 from bot.sim.stream import ListenKeys
 from bot.sim.symbols import SymbolSpec, exchange_info
 from bot.sim.trading import Trading
+from bot.sim.venue import Json
 
 
 class Exchange(Trading, AlgoTrading, AccountApi, MarketDataApi, MarginEngine, FundingSettlement):
@@ -39,12 +41,12 @@ class Exchange(Trading, AlgoTrading, AccountApi, MarketDataApi, MarginEngine, Fu
         self.market = Market(seed, clock, specs)
         self.listen_keys = listen_keys
         self.account = account or AccountState()
-        self.outbox: list[dict] = []
+        self.outbox: list[Json] = []
         # Fault: a triggered algo order stays TRIGGERING with no child order (seen on
         # Binance in Oct 2026); a cancel then answers -2011.
         self.stall_triggers = False
         self.margin_calls: set[str] = set()  # positions (or cross assets) past the call ratio
-        self.funding_rates: dict = {}  # symbol -> Decimal, set by tests; default 0.01 %
+        self.funding_rates: dict[str, Decimal] = {}  # set by tests; default 0.01 %
 
     def match(self) -> None:
         """Everything that happens because prices or time moved."""
@@ -66,34 +68,37 @@ class Exchange(Trading, AlgoTrading, AccountApi, MarketDataApi, MarginEngine, Fu
         return spec
 
     # --- market data -------------------------------------------------------------------
-    def exchange_info(self) -> dict:
+    def exchange_info(self) -> Json:
         return exchange_info(self.specs, self.now_ms())
 
-    def klines(self, params: dict[str, str]) -> list[list]:
+    def klines(self, params: dict[str, str]) -> list[KlineRow]:
         spec = self.spec(params.get("symbol"))
         interval = params.get("interval")
         if not interval:
             raise errors.mandatory("interval")
         if interval not in INTERVAL_MS:
             raise errors.bad_request(-1120, "Invalid interval.")
-        limit = _int_param(params, "limit", 500)
-        if not 1 <= limit <= 1500:
+        limit = _int_param(params, "limit")
+        if limit is None:
+            limit = 500
+        elif not 1 <= limit <= 1500:
             raise errors.illegal_value("limit")
         return self.market.klines(
             spec.symbol,
             interval,
             limit,
-            _int_param(params, "startTime", None),
-            _int_param(params, "endTime", None),
+            _int_param(params, "startTime"),
+            _int_param(params, "endTime"),
         )
 
-    def premium_index(self, params: dict[str, str]) -> dict | list[dict]:
+    def premium_index(self, params: dict[str, str]) -> Json | list[Json]:
         symbol = params.get("symbol")
         if symbol:
-            return self._premium(self.spec(symbol).symbol)
-        return [self._premium(s) for s in self.specs]
+            return self.premium(self.spec(symbol).symbol)
+        return [self.premium(s) for s in self.specs]
 
-    def _premium(self, symbol: str) -> dict:
+    def premium(self, symbol: str) -> Json:
+        """One symbol's premiumIndex row (mark, index, funding rate, next funding time)."""
         now = self.now_ms()
         mark = self.market.mark(symbol)
         eight_h = 8 * 3_600_000
@@ -108,7 +113,7 @@ class Exchange(Trading, AlgoTrading, AccountApi, MarketDataApi, MarginEngine, Fu
             "time": now,
         }
 
-    def ticker_price(self, params: dict[str, str]) -> dict | list[dict]:
+    def ticker_price(self, params: dict[str, str]) -> Json | list[Json]:
         now = self.now_ms()
         symbol = params.get("symbol")
         symbols = [self.spec(symbol).symbol] if symbol else list(self.specs)
@@ -116,10 +121,10 @@ class Exchange(Trading, AlgoTrading, AccountApi, MarketDataApi, MarginEngine, Fu
         return rows[0] if symbol else rows
 
 
-def _int_param(params: dict[str, str], name: str, default: int | None) -> int | None:
+def _int_param(params: dict[str, str], name: str) -> int | None:
     value = params.get(name)
     if value is None or value == "":
-        return default
+        return None
     try:
         return int(value)
     except ValueError:

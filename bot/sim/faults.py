@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from bot.sim.venue import Json
+
 # fault name -> executed before answering?
 FAULTS = {
     "503_after_execute": True,
@@ -27,7 +29,7 @@ class Fault:
     method: str | None
     path: str | None
     remaining: int
-    options: dict = field(default_factory=dict)
+    options: Json = field(default_factory=dict)
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method.upper() == method) and (
@@ -56,7 +58,7 @@ class FaultPlan:
         self._faults: list[Fault] = []
 
     def inject(
-        self, name: str, method: str | None, path: str | None, count: int, options: dict
+        self, name: str, method: str | None, path: str | None, count: int, options: Json
     ) -> None:
         if name not in FAULTS:
             raise ValueError(f"unknown fault {name!r}; known: {sorted(FAULTS)}")

@@ -18,13 +18,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.sim.account import ZERO
+from bot.sim.venue import Venue
 
 FUNDING_INTERVAL_MS = 8 * 3_600_000
 DEFAULT_FUNDING_RATE = Decimal("0.0001")
 D8 = Decimal("0.00000001")
 
 
-class FundingSettlement:
+class FundingSettlement(Venue):
     def funding_rate(self, symbol: str) -> Decimal:
         return self.funding_rates.get(symbol, DEFAULT_FUNDING_RATE)
 

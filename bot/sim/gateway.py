@@ -19,6 +19,7 @@ from bot.sim.errors import SimError
 from bot.sim.faults import FaultPlan
 from bot.sim.hooks import RequestHooks
 from bot.sim.limits import RateLimiter
+from bot.sim.venue import Json
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,8 @@ class RequestRecord:
 
     method: str
     path: str
-    params: dict
-    headers: dict
+    params: dict[str, str]
+    headers: dict[str, str]
     status: int
     signed: bool
     weight: int
@@ -107,6 +108,7 @@ class Gateway:
             return Response(0, b"", drop=True)
         weight = route.weight_for(params)
         delay_s = 0.0
+        extra: tuple[tuple[str, str], ...] = ()  # headers of an error answer
         raw: tuple[int, bytes, str] | None = None  # a "raw" fault's answer replaces the body
         with self.lock:
             now = self.now_ms()
@@ -130,15 +132,15 @@ class Gateway:
                 )
                 if route.counts_order:
                     self.limiter.charge_order(now)
-                status, body, extra = 200, route.call(params), ()
+                status, body = 200, route.call(params)
             except SimError as exc:
                 status, body, extra = exc.status, exc.body(), exc.headers
             if fault is not None and fault.executes and raw is None:
                 if fault.name == "delay_after_execute":
                     delay_s = float(fault.options.get("delay_s", 30.0))
                 else:
-                    exc = _fault_error(fault.name, fault.options)
-                    status, body, extra = exc.status, exc.body(), exc.headers
+                    error = _fault_error(fault.name, fault.options)
+                    status, body, extra = error.status, error.body(), error.headers
             self.after_request(method != "GET")
             out_headers = [("X-MBX-USED-WEIGHT-1M", str(self.limiter.used_weight(now)))]
             if route.counts_order:
@@ -171,7 +173,7 @@ class Gateway:
         return Response(status, payload, out_headers, delay_s, drop)
 
 
-def _fault_error(name: str, options: dict) -> SimError:
+def _fault_error(name: str, options: Json) -> SimError:
     if name == "raw":  # not executed; the fault's raw answer replaces this one
         return SimError(200, 0, "")
     if name == "503_after_execute":

@@ -19,7 +19,7 @@ from typing import Any
 
 DROP = "drop"  # returned by a hook: cut the connection instead of going on
 
-Hook = Callable[[str, str, dict], Any]
+Hook = Callable[[str, str, dict[str, str]], Any]
 
 
 class RequestHooks:
@@ -29,12 +29,12 @@ class RequestHooks:
         self.before: Hook | None = None
         self.after: Hook | None = None
 
-    def run_before(self, method: str, path: str, params: dict) -> bool:
+    def run_before(self, method: str, path: str, params: dict[str, str]) -> bool:
         """True when the request must be dropped unexecuted."""
         hook = self.before
         return hook is not None and hook(method, path, dict(params)) == DROP
 
-    def run_after(self, method: str, path: str, params: dict) -> bool:
+    def run_after(self, method: str, path: str, params: dict[str, str]) -> bool:
         """True when the answer of the executed request must not be sent."""
         hook = self.after
         return hook is not None and hook(method, path, dict(params)) == DROP
@@ -62,7 +62,7 @@ class CrashAt:
         self.fired = False
         self._pending: str | None = None  # signature of the k-th request, awaiting after()
 
-    def before(self, method: str, path: str, params: dict) -> str | None:
+    def before(self, method: str, path: str, params: dict[str, str]) -> str | None:
         with self._lock:
             if self.fired or "signature" not in params:
                 return None
@@ -78,7 +78,7 @@ class CrashAt:
         self._action()
         return DROP
 
-    def after(self, method: str, path: str, params: dict) -> str | None:
+    def after(self, method: str, path: str, params: dict[str, str]) -> str | None:
         with self._lock:
             if self._pending is None or params.get("signature") != self._pending:
                 return None

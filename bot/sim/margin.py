@@ -28,12 +28,13 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from bot.sim import views
 from bot.sim.account import ZERO, Order, Position, unrealised
 from bot.sim.brackets import bracket_for
+from bot.sim.venue import Json, Venue
 
 D8 = Decimal("0.00000001")
 MARGIN_CALL_RATIO = Decimal("0.8")
 
 
-class MarginEngine:
+class MarginEngine(Venue):
     # --- figures -----------------------------------------------------------------------
     def notional(self, p: Position) -> Decimal:
         return p.amount * self.market.mark(p.symbol)
@@ -122,7 +123,7 @@ class MarginEngine:
         else:
             self.margin_calls.discard(key)
 
-    def _margin_call_event(self, positions: list[Position], cross_wallet: Decimal | None) -> dict:
+    def _margin_call_event(self, positions: list[Position], cross_wallet: Decimal | None) -> Json:
         rows = []
         for p in positions:
             mark = self.market.mark(p.symbol)
@@ -138,7 +139,7 @@ class MarginEngine:
                     "mm": f"{self.maint_margin(p).quantize(D8):f}",
                 }
             )
-        event: dict = {"e": "MARGIN_CALL", "E": self.now_ms()}
+        event: Json = {"e": "MARGIN_CALL", "E": self.now_ms()}
         if cross_wallet is not None:  # "cw": cross wallet, only for cross positions
             event["cw"] = f"{cross_wallet.quantize(D8):f}"
         event["p"] = rows

@@ -24,6 +24,8 @@ from functools import lru_cache
 
 from bot.sim.symbols import SymbolSpec
 
+KlineRow = list[int | str]  # [open time, "open", "high", "low", "close", "volume", close time, ...]
+
 MINUTE_MS = 60_000
 _LEVELS = 14  # 1 minute … ~5.7 days
 _SIGMA = 0.0005  # per-minute log-price scale
@@ -167,7 +169,7 @@ class Market:
         limit: int,
         start_ms: int | None = None,
         end_ms: int | None = None,
-    ) -> list[list]:
+    ) -> list[KlineRow]:
         """Binance kline rows; the still-open candle ends at the current last price."""
         step = INTERVAL_MS[interval]
         now = self.clock.now_ms()
@@ -181,7 +183,7 @@ class Market:
         end = now if end_ms is None else min(end_ms, now)
         return [self._kline(symbol, t, step, now) for t in opens if t <= end]
 
-    def _kline(self, symbol: str, open_ms: int, step: int, now: int) -> list:
+    def _kline(self, symbol: str, open_ms: int, step: int, now: int) -> KlineRow:
         path = self.paths[symbol]
         first_minute = open_ms // MINUTE_MS
         closed_until = min(open_ms + step, now - now % MINUTE_MS) // MINUTE_MS

@@ -10,21 +10,22 @@ from decimal import Decimal
 
 from bot.sim import errors, quotes
 from bot.sim.account import MAKER_FEE, TAKER_FEE
+from bot.sim.venue import Json, Venue
 
 DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
 FUNDING_INTERVAL_MS = 8 * 3_600_000
 FUNDING_RATE = Decimal("0.00010000")
 
 
-class MarketDataApi:
-    def ticker_24hr(self, params: dict[str, str]) -> dict | list[dict]:
+class MarketDataApi(Venue):
+    def ticker_24hr(self, params: dict[str, str]) -> Json | list[Json]:
         symbol = params.get("symbol")
         symbols = [self.spec(symbol).symbol] if symbol else list(self.specs)
         now = self.now_ms()
         rows = [self._ticker_row(s, now) for s in symbols]
         return rows[0] if symbol else rows
 
-    def _ticker_row(self, symbol: str, now: int) -> dict:
+    def _ticker_row(self, symbol: str, now: int) -> Json:
         t = quotes.day_stats(self.market, symbol, now)
         return {
             "symbol": symbol,
@@ -45,14 +46,14 @@ class MarketDataApi:
             "count": t["count"],
         }
 
-    def depth(self, params: dict[str, str]) -> dict:
+    def depth(self, params: dict[str, str]) -> Json:
         symbol = self.spec(params.get("symbol")).symbol
         limit = depth_limit(params)
         now = self.now_ms()
         bids, asks = quotes.book(self.market, symbol, now, limit)
         return {"lastUpdateId": now, "E": now, "T": now, "bids": bids, "asks": asks}
 
-    def funding_rate_history(self, params: dict[str, str]) -> list[dict]:
+    def funding_rate_history(self, params: dict[str, str]) -> list[Json]:
         """Settled funding of the past funding times (8 h grid), ascending.
 
         Without a window Binance returns the most recent 200 (limit default 100, max 1000);
@@ -83,7 +84,7 @@ class MarketDataApi:
             for s in symbols
         ]
 
-    def commission_rate(self, params: dict[str, str]) -> dict:
+    def commission_rate(self, params: dict[str, str]) -> Json:
         symbol = self.spec(params.get("symbol")).symbol
         return {
             "symbol": symbol,

@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.sim import quotes
-from bot.sim.market import INTERVAL_MS
+from bot.sim.market import INTERVAL_MS, KlineRow
+from bot.sim.venue import Json
+
+if TYPE_CHECKING:
+    from bot.sim.exchange import Exchange
 
 _NAME = re.compile(
     r"^(?P<symbol>[a-z0-9]+)@(?:(?P<kline>kline_(?P<interval>\w+))|(?P<mark>markPrice(?:@1s)?)"
@@ -64,13 +69,13 @@ class MarketFeed:
     opens, as Binance does, so a client that acts on closed candles sees each one once.
     """
 
-    def __init__(self, exchange) -> None:
+    def __init__(self, exchange: Exchange) -> None:
         self.exchange = exchange
         self._next_due: dict[str, float] = {}
         self._kline_open: dict[str, int] = {}
 
-    def due(self, names: set[str], root: str, clock_s: float) -> dict[str, list[dict]]:
-        out: dict[str, list[dict]] = {}
+    def due(self, names: set[str], root: str, clock_s: float) -> dict[str, list[Json]]:
+        out: dict[str, list[Json]] = {}
         for name in names:
             stream = parse(name, set(self.exchange.specs))
             if stream is None or stream.root != root:
@@ -82,7 +87,7 @@ class MarketFeed:
             out[name] = self.payloads(stream)
         return out
 
-    def payloads(self, stream: MarketStream) -> list[dict]:
+    def payloads(self, stream: MarketStream) -> list[Json]:
         now = self.exchange.now_ms()
         if stream.kind == "kline":
             return self._klines(stream, now)
@@ -92,7 +97,7 @@ class MarketFeed:
             return [self.ticker(stream.symbol, now)]
         return [self.book_ticker(stream.symbol, now)]
 
-    def _klines(self, stream: MarketStream, now: int) -> list[dict]:
+    def _klines(self, stream: MarketStream, now: int) -> list[Json]:
         market = self.exchange.market
         step = INTERVAL_MS[stream.interval]
         current = now - now % step
@@ -106,8 +111,8 @@ class MarketFeed:
         frames.append(kline_event(stream.symbol, stream.interval, row, now, closed=False))
         return frames
 
-    def mark_price(self, symbol: str, now: int) -> dict:
-        premium = self.exchange.premium_index({"symbol": symbol})
+    def mark_price(self, symbol: str, now: int) -> Json:
+        premium = self.exchange.premium(symbol)
         return {
             "e": "markPriceUpdate",
             "E": now,
@@ -119,7 +124,7 @@ class MarketFeed:
             "T": premium["nextFundingTime"],
         }
 
-    def ticker(self, symbol: str, now: int) -> dict:
+    def ticker(self, symbol: str, now: int) -> Json:
         t = quotes.day_stats(self.exchange.market, symbol, now)
         return {
             "e": "24hrTicker",
@@ -142,7 +147,7 @@ class MarketFeed:
             "n": t["count"],
         }
 
-    def book_ticker(self, symbol: str, now: int) -> dict:
+    def book_ticker(self, symbol: str, now: int) -> Json:
         bids, asks = quotes.book(self.exchange.market, symbol, now, 1)
         return {
             "e": "bookTicker",
@@ -157,7 +162,7 @@ class MarketFeed:
         }
 
 
-def kline_event(symbol: str, interval: str, row: list, now: int, *, closed: bool) -> dict:
+def kline_event(symbol: str, interval: str, row: KlineRow, now: int, *, closed: bool) -> Json:
     """A `kline` event from a REST kline row (same numbers, Binance's stream field names)."""
     trades = int(row[8])
     return {

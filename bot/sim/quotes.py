@@ -48,7 +48,9 @@ def day_stats(market: Market, symbol: str, now: int) -> dict[str, object]:
     }
 
 
-def book(market: Market, symbol: str, now: int, levels: int) -> tuple[list, list]:
+def book(
+    market: Market, symbol: str, now: int, levels: int
+) -> tuple[list[list[str]], list[list[str]]]:
     """(bids, asks) as [[price, qty], ...] strings: best bid = last, best ask = last + tick."""
     last = market.last(symbol, now)
     tick = market.specs[symbol].tick_size

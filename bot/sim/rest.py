@@ -14,11 +14,14 @@ import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.sim.gateway import Gateway, Response
+from bot.sim.venue import Json
 
-ControlHandler = Callable[[str, str, dict], tuple[int, object]]
+_Request = socket.socket | tuple[bytes, socket.socket]  # socketserver's (UDP: a tuple)
+ControlHandler = Callable[[str, str, Json], tuple[int, object]]
 
 
 class _Server(ThreadingHTTPServer):
@@ -28,10 +31,11 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, port: int, handler_cls: type) -> None:
         super().__init__(("127.0.0.1", port), handler_cls)
         self.conn_lock = threading.Lock()
-        self.live: dict[socket.socket, threading.Thread] = {}
+        self.live: dict[_Request, threading.Thread] = {}
         self.stopping = threading.Event()
 
-    def process_request(self, request, client_address):  # one named thread per connection
+    def process_request(self, request: _Request, client_address: Any) -> None:
+        # one named thread per connection
         thread = threading.Thread(
             target=self.process_request_thread,
             args=(request, client_address),
@@ -42,7 +46,7 @@ class _Server(ThreadingHTTPServer):
             self.live[request] = thread
         thread.start()
 
-    def process_request_thread(self, request, client_address):
+    def process_request_thread(self, request: _Request, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
@@ -76,7 +80,8 @@ class RestServer:
         self._thread.join(timeout=5)
         with self._server.conn_lock:
             live = list(self._server.live.items())
-        for conn, _ in live:
+        for request, _ in live:
+            conn = request if isinstance(request, socket.socket) else request[1]
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
         for _, thread in live:
@@ -90,10 +95,11 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = 60  # an idle keep-alive connection is dropped, as real servers do
     disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
+    server: _Server
     gateway: Gateway
     control: ControlHandler
 
-    def log_message(self, format, *args):
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def _serve(self) -> None:

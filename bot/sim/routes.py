@@ -6,10 +6,12 @@ docs in one screen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.sim.auth import Security
 from bot.sim.gateway import Route
+from bot.sim.venue import Json
 
 if TYPE_CHECKING:
     from bot.sim.exchange import Exchange
@@ -28,7 +30,7 @@ def _klines_weight(params: dict[str, str]) -> int:
     return 10
 
 
-def _with_symbol(light: int, heavy: int):
+def _with_symbol(light: int, heavy: int) -> Callable[[dict[str, str]], int]:
     return lambda params: light if params.get("symbol") else heavy
 
 
@@ -96,7 +98,7 @@ def build_routes(ex: Exchange) -> dict[tuple[str, str], Route]:
     return r
 
 
-def _close_key(ex: Exchange) -> dict:
+def _close_key(ex: Exchange) -> Json:
     """USDⓈ-M listenKey calls take no parameters: they act on the API key's one stream (a
     `listenKey` parameter, as binance-futures-connector sends, is ignored, not checked)."""
     ex.listen_keys.close(next(iter(ex.listen_keys.expiry), None))

@@ -28,6 +28,7 @@ from bot.sim.rest import RestServer
 from bot.sim.routes import build_routes
 from bot.sim.stream import ListenKeys, StreamHub
 from bot.sim.symbols import default_symbols
+from bot.sim.venue import Json
 
 TICK_S = 0.25
 
@@ -116,7 +117,7 @@ class Simulator:
     def __enter__(self) -> Simulator:
         return self.start()
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     @property
@@ -185,17 +186,17 @@ class Simulator:
             self.exchange.add_income(symbol, income_type, Decimal(amount), time_ms)
             self._after_request()
 
-    def position(self, symbol: str) -> dict:
+    def position(self, symbol: str) -> Json:
         """positionRisk-shaped row of the one-way position (zero row if flat)."""
         with self.exchange.lock:
             self.exchange.spec(symbol)
             return self.exchange.position_row(self.exchange.account.position(symbol))
 
-    def open_orders(self, symbol: str | None = None) -> list[dict]:
+    def open_orders(self, symbol: str | None = None) -> list[Json]:
         with self.exchange.lock:
             return self.exchange.open_orders({"symbol": symbol} if symbol else {})
 
-    def open_algo_orders(self, symbol: str | None = None) -> list[dict]:
+    def open_algo_orders(self, symbol: str | None = None) -> list[Json]:
         with self.exchange.lock:
             return self.exchange.open_algo_orders({"symbol": symbol} if symbol else {})
 
@@ -222,7 +223,7 @@ class Simulator:
         method: str | None = None,
         path: str | None = None,
         count: int = 1,
-        **options,
+        **options: object,
     ) -> None:
         """Arm a fault for the next `count` requests matching method/path (None = any).
 
@@ -330,7 +331,7 @@ class Simulator:
         assert self._hub is not None, "start the simulator first"
         return self._hub
 
-    def _market_frames(self, root: str, names: set[str]) -> dict[str, list[dict]]:
+    def _market_frames(self, root: str, names: set[str]) -> dict[str, list[Json]]:
         with self.exchange.lock:
             return self._feed.due(names, root, time.monotonic())
 
@@ -363,7 +364,7 @@ class Simulator:
             with self.exchange.lock:
                 self._run_market()
 
-    def _control(self, method: str, name: str, payload: dict) -> tuple[int, object]:
+    def _control(self, method: str, name: str, payload: Json) -> tuple[int, object]:
         """The `/_sim/<name>` HTTP control API (JSON in, JSON out) for subprocess tests."""
         if name == "now_ms":
             return 200, {"now_ms": self.now_ms()}
@@ -422,5 +423,5 @@ class Simulator:
         return 200, {}
 
 
-def _opt_dec(value) -> Decimal | None:
+def _opt_dec(value: object) -> Decimal | None:
     return None if value is None else Decimal(str(value))

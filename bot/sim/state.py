@@ -13,24 +13,30 @@ import dataclasses
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from bot import files
 from bot.sim.account import AccountState, AlgoOrder, Income, Order, Position, Trade
 from bot.sim.market import Pins
+from bot.sim.venue import Json
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 FORMAT_VERSION = 1
+_Record = TypeVar("_Record", AlgoOrder, Income, Order, Position, Trade)
 
 
-def _plain(obj) -> dict:
-    out = {}
+def _plain(obj: DataclassInstance) -> Json:
+    out: Json = {}
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         out[f.name] = f"{value:f}" if isinstance(value, Decimal) else value
     return out
 
 
-def _load(cls, data: dict):
-    kwargs = {}
+def _load(cls: type[_Record], data: Json) -> _Record:
+    kwargs: Json = {}
     for f in dataclasses.fields(cls):
         if f.name not in data:
             continue
@@ -39,7 +45,7 @@ def _load(cls, data: dict):
     return cls(**kwargs)
 
 
-def dump_state(account: AccountState, clock_offset_ms: int, pins: dict[str, Pins]) -> dict:
+def dump_state(account: AccountState, clock_offset_ms: int, pins: dict[str, Pins]) -> Json:
     return {
         "version": FORMAT_VERSION,
         "clock_offset_ms": clock_offset_ms,
@@ -64,7 +70,7 @@ def dump_state(account: AccountState, clock_offset_ms: int, pins: dict[str, Pins
     }
 
 
-def load_state(data: dict) -> tuple[AccountState, int, dict[str, Pins]]:
+def load_state(data: Json) -> tuple[AccountState, int, dict[str, Pins]]:
     if data.get("version") != FORMAT_VERSION:
         raise ValueError(f"unsupported sim state version {data.get('version')!r}")
     account = AccountState(
@@ -89,11 +95,14 @@ def load_state(data: dict) -> tuple[AccountState, int, dict[str, Pins]]:
     return account, int(data["clock_offset_ms"]), pins
 
 
-def read(path: Path) -> dict | None:
+def read(path: Path) -> Json | None:
     if not path.exists():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a sim state (a JSON object)")
+    return data
 
 
-def write_atomic(path: Path, data: dict) -> None:
+def write_atomic(path: Path, data: Json) -> None:
     files.write_atomic(path, json.dumps(data, separators=(",", ":")))

@@ -26,12 +26,13 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
 from bot.sim import errors, ws_protocol
+from bot.sim.venue import Json
 from bot.sim.ws_protocol import Session
 
 MARKET_TICK_S = 0.25
 MAX_MESSAGES_PER_S = 10  # incoming, per connection; Binance disconnects above it
 # (root, stream names subscribed there) -> {name: payloads}; runs under the exchange lock
-MarketFrames = Callable[[str, set[str]], dict[str, list[dict]]]
+MarketFrames = Callable[[str, set[str]], dict[str, list[Json]]]
 
 
 class _Subscriber:
@@ -88,7 +89,7 @@ class StreamHub:
     def __init__(
         self,
         keys: ListenKeys,
-        is_valid,
+        is_valid: Callable[[str], bool],
         *,
         port: int,
         ping_interval_s: float,
@@ -135,14 +136,14 @@ class StreamHub:
         self._server_thread.join(timeout=5)
 
     # --- control -----------------------------------------------------------------------
-    def publish(self, events: list[dict]) -> None:
+    def publish(self, events: list[Json]) -> None:
         """Queue events for delivery; while silenced they are lost, as on a dead link."""
         if self._silent.is_set():
             return
         for event in events:
             self._queue.put(("event", event))
 
-    def push_to_key(self, key: str, event: dict) -> None:
+    def push_to_key(self, key: str, event: Json) -> None:
         """An event for one key even if that key is no longer valid (listenKeyExpired)."""
         if not self._silent.is_set():
             self._queue.put(("key", (key, event)))
@@ -170,6 +171,7 @@ class StreamHub:
 
     # --- threads -----------------------------------------------------------------------
     def _handle(self, connection: ServerConnection) -> None:
+        assert connection.request is not None  # the handshake is done when this runs
         session = ws_protocol.open_session(connection.request.path)
         if session is None:  # incl. the legacy /ws and /stream roots, retired 2026-04-23
             connection.close(1008, "invalid path")
@@ -222,18 +224,15 @@ class StreamHub:
                 next_market = now + MARKET_TICK_S
                 if not self._silent.is_set():
                     self._push_market()
-            kind, payload = item
-            if kind == "tick":
-                continue
-            if kind == "raw":
-                self._send_raw(payload)
-            elif kind == "event":
-                self._send_user(payload, self._is_valid)
-            else:
-                key, event = payload
-                self._send_user(event, lambda k, key=key: k == key)
+            match item:
+                case ("raw", str() as text):
+                    self._send_raw(text)
+                case ("event", dict() as event):
+                    self._send_user(event, self._is_valid)
+                case ("key", (str() as key, dict() as event)):
+                    self._send_user(event, key.__eq__)  # to this listenKey only
 
-    def _send_user(self, event: dict, wanted: Callable[[str], bool]) -> None:
+    def _send_user(self, event: Json, wanted: Callable[[str], bool]) -> None:
         for sub in self._subs_snapshot():
             session = sub.session
             if session.events is not None and event.get("e") not in session.events:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from bot.sim.venue import Json
+
 ORDER_TYPES = (
     "LIMIT",
     "MARKET",
@@ -101,7 +103,7 @@ def default_symbols() -> dict[str, SymbolSpec]:
     return {s.symbol: s for s in specs}
 
 
-def symbol_info(spec: SymbolSpec) -> dict:
+def symbol_info(spec: SymbolSpec) -> Json:
     """One `symbols[]` entry of GET /fapi/v1/exchangeInfo."""
     return {
         "symbol": spec.symbol,
@@ -158,7 +160,7 @@ def symbol_info(spec: SymbolSpec) -> dict:
     }
 
 
-def exchange_info(specs: dict[str, SymbolSpec], server_time_ms: int) -> dict:
+def exchange_info(specs: dict[str, SymbolSpec], server_time_ms: int) -> Json:
     return {
         "timezone": "UTC",
         "serverTime": server_time_ms,

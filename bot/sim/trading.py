@@ -24,6 +24,7 @@ from bot.sim.validation import (
     check_side,
     decimal_param,
 )
+from bot.sim.venue import Json, Venue
 
 FEE_DECIMALS = Decimal("0.00000001")
 
@@ -32,9 +33,9 @@ def new_client_id() -> str:
     return secrets.token_urlsafe(16)[:22].replace("-", "x").replace("_", "y")
 
 
-class Trading:
+class Trading(Venue):
     # --- placing -----------------------------------------------------------------------
-    def new_order(self, params: dict[str, str]) -> dict:
+    def new_order(self, params: dict[str, str]) -> Json:
         spec = self.spec(params.get("symbol"))
         side = check_side(params)
         order_type = params.get("type")
@@ -276,28 +277,29 @@ class Trading:
             if o.client_order_id == client_id and o.symbol == symbol
         ]
         open_ones = [o for o in matches if o.is_open]
-        return (open_ones or matches or [None])[-1]
+        found = open_ones or matches
+        return found[-1] if found else None
 
-    def query_order(self, params: dict[str, str]) -> dict:
+    def query_order(self, params: dict[str, str]) -> Json:
         order = self.find_order(params)
         if order is None:
             raise errors.no_such_order()
         return views.order_view(order)
 
-    def query_open_order(self, params: dict[str, str]) -> dict:
+    def query_open_order(self, params: dict[str, str]) -> Json:
         order = self.find_order(params)
         if order is None or not order.is_open:
             raise errors.bad_request(-2013, "Order does not exist.")
         return views.order_view(order)
 
-    def cancel_order(self, params: dict[str, str]) -> dict:
+    def cancel_order(self, params: dict[str, str]) -> Json:
         order = self.find_order(params)
         if order is None or not order.is_open:
             raise errors.cancel_unknown()
         self._finish(order, "CANCELED")
         return views.order_view(order)
 
-    def cancel_all_orders(self, params: dict[str, str]) -> dict:
+    def cancel_all_orders(self, params: dict[str, str]) -> Json:
         self._cancel_all(self.spec(params.get("symbol")).symbol)
         return {"code": 200, "msg": "The operation of cancel all open order is done."}
 
@@ -306,7 +308,7 @@ class Trading:
             if order.is_open and order.symbol == symbol:
                 self._finish(order, "CANCELED")
 
-    def open_orders(self, params: dict[str, str]) -> list[dict]:
+    def open_orders(self, params: dict[str, str]) -> list[Json]:
         symbol = params.get("symbol")
         if symbol:
             self.spec(symbol)
@@ -316,13 +318,13 @@ class Trading:
             if o.is_open and symbol in (None, o.symbol)
         ]
 
-    def all_orders(self, params: dict[str, str]) -> list[dict]:
+    def all_orders(self, params: dict[str, str]) -> list[Json]:
         symbol = self.spec(params.get("symbol")).symbol
         limit = int(params.get("limit") or 500)
         rows = [o for o in self.account.orders.values() if o.symbol == symbol]
         return [views.order_view(o) for o in rows[-limit:]]
 
-    def countdown_cancel_all(self, params: dict[str, str]) -> dict:
+    def countdown_cancel_all(self, params: dict[str, str]) -> Json:
         symbol = self.spec(params.get("symbol")).symbol
         countdown = params.get("countdownTime")
         if countdown is None or not countdown.isdigit():

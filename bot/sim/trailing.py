@@ -19,7 +19,7 @@ from decimal import Decimal
 from bot.sim import errors
 from bot.sim.account import ZERO, AlgoOrder
 from bot.sim.symbols import SymbolSpec
-from bot.sim.validation import check_price, decimal_param
+from bot.sim.validation import check_price, decimal_param, optional_decimal_param
 
 MIN_CALLBACK_RATE = Decimal("0.1")
 MAX_CALLBACK_RATE = Decimal("20")  # since 2026-10-23 (was 10)
@@ -34,7 +34,7 @@ def trailing_params(
     rate = decimal_param(params, "callbackRate")
     if not MIN_CALLBACK_RATE <= rate <= MAX_CALLBACK_RATE:
         raise errors.illegal_value("callbackRate")
-    activate = decimal_param(params, "activatePrice", required=False)
+    activate = optional_decimal_param(params, "activatePrice")
     if activate is None:
         return ZERO, rate
     check_price(spec, activate)

@@ -24,11 +24,17 @@ CONDITIONAL_TYPES = {
 BOOLS = {"true": True, "false": False}
 
 
-def decimal_param(params: dict[str, str], name: str, required: bool = True) -> Decimal | None:
+def decimal_param(params: dict[str, str], name: str) -> Decimal:
+    """A mandatory decimal parameter (-1102 when absent)."""
+    value = optional_decimal_param(params, name)
+    if value is None:
+        raise errors.mandatory(name)
+    return value
+
+
+def optional_decimal_param(params: dict[str, str], name: str) -> Decimal | None:
     raw = params.get(name)
     if raw is None or raw == "":
-        if required:
-            raise errors.mandatory(name)
         return None
     if not re.fullmatch(r"-?\d+(\.\d+)?", raw):
         raise errors.illegal_value(name)

@@ -9,13 +9,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.sim.account import ZERO, AlgoOrder, Order, Position, Trade
+from bot.sim.venue import Json
 
 
 def s(value: Decimal) -> str:
     return f"{value:f}"
 
 
-def order_view(o: Order) -> dict:
+def order_view(o: Order) -> Json:
     return {
         "orderId": o.order_id,
         "symbol": o.symbol,
@@ -45,7 +46,7 @@ def order_view(o: Order) -> dict:
     }
 
 
-def algo_view(a: AlgoOrder, actual: Order | None = None) -> dict:
+def algo_view(a: AlgoOrder, actual: Order | None = None) -> Json:
     return {
         "algoId": a.algo_id,
         "clientAlgoId": a.client_algo_id,
@@ -76,7 +77,7 @@ def algo_view(a: AlgoOrder, actual: Order | None = None) -> dict:
     }
 
 
-def _trailing_fields(a: AlgoOrder) -> dict:
+def _trailing_fields(a: AlgoOrder) -> Json:
     if a.order_type != "TRAILING_STOP_MARKET":
         return {}
     return {"activatePrice": s(a.activate_price), "callbackRate": s(a.callback_rate)}
@@ -84,7 +85,7 @@ def _trailing_fields(a: AlgoOrder) -> dict:
 
 def order_trade_update(
     o: Order, execution: str, now: int, trade: Trade | None = None, expiry_reason: str = "0"
-) -> dict:
+) -> Json:
     payload = {
         "s": o.symbol,
         "c": o.client_order_id,
@@ -128,7 +129,7 @@ def order_trade_update(
     return {"e": "ORDER_TRADE_UPDATE", "E": now, "T": now, "o": payload}
 
 
-def trade_lite(o: Order, trade: Trade, now: int) -> dict:
+def trade_lite(o: Order, trade: Trade, now: int) -> Json:
     return {
         "e": "TRADE_LITE",
         "E": now,
@@ -147,10 +148,10 @@ def trade_lite(o: Order, trade: Trade, now: int) -> dict:
 
 
 def account_update(
-    reason: str, now: int, balances: list[dict], positions: list[dict], symbol: str | None = None
-) -> dict:
+    reason: str, now: int, balances: list[Json], positions: list[Json], symbol: str | None = None
+) -> Json:
     """`symbol` is `a.S`, pushed on FUNDING_FEE since 2026-08."""
-    account: dict = {"m": reason, "B": balances, "P": positions}
+    account: Json = {"m": reason, "B": balances, "P": positions}
     if symbol is not None:
         account["S"] = symbol
     return {"e": "ACCOUNT_UPDATE", "E": now, "T": now, "a": account}
@@ -158,7 +159,7 @@ def account_update(
 
 def balance_entry(
     asset: str, wallet: Decimal, change: Decimal = ZERO, cross_wallet: Decimal | None = None
-) -> dict:
+) -> Json:
     """Balances in 8 decimals, as Binance prints them (`"wb":"122624.12345678"`); `bc` is
     the balance change except PnL and commission (a funding fee, a deposit…)."""
     eight = Decimal("0.00000001")
@@ -173,7 +174,7 @@ def balance_entry(
 
 def position_entry(
     p: Position, side: str, mark: Decimal, margin_type: str, isolated_wallet: Decimal
-) -> dict:
+) -> Json:
     return {
         "s": p.symbol,
         "pa": s(p.amount),
@@ -187,7 +188,7 @@ def position_entry(
     }
 
 
-def algo_update(a: AlgoOrder, now: int, actual: Order | None = None) -> dict:
+def algo_update(a: AlgoOrder, now: int, actual: Order | None = None) -> Json:
     return {
         "e": "ALGO_UPDATE",
         "T": now,

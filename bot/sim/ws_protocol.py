@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
+from bot.sim.venue import Json
+
 ROOTS = ("public", "market", "private")
 MAX_STREAMS = 1024  # per connection (EXCHANGE-FACTS §2)
 METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
@@ -59,7 +61,7 @@ def open_session(raw_path: str) -> Session | None:
     return Session(root, combined, _unique(streams)[:MAX_STREAMS], allowed)
 
 
-def answer(session: Session, text: str) -> dict:
+def answer(session: Session, text: str) -> Json:
     """Apply one client message to the session; return the reply Binance sends."""
     try:
         message = json.loads(text)
@@ -106,7 +108,7 @@ def answer(session: Session, text: str) -> dict:
     return {"result": None, "id": request_id}
 
 
-def frame(session: Session, stream: str, payload: dict) -> str:
+def frame(session: Session, stream: str, payload: Json) -> str:
     """The text frame of one payload: raw, or wrapped for a combined session."""
     return json.dumps({"stream": stream, "data": payload} if session.combined else payload)
 
@@ -121,7 +123,7 @@ def _valid_id(value: object) -> bool:
     return isinstance(value, str) and bool(_STRING_ID.match(value))
 
 
-def _error(code: int, msg: str, request_id: object) -> dict:
+def _error(code: int, msg: str, request_id: object) -> Json:
     return {"error": {"code": code, "msg": msg}, "id": request_id}
 
 

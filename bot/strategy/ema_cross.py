@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from bot.strategy.base import Candle, Signal
 from bot.strategy.indicators import atr, ema
@@ -46,8 +46,12 @@ class EmaCross:
             return None
         closes = [c.close for c in candles]
         fast, slow = ema(closes, self.fast), ema(closes, self.slow)
-        prev_gap = fast[-2] - slow[-2]  # type: ignore[operator]
-        gap = fast[-1] - slow[-1]  # type: ignore[operator]
+        fast_prev, slow_prev, fast_last, slow_last = fast[-2], slow[-2], fast[-1], slow[-1]
+        if fast_prev is None or slow_prev is None or fast_last is None or slow_last is None:
+            return None  # not reached: min_candles gives both EMAs on the last two candles
+        prev_gap = fast_prev - slow_prev
+        gap = fast_last - slow_last
+        side: Literal["LONG", "SHORT"]
         if prev_gap <= 0 < gap:
             side = "LONG"
         elif prev_gap >= 0 > gap:

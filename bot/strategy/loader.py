@@ -40,6 +40,7 @@ def _import_factory(path: str) -> Callable[..., Strategy]:
     except ImportError as exc:
         raise ValueError(f"strategy module {module_name!r} cannot be imported: {exc}") from exc
     try:
-        return getattr(module, class_name)
+        factory: Callable[..., Strategy] = getattr(module, class_name)  # called with the params
     except AttributeError as exc:
         raise ValueError(f"strategy module {module_name!r} has no {class_name!r}") from exc
+    return factory
