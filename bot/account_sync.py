@@ -101,13 +101,14 @@ class AccountSync:
         now = self._clock.now()
         day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
         totals = dict.fromkeys(INCOME_TYPES.values(), Decimal(0))
-        counted = set()
+        counted: set[str] = set()
         for row in self._venue.income(int(day_start.timestamp() * 1000)):
             name = INCOME_TYPES.get(row.get("incomeType"))
             if name is not None:
                 totals[name] += Decimal(str(row["income"]))
-                counted.add(income_key(row))
-        counted.discard(None)
+                key = income_key(row)
+                if key is not None:
+                    counted.add(key)
         commands: list[Command] = [
             SeedDayPnl(now.date(), **totals, counted=frozenset(counted)),
             SetMeta(INCOME_SYNCED_KEY, str(self._clock.now_ms())),

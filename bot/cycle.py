@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.client_ids import Intent, Source, parse_client_id
 from bot.clock import ExchangeClock
@@ -23,7 +23,7 @@ from bot.execution.orders import BracketResult, OrderManager
 from bot.execution.plans import PlanBook
 from bot.oms.state import OmsView
 from bot.risk.guard import RiskGuard
-from bot.strategy.base import Signal, Strategy, parse_klines
+from bot.strategy.base import Side, Signal, Strategy, parse_klines
 from bot.strategy.exits import exit_distances
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ NO_OP = frozenset({"refused", "duplicate", "not_filled"})  # force-entry exits 3
 
 
 class MarketData(Protocol):
-    def klines(self, symbol: str, interval: str, limit: int) -> list[list]: ...
+    def klines(self, symbol: str, interval: str, limit: int) -> list[list[Any]]: ...
 
 
 @dataclass
@@ -133,7 +133,7 @@ class TradingCycle:
             self.look_after_positions(report)
         return result
 
-    def force_entry(self, symbol: str, side: str, report: CycleReport) -> BracketResult:
+    def force_entry(self, symbol: str, side: Side, report: CycleReport) -> BracketResult:
         """An operator's entry: a new intent each time, except that the re-run of a
         force-entry that died before its entry was confirmed resumes that intent (its
         persisted plan), so it is resolved by its own client id and never sent twice."""
@@ -146,7 +146,7 @@ class TradingCycle:
         report.refused = report.refused or result.status in NO_OP  # the operator asked for it
         return result
 
-    def _operator_intent(self, symbol: str, side: str) -> Intent:
+    def _operator_intent(self, symbol: str, side: Side) -> Intent:
         plan = self._plans.get(symbol)
         view = self._view()
         if plan is not None and plan.side == side and symbol not in view.positions:
@@ -157,7 +157,7 @@ class TradingCycle:
                 return parsed.intent
         return Intent.for_side(self._clock.now_ms(), Source.OPERATOR, side)
 
-    def forced_signal(self, symbol: str, side: str) -> Signal | str:
+    def forced_signal(self, symbol: str, side: Side) -> Signal | str:
         """An operator's signal: the strategy's exit distances on the latest closed
         candles (the same history the strategy decides on), or why there are none."""
         rows = self._market.klines(
