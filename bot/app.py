@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.account_sync import AccountSync, position_amounts
 from bot.clock import ExchangeClock
@@ -29,7 +29,7 @@ from bot.execution.plans import PlanBook
 from bot.files import write_atomic
 from bot.killswitch import KillSwitch, StopRequest
 from bot.oms.commands import Command, OmsUnavailable
-from bot.oms.events import OwnChanges, Snapshot
+from bot.oms.events import Event, OwnChanges, Snapshot
 from bot.oms.oms import Oms
 from bot.oms.reconcile import Drift, diff
 from bot.oms.store import Store
@@ -38,7 +38,7 @@ from bot.risk.guard import RiskGuard
 from bot.runtime import Runtime
 from bot.strategy.loader import load_strategy
 from bot.stream.recovery import missed_exit_events
-from bot.stream.user_stream import UserStream, take_snapshot
+from bot.stream.user_stream import StreamClient, UserStream, take_snapshot
 from bot.wiring import connect_venue, credentials, order_settings, risk_limits
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class App:
         self._opened("exchange client", self.client.close)
         client = self.client
         self.clock = ExchangeClock(lambda: client.offset_ms)
-        self.inbound: queue.Queue = queue.Queue()
+        self.inbound: queue.Queue[object] = queue.Queue()
         self.store = Store.open(state_dir / "state.db")
         self._opened("store", self.store.close)
         settings = order_settings(config, dry_run=self.dry_run)
@@ -176,14 +176,16 @@ class App:
         return self.runtime.state_dir / PAPER_STATE_FILE
 
     def _save_paper(self) -> None:
-        write_atomic(self._paper_file, json.dumps(self.paper.export_state()))
+        if self.paper is not None:
+            write_atomic(self._paper_file, json.dumps(self.paper.export_state()))
 
     def _settle_paper(self) -> None:
         """Dry-run: the paper venue fires its triggers, and the OMS applies the fills."""
-        self.paper.poll()
+        if self.paper is not None:
+            self.paper.poll()
         self.worker.wait_idle(timeout=10)
 
-    def _alarm(self, kind: str, data: dict) -> None:
+    def _alarm(self, kind: str, data: dict[str, Any]) -> None:
         log.critical("ALARM %s: %s", kind, data)
         self.audit.append("alarm", {"kind": kind, **data}, sync=True)
 
@@ -243,7 +245,8 @@ class App:
 
     def rest_snapshot(self) -> Snapshot:
         """The configured symbols' state from REST (the paper account in dry-run)."""
-        return take_snapshot(self.executor, frozenset(self.config.symbols), self.clock.now_s)
+        venue: StreamClient = self.executor  # type: ignore[assignment]  # paper: same reads, typed by issue 13's engine
+        return take_snapshot(venue, frozenset(self.config.symbols), self.clock.now_s)
 
     def apply_snapshot(self, own_changes: OwnChanges | None = None) -> None:
         """Put a REST snapshot on the queue, preceded by any exits it hid, and wait
@@ -257,7 +260,7 @@ class App:
         self.inbound.put(snapshot)
         self.worker.wait_idle(timeout=30)
 
-    def _recover_missed_exits(self, snapshot: Snapshot) -> list:
+    def _recover_missed_exits(self, snapshot: Snapshot) -> list[Event]:
         return missed_exit_events(self.client, self.oms.snapshot(), snapshot, self.clock.now_ms())
 
     def start_stream(self) -> None:
@@ -324,7 +327,7 @@ class App:
         command has engaged the switch already)."""
         if request is None:
             self.kill_switch.engage("emergency-stop" + (" --flatten" if flatten else ""))
-        record = {"engaged": True, "flatten": flatten}
+        record: dict[str, object] = {"engaged": True, "flatten": flatten}
         if request is not None:
             record["request"] = request.id
         self.audit.append("kill_switch", record, sync=True)

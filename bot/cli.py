@@ -23,7 +23,7 @@ from pathlib import Path
 from bot import audit_anchor
 from bot.app import App
 from bot.audit_anchor import AuditBroken
-from bot.config import ConfigError, Secrets, dump_yaml, load_config, migrate_file
+from bot.config import BotConfig, ConfigError, Secrets, dump_yaml, load_config, migrate_file
 from bot.cycle import CycleReport
 from bot.exchange.errors import SymbolNotTradable
 from bot.killswitch import KillSwitch
@@ -146,11 +146,12 @@ def _one_line(exc: BaseException) -> str:
 def _config_path(args: argparse.Namespace) -> Path | None:
     """A ``--config`` given must exist; the default file may be absent (then defaults run)."""
     if args.config is not None:
-        return args.config
+        given: Path = args.config
+        return given
     return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace) -> BotConfig:
     overrides = {"logging": {"level": args.log_level}} if args.log_level else {}
     return load_config(_config_path(args), overrides=overrides)
 

@@ -19,7 +19,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.audit import AuditJournal
+from bot.audit import AuditJournal, Verification
 from bot.audit_anchor import (
     CHAIN_STARTED,
     KEY_ENV,
@@ -85,7 +85,7 @@ class Runtime:
         self._console_level = console_level
         self._lock = StateDirLock(self.state_dir)
         self._handlers: list[logging.Handler] = []
-        self.audit: AuditJournal | None = None
+        self._audit: AuditJournal | None = None  # open between __enter__ and __exit__
         self.archived_to: Path | None = None
         self.outcome = "ok"
 
@@ -100,7 +100,7 @@ class Runtime:
                 max_bytes=self.config.logging.max_bytes,
                 backups=self.config.logging.backups,
             )
-            self.audit = self._open_journal()
+            self._audit = self._open_journal()
             self.audit.append(
                 "start",
                 {
@@ -118,10 +118,19 @@ class Runtime:
             raise
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    @property
+    def audit(self) -> AuditJournal:
+        """The run's journal (only inside ``with runtime:``)."""
+        if self._audit is None:
+            raise RuntimeError("the runtime is not open: use it as a context manager")
+        return self._audit
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
         if exc is not None and self.outcome == "ok":
             self.outcome = f"error: {type(exc).__name__}"
-        if self.audit is not None:
+        if self._audit is not None:
             self.audit.append("stop", {"mode": self.mode, "outcome": self.outcome}, sync=True)
             self._log_head("stop")
         self._close()
@@ -160,7 +169,7 @@ class Runtime:
         journal.append("broken_journal", {"journal": audit_dir, "problem": problem}, sync=True)
         return journal
 
-    def _start_new_chain(self, audit_dir: Path, result) -> AuditJournal:
+    def _start_new_chain(self, audit_dir: Path, result: Verification) -> AuditJournal:
         """Move the journal aside, intact, and start a chain whose first record names it."""
         head = last_head(audit_dir)
         archive = move_aside(audit_dir, self.state_dir / "audit-archive", datetime.now(UTC))
@@ -185,8 +194,8 @@ class Runtime:
             log_head(self.audit, when)
 
     def _close(self) -> None:
-        if self.audit is not None:
-            self.audit.close()
+        if self._audit is not None:
+            self._audit.close()
         teardown_logging(self._handlers)
         self._handlers = []
         self._lock.release()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -96,7 +97,7 @@ def build_scheduler(app: App) -> BlockingScheduler:
     return scheduler
 
 
-def _guarded(name: str, job) -> None:
+def _guarded(name: str, job: Callable[[], object]) -> None:
     """A failing job is logged and the service goes on: the next run may succeed."""
     try:
         job()

@@ -7,12 +7,16 @@ means to a component reads in one place, and the root only assembles.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import BotConfig, Secrets
 from bot.exchange.venues import SIM_USER_PATH, Venue, resolve_venue
 from bot.execution.bracket import ExitSettings
-from bot.execution.orders import OrderSettings
+from bot.execution.desk import OrderSettings
 from bot.risk.guard import RiskLimits
+
+if TYPE_CHECKING:
+    from bot.sim import Simulator
 
 SIM_STATE_FILE = Path("sim") / "account.json"
 
@@ -21,7 +25,7 @@ class CredentialsMissing(RuntimeError):
     """testnet/live need BINANCE_API_KEY and BINANCE_API_SECRET (a usage error, exit 2)."""
 
 
-def start_simulator(config: BotConfig, state_dir: Path):
+def start_simulator(config: BotConfig, state_dir: Path) -> Simulator:
     """The embedded venue: an in-process simulator persisting its account in the state dir."""
     from bot.sim import Simulator
 
@@ -80,7 +84,7 @@ def order_settings(config: BotConfig, *, dry_run: bool) -> OrderSettings:
     )
 
 
-def connect_venue(config: BotConfig, state_dir: Path):
+def connect_venue(config: BotConfig, state_dir: Path) -> tuple[Venue, Simulator | None]:
     """The venue's URLs, and the in-process simulator when it is the embedded default
     (``venue: sim`` without ``rest_url``); the caller owns and stops the simulator."""
     exchange = config.exchange
@@ -89,7 +93,7 @@ def connect_venue(config: BotConfig, state_dir: Path):
     if exchange.venue == "sim" and exchange.rest_url is None:
         sim = start_simulator(config, state_dir)
         sim_venue = Venue(sim.rest_url, sim.ws_url, SIM_USER_PATH)
-    elif exchange.venue == "sim":
+    elif exchange.venue == "sim" and exchange.rest_url is not None:
         sim_venue = Venue(exchange.rest_url, exchange.ws_url or "", SIM_USER_PATH)
     venue = resolve_venue(exchange.venue, exchange.rest_url, exchange.ws_url, sim=sim_venue)
     return venue, sim
