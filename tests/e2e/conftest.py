@@ -7,7 +7,6 @@ and the test can move prices, seed income and read the request log directly.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from bot.app import App
 from bot.config import Secrets, load_config
 from bot.runtime import Runtime
 from bot.sim import Simulator
+from tests.audit_reader import audit_records
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,19 +74,14 @@ class BotRunner:
         )
 
     def audit_records(self, *, dry_run: bool = False) -> list[dict]:
-        directory = self.state_dir / ("dry-run" if dry_run else "") / "audit"
-        records = []
-        for path in sorted(directory.glob("audit-*.jsonl")):
-            records.extend(json.loads(line) for line in path.read_text().splitlines())
-        return records
+        return audit_records(self.state_dir / ("dry-run" if dry_run else "") / "audit")
 
 
 @pytest.fixture
-def bot(tmp_path):
-    with Simulator() as sim:
-        runner = BotRunner(sim, tmp_path, tmp_path / "var")
-        runner.configure()
-        yield runner
+def bot(sim: Simulator, tmp_path: Path) -> BotRunner:
+    runner = BotRunner(sim, tmp_path, tmp_path / "var")
+    runner.configure()
+    return runner
 
 
 @contextmanager

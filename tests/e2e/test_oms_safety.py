@@ -92,6 +92,8 @@ def test_a_liquidation_is_alarmed_counted_today_and_its_leftover_exits_cancelled
              "quantity": f"{result.filled_qty:f}", "newClientOrderId": "autoclose-1760000000123"}
         )  # fmt: skip
         eventually(lambda: "BTCUSDC" not in app.oms.snapshot().positions, "position flat")
+        # the fill (ORDER_TRADE_UPDATE) may arrive after the position's ACCOUNT_UPDATE
+        eventually(lambda: any(a["kind"] == "forced_close" for a in alarms(tmp_path)), "the alarm")
         app.worker.wait_idle(5)
         (alarm,) = [a for a in alarms(tmp_path) if a["kind"] == "forced_close"]
         assert alarm["close_reason"] == "LIQUIDATION" and alarm["symbol"] == "BTCUSDC"

@@ -6,8 +6,8 @@ each test decides exactly when the OMS sees what the exchange (or paper) reporte
 
 from __future__ import annotations
 
-import json
 import queue
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +26,7 @@ from bot.oms.parsing import parse_user_data
 from bot.oms.store import Store
 from bot.risk.guard import RiskGuard, RiskLimits
 from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
+from tests.audit_reader import audit_records
 
 LIMITS = RiskLimits(
     daily_loss_limit=Decimal("500"),
@@ -87,32 +88,28 @@ class Bot:
         )
 
     def audit_records(self, kind: str) -> list[dict]:
-        records = []
-        for path in sorted(self.audit_dir.glob("audit-*.jsonl")):
-            records += [json.loads(line) for line in path.read_text().splitlines() if line]
-        return [r for r in records if r["kind"] == kind]
+        return audit_records(self.audit_dir, kind)
 
 
 @pytest.fixture
-def bot(tmp_path):
-    with Simulator() as sim:
-        venue = Venue(sim.rest_url, sim.ws_url, SIM_USER_PATH)
-        store = Store.open(tmp_path / "state.db")
-        with (
-            ExchangeClient(venue, SIM_API_KEY, SIM_API_SECRET, read_only=True) as client,
-            AuditJournal(tmp_path / "audit") as audit,
-        ):
-            oms = Oms(store, audit, tag="ufbd")
-            harness = Bot(
-                sim,
-                client,
-                oms,
-                audit,
-                queue.Queue(),
-                tmp_path / "audit",
-                PlanBook(oms.snapshot, oms.apply),
-            )
-            try:
-                yield harness
-            finally:
-                store.close()
+def bot(sim: Simulator, tmp_path: Path) -> Iterator[Bot]:
+    venue = Venue(sim.rest_url, sim.ws_url, SIM_USER_PATH)
+    store = Store.open(tmp_path / "state.db")
+    with (
+        ExchangeClient(venue, SIM_API_KEY, SIM_API_SECRET, read_only=True) as client,
+        AuditJournal(tmp_path / "audit") as audit,
+    ):
+        oms = Oms(store, audit, tag="ufbd")
+        harness = Bot(
+            sim,
+            client,
+            oms,
+            audit,
+            queue.Queue(),
+            tmp_path / "audit",
+            PlanBook(oms.snapshot, oms.apply),
+        )
+        try:
+            yield harness
+        finally:
+            store.close()

@@ -9,8 +9,9 @@ from bot.oms.events import RawMessage
 from bot.oms.oms import Oms
 from bot.oms.parsing import parse_user_data
 from bot.oms.store import Store
+from tests.audit_reader import audit_records
 from tests.oms import payloads
-from tests.oms.conftest import NOW, audit_records
+from tests.oms.conftest import NOW
 
 DAY = date(2025, 10, 9)  # 1_760_000_000_000 ms is 2025-10-09T08:53:20Z
 SL = "ufb-BTCUSDC-1760000000000-SL"

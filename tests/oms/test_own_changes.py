@@ -8,8 +8,8 @@ from dataclasses import replace
 from bot.oms.events import OwnChanges
 from bot.oms.parsing import parse_user_data
 from bot.oms.state import CLOSED_BY_RECONCILE
+from tests.audit_reader import audit_records
 from tests.oms import payloads
-from tests.oms.conftest import audit_records
 from tests.oms.test_reconcile import SL, T0, rest_order, snapshot, synced, usdc
 
 

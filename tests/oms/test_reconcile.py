@@ -7,8 +7,8 @@ from bot.oms.oms import load_view
 from bot.oms.parsing import parse_user_data
 from bot.oms.reconcile import diff, format_drift_table
 from bot.oms.state import CLOSED_BY_RECONCILE, OmsView
+from tests.audit_reader import audit_records
 from tests.oms import payloads
-from tests.oms.conftest import audit_records
 
 T0 = 1_760_000_000_000
 LATER = T0 + 60_000

@@ -8,8 +8,8 @@ import pytest
 
 from bot.oms.events import AccountUpdate, RawMessage
 from bot.oms.worker import OmsWorker
+from tests.audit_reader import audit_records
 from tests.oms import payloads
-from tests.oms.conftest import audit_records
 
 
 @pytest.fixture

@@ -14,12 +14,6 @@ from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulator]:
-    with Simulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
 def client(sim: Simulator) -> Iterator[UMFutures]:
     um = UMFutures(SIM_API_KEY, SIM_API_SECRET, base_url=sim.rest_url, timeout=5)
     yield um
