@@ -72,11 +72,16 @@ def ccxt_urls(sim: Simulator, template: dict) -> dict:
 
 
 def ccxt_config(sim: Simulator, exchange_cls) -> dict:
+    """ccxt picks its USDⓈ-M error table by the URL's host (`https://fapi.binance.com/`),
+    so on any other host it is given that table explicitly: -4164 stays `InvalidOrder`,
+    -2021 `OrderImmediatelyFillable`, as against Binance (a plain `ExchangeError` otherwise)."""
+    template = exchange_cls()
     return {
         "apiKey": SIM_API_KEY,
         "secret": SIM_API_SECRET,
         "timeout": 5000,
-        "urls": {"api": ccxt_urls(sim, exchange_cls().urls["api"])},
+        "urls": {"api": ccxt_urls(sim, template.urls["api"])},
+        "exceptions": template.exceptions["linear"],
         "options": {
             "fetchMarkets": {"types": ["linear"]},
             "fetchCurrencies": False,
