@@ -154,7 +154,9 @@ class Gateway:
             status, payload, content_type = raw
             code = None
         else:
-            payload, content_type = json.dumps(body).encode(), "application/json"
+            # compact, as Binance writes it: clients that match '"code":-2011' in a message work
+            payload = json.dumps(body, separators=(",", ":")).encode()
+            content_type = "application/json"
             code = body.get("code") if isinstance(body, dict) and status != 200 else None
         out_headers.append(("Content-Type", content_type))
         record = RequestRecord(

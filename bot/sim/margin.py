@@ -14,7 +14,7 @@ Choices where Binance publishes no exact rule (noted in the README):
 - MARGIN_CALL is pushed once when the margin ratio (maintenance / margin balance) reaches
   80 % (Binance's recommended ceiling and default alert), again only after it fell below;
 - the liquidation closes the whole position (isolated) or every cross position of the
-  asset at once, after cancelling their open regular orders; the engine's order is a
+  asset at once, after expiring their open and conditional orders; the engine's order is a
   LIMIT IOC at the bankruptcy price with client id `autoclose-<ms>`, filled at the mark
   (never worse than bankruptcy) with `x=CALCULATED`, taker fee, then the clearance fee
   (exchangeInfo `liquidationFee` × notional, capped by the margin left) as an
@@ -145,12 +145,21 @@ class MarginEngine(Venue):
         event["p"] = rows
         return event
 
+    def _expire_orders_of(self, symbol: str) -> None:
+        """Open orders go first: EXPIRED with `er` 5 ("expired when the account was
+        liquidated"). Conditional orders go too, as the stop orders they replaced did
+        (unconfirmed for the Algo Service: we answer EXPIRED, its "cancelled by the system")."""
+        for order in list(self.account.orders.values()):
+            if order.is_open and order.symbol == symbol:
+                self._finish(order, "EXPIRED", "5")
+        for algo in list(self.account.algo_orders.values()):
+            if algo.is_open and algo.symbol == symbol:
+                self._set_status(algo, "EXPIRED")
+
     def _liquidate(self, p: Position) -> None:
         spec = self.specs[p.symbol]
         now = self.now_ms()
-        for order in list(self.account.orders.values()):  # open orders go first
-            if order.is_open and order.symbol == p.symbol:
-                self._finish(order, "CANCELED")
+        self._expire_orders_of(p.symbol)
         long = p.amount > 0
         qty = abs(p.amount)
         margin_before = self._margin_wallet(p)

@@ -390,6 +390,10 @@ class Simulator:
             self.reply_raw(body.pop("method", None), body.pop("path", None), **body)
         elif name == "push_raw_frame":
             self.push_raw_frame(payload["text"])
+        elif name == "stall_triggers":
+            self.stall_triggers(bool(payload.get("on", True)))
+        elif name == "set_funding_rate":
+            self.set_funding_rate(payload["symbol"], Decimal(str(payload["rate"])))
         elif name == "signed_requests":
             count = self.signed_requests(writes_only=bool(payload.get("writes_only")))
             return 200, {"signed_requests": count}

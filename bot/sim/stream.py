@@ -197,7 +197,7 @@ class StreamHub:
                 with self._subs_lock:
                     reply = ws_protocol.answer(session, message)
                 with contextlib.suppress(ConnectionClosed, OSError):
-                    connection.send(json.dumps(reply))
+                    connection.send(json.dumps(reply, separators=(",", ":")))
         except ConnectionClosed:
             pass
         finally:

@@ -65,7 +65,7 @@ class Trading(Venue):
             if params.get("price"):
                 raise errors.not_required("price")
             price = ZERO
-        check_quantity(spec, qty, market=order_type == "MARKET")
+        qty = check_quantity(spec, qty, market=order_type == "MARKET")
         mark = self.market.mark(spec.symbol)
         if order_type == "LIMIT":
             check_percent_price(spec, side, price, mark)

@@ -37,7 +37,7 @@ def trailing_params(
     activate = optional_decimal_param(params, "activatePrice")
     if activate is None:
         return ZERO, rate
-    check_price(spec, activate)
+    activate = check_price(spec, activate)
     if (activate <= price) if side == "SELL" else (activate >= price):
         raise errors.would_immediately_trigger()
     return activate, rate

@@ -2,7 +2,9 @@
 
 Precision first (-1111: more decimals than the symbol's precision), then the filter grid
 (-4014 tick, -4023 step), then bounds. The SDK trap of floats sent as `1e-05` lands here
-as -1111/-1130, as it would on Binance.
+as -1111/-1130, as it would on Binance. A value that passes is returned at the symbol's
+precision, as Binance echoes it (the successor SDK sends 0.01 as "0.01"; Binance answers
+`origQty` "0.010" with quantityPrecision 3), so nothing downstream echoes the raw text.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def check_price(spec: SymbolSpec, price: Decimal) -> Decimal:
         raise errors.bad_request(-4013, f"Price less than min price {spec.min_price:f}.")
     if price > spec.max_price:
         raise errors.bad_request(-4002, "Price greater than max price.")
-    return price
+    return price.quantize(Decimal(1).scaleb(-spec.price_precision))
 
 
 def check_quantity(spec: SymbolSpec, qty: Decimal, market: bool) -> Decimal:
@@ -83,7 +85,7 @@ def check_quantity(spec: SymbolSpec, qty: Decimal, market: bool) -> Decimal:
         raise errors.qty_below_min(f"{spec.min_qty:f}")
     if qty > (spec.market_max_qty if market else spec.max_qty):
         raise errors.bad_request(-4005, "Quantity greater than max quantity.")
-    return qty
+    return qty.quantize(Decimal(1).scaleb(-spec.quantity_precision))
 
 
 def check_percent_price(spec: SymbolSpec, side: str, price: Decimal, mark: Decimal) -> None:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.sim.account import AccountState, Order, Position
+    from bot.sim.account import AccountState, AlgoOrder, Order, Position
     from bot.sim.market import Clock, Market
     from bot.sim.stream import ListenKeys
     from bot.sim.symbols import SymbolSpec
@@ -67,6 +67,9 @@ class Venue:
         # AlgoTrading
         def on_order_done(self, order: Order) -> None: ...
         def expire_close_position_algos(self, symbol: str, position_side: str) -> None: ...
+        def _set_status(
+            self, algo: AlgoOrder, status: str, reason: str = ..., actual: Order | None = ...
+        ) -> None: ...
 
         # AccountApi
         def asset_of(self, symbol: str) -> str: ...

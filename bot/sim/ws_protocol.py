@@ -110,7 +110,8 @@ def answer(session: Session, text: str) -> Json:
 
 def frame(session: Session, stream: str, payload: Json) -> str:
     """The text frame of one payload: raw, or wrapped for a combined session."""
-    return json.dumps({"stream": stream, "data": payload} if session.combined else payload)
+    body = {"stream": stream, "data": payload} if session.combined else payload
+    return json.dumps(body, separators=(",", ":"))  # compact, as Binance sends it
 
 
 def _valid_id(value: object) -> bool:

@@ -9,6 +9,7 @@ so nothing can leave the machine (`no_internet` fails the test if anything tries
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Iterator
 
@@ -72,11 +73,16 @@ def ccxt_urls(sim: Simulator, template: dict) -> dict:
 
 
 def ccxt_config(sim: Simulator, exchange_cls) -> dict:
+    """ccxt picks its USDⓈ-M error table by the URL's host (`https://fapi.binance.com/`),
+    so on any other host it is given that table explicitly: -4164 stays `InvalidOrder`,
+    -2021 `OrderImmediatelyFillable`, as against Binance (a plain `ExchangeError` otherwise)."""
+    template = exchange_cls()
     return {
         "apiKey": SIM_API_KEY,
         "secret": SIM_API_SECRET,
         "timeout": 5000,
-        "urls": {"api": ccxt_urls(sim, exchange_cls().urls["api"])},
+        "urls": {"api": ccxt_urls(sim, template.urls["api"])},
+        "exceptions": template.exceptions["linear"],
         "options": {
             "fetchMarkets": {"types": ["linear"]},
             "fetchCurrencies": False,
@@ -110,3 +116,17 @@ def cxpro(sim: Simulator, run) -> Iterator[ccxt.pro.binanceusdm]:
 
 async def _make_pro(sim: Simulator) -> ccxt.pro.binanceusdm:
     return ccxt.pro.binanceusdm(ccxt_config(sim, ccxt.pro.binanceusdm))
+
+
+@pytest.fixture(autouse=True)
+def sdk_models_accept_every_reply(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """The successor SDK does not raise on a reply or event that fails its pydantic models:
+    it logs a warning and relaxes the model or hands back the raw payload. Any warning of
+    the SDK fails the test, so every reply and pushed event must validate."""
+    yield
+    warned = [
+        r.getMessage()
+        for r in caplog.get_records("setup") + caplog.get_records("call")
+        if r.levelno >= logging.WARNING and "/binance_" in r.pathname
+    ]
+    assert not warned, warned

@@ -1,7 +1,7 @@
 """CCXT's binanceusdm (REST) and ccxt.pro (websockets), as freqtrade-style bots use them.
 
-Position calls are left out: ccxt reads `GET /fapi/v1/leverageBracket` for them, which is
-another change (margin and brackets).
+Positions, leverage tiers and liquidation prices: `test_margin_ccxt_sdk.py`; rejections:
+`test_rejections.py`.
 """
 
 from __future__ import annotations
@@ -103,3 +103,31 @@ def test_ccxt_pro_watch_ohlcv_streams_klines(sim: Simulator, cxpro, run) -> None
 
     candles = run(scenario())
     assert candles[-1][4] == 60000.0
+
+
+def test_ccxt_listen_key_is_created_kept_alive_and_closed(
+    sim: Simulator, cx: ccxt.binanceusdm
+) -> None:
+    key = cx.fapiPrivatePostListenKey()["listenKey"]
+    sim.advance(50 * 60)
+    assert cx.fapiPrivatePutListenKey()["listenKey"] == key  # no parameter, as ccxt.pro sends
+    sim.advance(50 * 60)  # 100 min after creation: alive only because it was extended
+    assert sim._key_is_valid(key)
+    assert cx.fapiPrivateDeleteListenKey() == {}
+    assert not sim._key_is_valid(key)
+
+
+def test_ccxt_trailing_stop_is_an_algo_order_with_activate_price(
+    sim: Simulator, cx: ccxt.binanceusdm
+) -> None:
+    sim.set_prices(BTC, last=Decimal("60000"), mark=Decimal("60000"))
+    cx.load_markets()
+    cx.create_order(PAIR, "market", "buy", 0.01)
+    params = {"trailingPercent": 1, "trailingTriggerPrice": 61000, "reduceOnly": True}
+    trail = cx.create_order(PAIR, "market", "sell", 0.01, None, params)
+    [algo] = sim.open_algo_orders(BTC)
+    assert (algo["algoId"], algo["orderType"]) == (int(trail["id"]), "TRAILING_STOP_MARKET")
+    assert (algo["activatePrice"], algo["callbackRate"]) == ("61000.00", "1")
+    for last in ("61000", "62000", "61380"):
+        sim.set_prices(BTC, last=Decimal(last))
+    assert sim.position(BTC)["positionAmt"] == "0.000"

@@ -102,7 +102,7 @@ def test_sdk_places_a_trailing_stop_through_new_algo_order(
     ).data()
     assert (algo.order_type, algo.activate_price, algo.callback_rate) == (
         "TRAILING_STOP_MARKET",
-        "61000",
+        "61000.00",
         "1",
     )
     for last in ("61000", "62000", "61380"):

@@ -121,3 +121,35 @@ def test_sdk_listen_key_keepalive_without_parameters_extends_the_key(
     assert sim._key_is_valid(key)
     rest.close_user_data_stream()
     assert not sim._key_is_valid(key)
+
+
+def test_sdk_float_quantities_and_prices_are_echoed_at_the_symbol_precision(
+    sim: Simulator, sdk: DerivativesTradingUsdsFutures
+) -> None:
+    """The SDK sends floats as Python prints them ("0.01", "59000.0"); Binance answers at
+    the symbol's precision (quantityPrecision 3, pricePrecision 2: "0.010", "59000.00")."""
+    sim.set_prices(BTC, last=Decimal("60000"), mark=Decimal("60000"))
+    rest = sdk.rest_api
+    limit = rest.new_order(
+        BTC, "BUY", "LIMIT", time_in_force="GTC", quantity=0.01, price=59000.0
+    ).data()
+    assert (limit.orig_qty, limit.price) == ("0.010", "59000.00")
+    [listed] = rest.current_all_open_orders(symbol=BTC).data()
+    assert (listed.orig_qty, listed.price) == ("0.010", "59000.00")
+    rest.new_order(BTC, "BUY", "MARKET", quantity=0.01)
+    stop = rest.new_algo_order(
+        "CONDITIONAL", BTC, "SELL", "STOP", quantity=0.01, price=57000.0, trigger_price=58000.0
+    ).data()
+    assert (stop.quantity, stop.price, stop.trigger_price) == ("0.010", "57000.00", "58000.00")
+    trail = rest.new_algo_order(
+        "CONDITIONAL",
+        BTC,
+        "SELL",
+        "TRAILING_STOP_MARKET",
+        quantity=0.01,
+        activate_price=61000.0,
+        callback_rate=1.0,
+    ).data()
+    assert (trail.quantity, trail.activate_price) == ("0.010", "61000.00")
+    [position] = rest.position_information_v3(symbol=BTC).data()
+    assert position.position_amt == "0.010"

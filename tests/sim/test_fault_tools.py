@@ -125,3 +125,23 @@ def test_crash_at_the_kth_signed_request_fires_once_at_that_boundary(
     assert sim.position(BTC)["positionAmt"] == ("0.020" if executed else "0.010")
     assert sim.signed_requests() == 3 + executed
     assert sim.signed_requests(writes_only=True) == 1 + executed
+
+
+def test_stuck_trigger_and_funding_rate_are_armed_through_the_control_api(
+    sim: Simulator, client: UMFutures
+) -> None:
+    """A bot run as a subprocess against `python -m bot.sim` needs its stuck-trigger fault
+    and its funding rate without an in-process handle."""
+    sim.set_prices(BTC, last="60000", mark="60000")
+    client.new_order(**ORDER)
+    stop = {"algoType": "CONDITIONAL", "symbol": BTC, "side": "SELL", "type": "STOP_MARKET"}
+    stop |= {"triggerPrice": "59000", "closePosition": "true"}
+    algo = client.sign_request("POST", "/fapi/v1/algoOrder", stop)
+    control = f"{sim.rest_url}/_sim/"
+    requests.post(control + "stall_triggers", json={"on": True}, timeout=5).raise_for_status()
+    rate = {"symbol": BTC, "rate": "-0.0005"}
+    requests.post(control + "set_funding_rate", json=rate, timeout=5).raise_for_status()
+    sim.set_prices(BTC, last="58900", mark="58900")
+    query = client.sign_request("GET", "/fapi/v1/algoOrder", {"algoId": algo["algoId"]})
+    assert (query["algoStatus"], query["actualOrderId"]) == ("TRIGGERING", "")
+    assert client.mark_price(BTC)["lastFundingRate"] == "-0.00050000"

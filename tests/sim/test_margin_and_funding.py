@@ -163,3 +163,41 @@ def test_injected_funding_fee_reports_its_balance_change(
     sim.add_income(BTC, "FUNDING_FEE", Decimal("-7"))
     account = stream.next("ACCOUNT_UPDATE")["a"]
     assert (account["m"], account["S"], account["B"][0]["bc"]) == ("FUNDING_FEE", BTC, "-7")
+
+
+def test_liquidation_expires_the_symbols_open_and_conditional_orders(
+    sim: Simulator, client: UMFutures, stream: StreamReader
+) -> None:
+    """Binance: "during liquidation, all open orders are immediately canceled"; they end
+    EXPIRED with expiry reason 5 ("Order has expired when the account was liquidated")."""
+    _wait_connected(sim)
+    _at_60000(sim)
+    client.change_margin_type(symbol=BTC, marginType="ISOLATED")
+    client.change_leverage(symbol=BTC, leverage=20)
+    client.new_order(symbol=BTC, side="BUY", type="MARKET", quantity="0.100")
+    client.new_order(
+        symbol=BTC,
+        side="SELL",
+        type="LIMIT",
+        quantity="0.100",
+        price="61000",
+        timeInForce="GTC",
+        newClientOrderId="tp-1",
+    )
+    algo = {"algoType": "CONDITIONAL", "symbol": BTC, "quantity": "0.100"}
+    stop = {"side": "SELL", "type": "STOP_MARKET", "triggerPrice": "50000", "reduceOnly": "true"}
+    client.sign_request("POST", "/fapi/v1/algoOrder", algo | stop | {"clientAlgoId": "sl-1"})
+    add = {"side": "BUY", "type": "STOP_MARKET", "triggerPrice": "65000"}
+    client.sign_request("POST", "/fapi/v1/algoOrder", algo | add | {"clientAlgoId": "add-1"})
+
+    sim.set_prices(BTC, mark=Decimal("57200"))  # past the liquidation price 57228.92
+    assert sim.position(BTC)["positionAmt"] == "0.000"
+    assert sim.open_orders(BTC) == [] and sim.open_algo_orders(BTC) == []
+    ended: dict = {}
+    while len(ended) < 3:
+        event = stream.next()
+        if event["e"] == "ORDER_TRADE_UPDATE" and event["o"]["c"] == "tp-1":
+            ended["tp-1"] = (event["o"]["X"], event["o"]["er"])
+        elif event["e"] == "ALGO_UPDATE" and event["o"]["X"] != "NEW":
+            ended[event["o"]["caid"]] = (event["o"]["X"], event["o"]["rm"])
+    assert ended == {"tp-1": ("EXPIRED", "5"), "sl-1": ("EXPIRED", ""), "add-1": ("EXPIRED", "")}

@@ -49,7 +49,7 @@ def test_trailing_stop_activates_then_fires_on_the_callback_from_the_high(
     algo = _trailing(client, activatePrice="61000", callbackRate="1", clientAlgoId="trail-1")
     assert (algo["orderType"], algo["activatePrice"], algo["callbackRate"]) == (
         "TRAILING_STOP_MARKET",
-        "61000",
+        "61000.00",
         "1",
     )
     sim.set_prices(BTC, last=Decimal("60500"))
