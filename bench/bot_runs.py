@@ -30,12 +30,20 @@ class ChildRun:
     stderr: str
 
 
-def run_child(command: list[str], *, timeout_s: float = 120) -> ChildRun:
-    """Run one process to the end; its own wall time and peak RSS (killed after timeout)."""
+def run_child(
+    command: list[str], *, timeout_s: float = 120, env: dict[str, str] | None = None
+) -> ChildRun:
+    """Run one process to the end; its own wall time and peak RSS (killed after timeout).
+    ``env`` adds to (or overrides) this process's environment."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         process = subprocess.Popen(
-            command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=err
+            command,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env={**os.environ, **(env or {})},
         )
         watchdog = threading.Timer(timeout_s, process.kill)
         watchdog.name = "bench-child-watchdog"
@@ -53,8 +61,14 @@ def run_child(command: list[str], *, timeout_s: float = 120) -> ChildRun:
         return ChildRun(wall, usage.ru_maxrss / 1024, process.returncode, out.read(), err.read())
 
 
-def import_floor() -> ChildRun:
-    return run_child([sys.executable, "-c", IMPORT_FLOOR])
+def without_pyc(directory: Path) -> dict[str, str]:
+    """Environment for a run that finds no cached bytecode and writes none: every module
+    is compiled from source, as on the first run after an install or an upgrade."""
+    return {"PYTHONPYCACHEPREFIX": str(directory), "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def import_floor(env: dict[str, str] | None = None) -> ChildRun:
+    return run_child([sys.executable, "-c", IMPORT_FLOOR], env=env)
 
 
 def write_config(directory: Path, sim: SimProcess, symbols: list[str], **sections) -> Path:
@@ -79,5 +93,5 @@ def write_config(directory: Path, sim: SimProcess, symbols: list[str], **section
     return path
 
 
-def run_once(config: Path) -> ChildRun:
-    return run_child([sys.executable, "main.py", "--once", "--config", str(config)])
+def run_once(config: Path, env: dict[str, str] | None = None) -> ChildRun:
+    return run_child([sys.executable, "main.py", "--once", "--config", str(config)], env=env)

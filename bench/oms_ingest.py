@@ -36,6 +36,15 @@ GOAL_EVENTS_PER_S = 100_000
 GOAL_P99_MS = 1.0
 
 
+def _decode_each(payloads: list[str]) -> None:
+    """The floor: decode every payload and drop it, as the consumer does. (A list of
+    100k live dicts would make the collector scan them all: 7.2 µs instead of 3.9 µs per
+    payload, a floor that flatters everything measured against it.)"""
+    loads = json.loads
+    for payload in payloads:
+        loads(payload)
+
+
 class TimedOms(Oms):
     """Bench-only: records when each event became visible to readers (published in a
     view) and when its batch was committed."""
@@ -141,7 +150,7 @@ def _steady_latency(payloads: list[str], directory: Path, rate: int) -> dict:
 
 def run(events: int, latency_events: int, rate: int) -> dict:
     payloads = user_data_payloads(events, start_ms=int(time.time() * 1000) - 86_400_000)
-    floor_s = best_of(3, lambda: [json.loads(p) for p in payloads])
+    floor_s = best_of(3, lambda: _decode_each(payloads))
     floor_rate = events / floor_s
     with tempfile.TemporaryDirectory(prefix="bench-oms-") as tmp:
         root = Path(tmp)

@@ -93,6 +93,15 @@ def rows(results: dict[str, dict]) -> list[tuple[str, str, str, str]]:
                     f"time: {_ok(met['wall'])}; RSS ≤ 80 MB: {_ok(met['rss'])}",
                 )
             )
+            cold = r["without_pyc"]
+            out.append(
+                (
+                    name,
+                    f"{cold['once_wall_s_median']} s without .pyc",
+                    f"import floor {cold['import_floor_wall_s']} s ({cold['wall_vs_floor']}x)",
+                    "",
+                )
+            )
         elif name == "api_weight":
             out.append(
                 (
