@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.client_ids import Intent, Source, parse_client_id
+from bot.domain.enums import BracketOutcome
 from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import ExchangeError
 from bot.execution.orders import BracketResult, OrderManager
@@ -53,9 +54,14 @@ INCOME_SYNCED_KEY = "income_synced_ms"  # store meta: last read of the income hi
 INCOME_RESYNC_S = 3600
 PAPER_STATE_FILE = "paper-account.json"  # dry-run only, beside the dry-run state.db
 STREAM_READY_TIMEOUT_S = 15.0
-REPAIR_NOW = frozenset({"unprotected", "error"})  # bracket outcomes that may leave a naked position
-NEEDS_ATTENTION = frozenset({"unprotected", "error", "closed"})  # the operator should look
-NO_OP = frozenset({"refused", "duplicate", "not_filled"})  # force-entry exits 3 on these
+# bracket outcomes that may leave a naked position
+REPAIR_NOW = frozenset({BracketOutcome.UNPROTECTED, BracketOutcome.ERROR})
+# the operator should look
+NEEDS_ATTENTION = frozenset(
+    {BracketOutcome.UNPROTECTED, BracketOutcome.ERROR, BracketOutcome.CLOSED}
+)
+# force-entry exits 3 on these
+NO_OP = frozenset({BracketOutcome.REFUSED, BracketOutcome.DUPLICATE, BracketOutcome.NOT_FILLED})
 INCOME_TYPES = {"REALIZED_PNL": "realised", "COMMISSION": "commission", "FUNDING_FEE": "funding"}
 OMS_COMMAND_TIMEOUT_S = 10.0  # a command (plan, seed, marker) is stored within this
 OMS_IDLE_TIMEOUT_S = 5.0  # an entry waits this long for the OMS to apply what is queued
@@ -312,9 +318,9 @@ class App:
         totals = dict.fromkeys(INCOME_TYPES.values(), Decimal(0))
         counted = set()
         for row in self.executor.income(int(day_start.timestamp() * 1000)):
-            name = INCOME_TYPES.get(row.get("incomeType"))
+            name = INCOME_TYPES.get(row.income_type)
             if name is not None:
-                totals[name] += Decimal(str(row["income"]))
+                totals[name] += row.amount
                 counted.add(income_key(row))
         counted.discard(None)
         self.submit(
@@ -389,9 +395,9 @@ class App:
         if problem is not None:
             report.oms_problem = problem
             report.add(f"{signal.symbol}: no entry: {problem}")
-            return BracketResult("refused", problem, signal.symbol, "")
+            return BracketResult(BracketOutcome.REFUSED, problem, signal.symbol, "")
         result = self.orders.open_bracket(signal, intent)
-        if result.status == "opened":
+        if result.status == BracketOutcome.OPENED:
             report.add(
                 f"{signal.symbol}: {signal.side} {result.filled_qty} filled @ {result.entry_price}; "
                 f"SL {result.stop_price}; TP {result.take_profit_price} ({signal.reason})"

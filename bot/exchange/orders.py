@@ -11,17 +11,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-# Config words → wire values. The spec's LAST_PRICE is Binance's CONTRACT_PRICE.
-WORKING_TYPES = {
-    "MARK_PRICE": "MARK_PRICE",
-    "LAST_PRICE": "CONTRACT_PRICE",
-    "CONTRACT_PRICE": "CONTRACT_PRICE",
-}
-TP_STYLES = frozenset({"TAKE_PROFIT", "TAKE_PROFIT_MARKET"})
-CONDITIONAL_TYPES = frozenset(
-    {"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"}
-)
-SIDES = frozenset({"BUY", "SELL"})
+from bot.domain.enums import OrderType, Side, WorkingType
+from bot.exchange.vocabulary import to_enum
+
+TP_STYLES = frozenset({OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_MARKET})
 
 
 def decimal_str(value: Decimal, name: str = "value") -> str:
@@ -39,16 +32,11 @@ def flag(value: bool) -> str:
 
 def wire_working_type(word: str) -> str:
     """MARK_PRICE → MARK_PRICE; LAST_PRICE (config word) → CONTRACT_PRICE (wire word)."""
-    try:
-        return WORKING_TYPES[word]
-    except KeyError:
-        raise ValueError(f"working type {word!r} is not one of {sorted(WORKING_TYPES)}") from None
+    return to_enum(WorkingType, word, "working_type")
 
 
 def _side(side: str) -> str:
-    if side not in SIDES:
-        raise ValueError(f"side {side!r} is not BUY or SELL")
-    return side
+    return to_enum(Side, side, "side")
 
 
 def market_order_params(

@@ -13,9 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, overload
 
 from bot.client_ids import DEFAULT_TAG, Intent, Leg, make_client_id
+from bot.domain.enums import BracketOutcome
+from bot.domain.records import AlgoOrder, Order
 from bot.domain.rules import SymbolRules
 from bot.exchange.errors import ExchangeError, Rejected
 from bot.exchange.orders import market_order_params
@@ -94,7 +96,7 @@ class OrderDesk:
         mark: Decimal,
         rules: SymbolRules,
         close_intent: Intent,
-    ) -> tuple[str, str] | None:
+    ) -> tuple[BracketOutcome, str] | None:
         """Place one exit; None on success, else (status, reason) after handling it.
 
         An exit the market already passed (-2021) closes the position at market with
@@ -105,14 +107,14 @@ class OrderDesk:
         if isinstance(decision, Refused):
             reason = f"{leg.name} refused: {decision.reason}"
             self.alarm(symbol, params["clientAlgoId"], reason)
-            return "unprotected", reason
+            return BracketOutcome.UNPROTECTED, reason
         try:
             self.send(leg, params, algo=True)
         except Rejected as error:
             if error.code != WOULD_IMMEDIATELY_TRIGGER:
                 reason = f"{leg.name} rejected: {error.code} {error.message}"
                 self.alarm(symbol, params["clientAlgoId"], reason)
-                return "unprotected", reason
+                return BracketOutcome.UNPROTECTED, reason
             reason = (
                 f"{leg.name} at {params['triggerPrice']} would trigger immediately (-2021): "
                 "the market already passed it; closing the position at market"
@@ -121,11 +123,11 @@ class OrderDesk:
             close_id = make_client_id(symbol, close_intent, Leg.CLOSE, tag=self.settings.tag)
             trigger = Decimal(params["triggerPrice"])
             self.close_at_market(symbol, params["side"], qty, close_id, rules, trigger)
-            return "closed", reason
+            return BracketOutcome.CLOSED, reason
         except ExchangeError as error:
             reason = f"{leg.name} could not be placed: {error}"
             self.alarm(symbol, params["clientAlgoId"], reason)
-            return "unprotected", reason
+            return BracketOutcome.UNPROTECTED, reason
         return None
 
     def close_at_market(
@@ -136,7 +138,7 @@ class OrderDesk:
         client_id: str,
         rules: SymbolRules,
         reference: Decimal | None = None,
-    ) -> dict:
+    ) -> Order:
         """Reduce-only MARKET close. ``reference`` prices the risk check when neither
         the mark nor the last price can be read: an exit must not wait on market data."""
         qty = rules.round_qty(qty, market=True)
@@ -164,7 +166,11 @@ class OrderDesk:
             raise failures[-1]
         return fallback
 
-    def send(self, leg: Leg, params: Mapping[str, str], *, algo: bool) -> dict:
+    @overload
+    def send(self, leg: Leg, params: Mapping[str, str], *, algo: Literal[False]) -> Order: ...
+    @overload
+    def send(self, leg: Leg, params: Mapping[str, str], *, algo: Literal[True]) -> AlgoOrder: ...
+    def send(self, leg: Leg, params: Mapping[str, str], *, algo: bool) -> Order | AlgoOrder:
         """Audit (fsynced) the exact request, send it, audit the answer."""
         client_id = params.get("clientAlgoId") or params.get("newClientOrderId")
         self._audit.append(
@@ -183,7 +189,7 @@ class OrderDesk:
             )
             log.warning("%s %s %s: %s", params.get("symbol"), leg.name, client_id, error)
             raise
-        status = response.get("algoStatus") or response.get("status")
+        status = response.status
         self._audit.append(
             "order_accepted", {"leg": leg.name, "client_id": client_id, "status": status}
         )

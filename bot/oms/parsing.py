@@ -18,6 +18,20 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from bot.exchange.fields import (
+    MAX_ADJUSTED_EXPONENT,
+    MAX_ID,
+    MIN_ADJUSTED_EXPONENT,
+    MISSING,
+    FieldError,
+    is_storable_text,
+    optional_id,
+    read_bool,
+    read_decimal,
+    read_field,
+    read_int,
+    read_text,
+)
 from bot.oms.events import (
     AccountConfigUpdate,
     AccountUpdate,
@@ -32,20 +46,6 @@ from bot.oms.events import (
     PositionChange,
     TradeLite,
     UnknownEvent,
-)
-from bot.oms.fields import (
-    MAX_ADJUSTED_EXPONENT,
-    MAX_ID,
-    MIN_ADJUSTED_EXPONENT,
-    MISSING,
-    FieldError,
-    is_storable_text,
-    optional_id,
-    read_bool,
-    read_decimal,
-    read_field,
-    read_int,
-    read_text,
 )
 
 

@@ -61,7 +61,7 @@ def test_weight_is_tracked_from_headers(client):
 
 def test_clock_skew_is_recovered(sim, client):
     sim.inject("-1021", path="/fapi/v3/account")
-    assert client.usdc_balance()["asset"] == "USDC"
+    assert client.usdc_balance().asset == "USDC"
     paths = [r.path for r in sim.request_log]
     assert paths == ["/fapi/v3/account", "/fapi/v1/time", "/fapi/v3/account"]
 
@@ -187,7 +187,7 @@ def test_entry_that_times_out_after_execution_is_not_duplicated(sim, flat):
     with make_client(sim, timeout_s=0.3) as impatient:
         sim.inject("delay_after_execute", method="POST", path="/fapi/v1/order", delay_s=0.6)
         params = market_order_params("BTCUSDC", "BUY", D("0.02"), ENTRY_ID.format(n=4))
-        assert impatient.place_order(params)["status"] == "FILLED"
+        assert impatient.place_order(params).status == "FILLED"
     assert D(flat.position("BTCUSDC")["positionAmt"]) == D("0.02")
 
 
@@ -202,8 +202,8 @@ def test_algo_order_with_unknown_outcome_is_not_duplicated(flat, client):
 def test_cancels_are_by_client_id_and_cancel_all_clears_both_books(flat, client):
     bracket(client, 6, tp_style="TAKE_PROFIT_MARKET", close_position=False)
     assert client.cancel_algo_order("ufb-BTCUSDC-6-TP") is not None
-    assert client.cancel_algo_order("ufb-BTCUSDC-6-TP") is None
-    assert client.query_algo_order("ufb-BTCUSDC-6-SL")["algoStatus"] == "NEW"
+    assert client.cancel_algo_order("ufb-BTCUSDC-6-TP") is False
+    assert client.query_algo_order("ufb-BTCUSDC-6-SL").status == "NEW"
     assert client.query_order("BTCUSDC", "never-sent") is None
     client.cancel_all("BTCUSDC")
     assert flat.open_algo_orders("BTCUSDC") == [] and client.open_algo_orders("BTCUSDC") == []
@@ -214,13 +214,13 @@ def test_account_setup_is_idempotent(flat, client):
     client.setup_account(["BTCUSDC", "ETHUSDC"], leverage=3, margin_type="CROSSED")
 
 
-def test_reads_return_raw_payloads(flat, client):
+def test_reads_return_typed_records(flat, client):
     client.place_order(market_order_params("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=7)))
-    positions = {p["symbol"]: p for p in client.position_risk()}
-    assert D(positions["BTCUSDC"]["positionAmt"]) == D("0.01")
-    assert client.usdc_balance()["asset"] == "USDC"
+    positions = {p.symbol: p for p in client.position_risk()}
+    assert positions["BTCUSDC"].amount == D("0.01")
+    assert client.usdc_balance().asset == "USDC"
     commissions = client.income(0, income_types=("COMMISSION",))
-    assert commissions and all(r["incomeType"] == "COMMISSION" for r in commissions)
+    assert commissions and all(r.income_type == "COMMISSION" for r in commissions)
 
 
 def test_stop_loss_answered_200_with_an_error_body_is_placed_after_the_query(flat, client):
@@ -232,12 +232,12 @@ def test_stop_loss_answered_200_with_an_error_body_is_placed_after_the_query(fla
         execute=False,
     )
     sl = stop_loss_params("BTCUSDC", "SELL", D("56535.0"), "ufb-BTCUSDC-8-SL", qty=D("0.01"))
-    assert client.place_algo_order(sl)["algoStatus"] == "NEW"
+    assert client.place_algo_order(sl).status == "NEW"
     assert [a["clientAlgoId"] for a in flat.open_algo_orders("BTCUSDC")] == ["ufb-BTCUSDC-8-SL"]
 
 
 def test_entry_executed_but_answered_with_html_is_not_duplicated(flat, client):
     flat.reply_raw("POST", "/fapi/v1/order", "<html>502 Bad Gateway</html>", execute=True)
     params = market_order_params("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=9))
-    assert client.place_order(params)["status"] == "FILLED"
+    assert client.place_order(params).status == "FILLED"
     assert D(flat.position("BTCUSDC")["positionAmt"]) == D("0.01")
