@@ -1,9 +1,11 @@
 """Typed, immutable events: what reaches the OMS, over one queue.
 
 Everything that changes trading state arrives as one of these: websocket messages
-(and the paper executor's identical payloads) as :class:`RawMessage`, turned into
-the typed events below by :func:`bot.oms.parsing.parse_user_data`; REST snapshots
-as :class:`Snapshot`. Every amount is a Decimal.
+(and the paper executor's identical payloads) as :class:`RawMessage`, decoded into
+the typed events below at the exchange boundary
+(:func:`bot.exchange.user_data.parse_user_data`); REST snapshots as
+:class:`Snapshot`, built from the exchange's typed records. Every amount is a
+Decimal; statuses, sides and types are domain enums. No Binance field name here.
 """
 
 from __future__ import annotations
@@ -12,13 +14,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.domain.enums import PositionSide
+from bot.domain.enums import (
+    FILL_EXECUTION_TYPES,
+    AlgoStatus,
+    ExecutionType,
+    OrderStatus,
+    OrderType,
+    PositionSide,
+    Side,
+)
 from bot.domain.records import AlgoOrder, Balance, Income, Order, Position
 from bot.oms.state import AlgoOrderState, BalanceState, OrderState, PositionState
 
 LIQUIDATION_PREFIX = "autoclose-"
 ADL_PREFIX = "adl_autoclose"
-FILL_EXECUTION_TYPES = frozenset({"TRADE", "CALCULATED"})  # CALCULATED: liquidation execution
 
 
 class MalformedPayload(ValueError):
@@ -46,11 +55,11 @@ class OrderTradeUpdate:
     symbol: str
     client_order_id: str
     order_id: int
-    side: str
-    order_type: str
-    original_type: str
-    execution_type: str
-    status: str
+    side: Side
+    order_type: OrderType
+    original_type: OrderType
+    execution_type: ExecutionType
+    status: OrderStatus
     orig_qty: Decimal
     price: Decimal
     avg_price: Decimal
@@ -66,7 +75,7 @@ class OrderTradeUpdate:
     is_maker: bool
     reduce_only: bool
     close_position: bool
-    position_side: str
+    position_side: PositionSide
 
     @property
     def is_fill(self) -> bool:
@@ -130,7 +139,7 @@ class PositionChange:
     breakeven_price: Decimal
     unrealised_pnl: Decimal
     margin_type: str
-    position_side: str
+    position_side: PositionSide
 
 
 @dataclass(frozen=True)
@@ -161,12 +170,12 @@ class AlgoUpdate:
     client_algo_id: str
     algo_id: int
     algo_type: str
-    order_type: str
+    order_type: OrderType
     symbol: str
-    side: str
-    position_side: str
+    side: Side
+    position_side: PositionSide
     qty: Decimal
-    status: str
+    status: AlgoStatus
     actual_order_id: int | None
     avg_price: Decimal
     executed_qty: Decimal
@@ -186,7 +195,7 @@ class TradeLite:
     symbol: str
     client_order_id: str
     order_id: int
-    side: str
+    side: Side
     last_qty: Decimal
     last_price: Decimal
     trade_id: int
@@ -195,7 +204,7 @@ class TradeLite:
 @dataclass(frozen=True)
 class MarginCallPosition:
     symbol: str
-    position_side: str
+    position_side: PositionSide
     amount: Decimal
     mark_price: Decimal
     unrealised_pnl: Decimal

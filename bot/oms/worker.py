@@ -36,9 +36,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from bot.exchange.user_data import parse_user_data
 from bot.oms.events import MalformedPayload, RawMessage, UnknownEvent
 from bot.oms.oms import Oms
-from bot.oms.parsing import parse_user_data
 
 log = logging.getLogger(__name__)
 

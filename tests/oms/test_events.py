@@ -6,6 +6,7 @@ import pytest
 
 from bot.exchange import replies
 from bot.exchange.errors import MalformedReply
+from bot.exchange.user_data import parse_user_data
 from bot.oms.events import (
     AccountConfigUpdate,
     AccountUpdate,
@@ -18,7 +19,6 @@ from bot.oms.events import (
     TradeLite,
     UnknownEvent,
 )
-from bot.oms.parsing import parse_user_data
 from tests.oms import payloads
 
 

@@ -4,9 +4,9 @@ from decimal import Decimal
 
 from bot.domain.records import AlgoOrder, Balance, Order, Position
 from bot.exchange import replies
+from bot.exchange.user_data import parse_user_data
 from bot.oms.events import Snapshot
 from bot.oms.oms import load_view
-from bot.oms.parsing import parse_user_data
 from bot.oms.reconcile import diff, format_drift_table
 from bot.oms.state import CLOSED_BY_RECONCILE, OmsView
 from tests.oms import payloads
