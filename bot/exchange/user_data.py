@@ -30,6 +30,9 @@ from bot.domain.enums import (
     Side,
 )
 from bot.exchange.fields import (
+    MAX_ADJUSTED_EXPONENT,
+    MAX_ID,
+    MIN_ADJUSTED_EXPONENT,
     FieldError,
     checked_amount,
     checked_id,
@@ -217,8 +220,30 @@ _ENVELOPE = msgspec.json.Decoder(_Envelope)
 # --- wire → event ------------------------------------------------------------------
 
 
+# The conversions below run for every field of every event: each takes the common
+# well-formed case inline and leaves everything else to the checked reader, which
+# decides and names the field. Never looser than ``bot.exchange.fields``.
+
+
 def _d(value: Amount, field: str) -> Decimal:
+    if value == "0":
+        return ZERO
+    if value.__class__ is str:
+        try:
+            number = Decimal(value)
+        except ArithmeticError:
+            return checked_amount(value, field)
+        if number.is_finite() and (
+            not number or MIN_ADJUSTED_EXPONENT <= number.adjusted() <= MAX_ADJUSTED_EXPONENT
+        ):
+            return number
     return checked_amount(value, field)
+
+
+def _id(value: Id, field: str) -> int:
+    if value.__class__ is int and 0 <= value <= MAX_ID:  # type: ignore[operator]
+        return value  # type: ignore[return-value]
+    return checked_id(value, field)
 
 
 def _b(value: Flag, field: str) -> bool:
@@ -235,15 +260,15 @@ def _t(value: str, field: str) -> str:
 
 def _order_trade_update(w: _OrderTradeUpdate, received_at_ms: int) -> OrderTradeUpdate:
     o = w.o
-    event_time_ms = checked_id(w.E, "E")
+    event_time_ms = _id(w.E, "E")
     order_type = to_enum(OrderType, o.o, "o")
     return OrderTradeUpdate(
         event_time_ms=event_time_ms,
-        transaction_time_ms=checked_id(w.T, "T"),
+        transaction_time_ms=_id(w.T, "T"),
         received_at_ms=received_at_ms,
         symbol=_t(o.s, "s"),
         client_order_id=_t(o.c, "c"),
-        order_id=checked_id(o.i, "i"),
+        order_id=_id(o.i, "i"),
         side=to_enum(Side, o.S, "S"),
         order_type=order_type,
         original_type=to_enum(OrderType, o.ot, "ot") if o.ot else order_type,
@@ -259,8 +284,8 @@ def _order_trade_update(w: _OrderTradeUpdate, received_at_ms: int) -> OrderTrade
         commission_asset=_t(o.N or "", "N"),
         commission=_d(o.n, "n"),
         realised_pnl=_d(o.rp, "rp"),
-        trade_id=checked_id(o.t, "t"),
-        trade_time_ms=checked_id(o.T, "T") or event_time_ms,
+        trade_id=_id(o.t, "t"),
+        trade_time_ms=_id(o.T, "T") or event_time_ms,
         is_maker=_b(o.m, "m"),
         reduce_only=_b(o.R, "R"),
         close_position=_b(o.cp, "cp"),
@@ -272,8 +297,8 @@ def _account_update(w: _AccountUpdate, received_at_ms: int) -> AccountUpdate:
     a = w.a
     symbol = a.S
     return AccountUpdate(
-        event_time_ms=checked_id(w.E, "E"),
-        transaction_time_ms=checked_id(w.T, "T"),
+        event_time_ms=_id(w.E, "E"),
+        transaction_time_ms=_id(w.T, "T"),
         received_at_ms=received_at_ms,
         reason=_t(a.m, "m"),
         balances=tuple(
@@ -304,11 +329,11 @@ def _account_update(w: _AccountUpdate, received_at_ms: int) -> AccountUpdate:
 def _algo_update(w: _AlgoUpdate, received_at_ms: int) -> AlgoUpdate:
     o = w.o
     return AlgoUpdate(
-        event_time_ms=checked_id(w.E, "E"),
-        transaction_time_ms=checked_id(w.T, "T"),
+        event_time_ms=_id(w.E, "E"),
+        transaction_time_ms=_id(w.T, "T"),
         received_at_ms=received_at_ms,
         client_algo_id=_t(o.caid, "caid"),
-        algo_id=checked_id(o.aid, "aid"),
+        algo_id=_id(o.aid, "aid"),
         algo_type=_t(o.at, "at"),
         order_type=to_enum(OrderType, o.o, "o"),
         symbol=_t(o.s, "s"),
@@ -330,22 +355,22 @@ def _algo_update(w: _AlgoUpdate, received_at_ms: int) -> AlgoUpdate:
 
 def _trade_lite(w: _TradeLite, received_at_ms: int) -> TradeLite:
     return TradeLite(
-        event_time_ms=checked_id(w.E, "E"),
-        transaction_time_ms=checked_id(w.T, "T"),
+        event_time_ms=_id(w.E, "E"),
+        transaction_time_ms=_id(w.T, "T"),
         received_at_ms=received_at_ms,
         symbol=_t(w.s, "s"),
         client_order_id=_t(w.c, "c"),
-        order_id=checked_id(w.i, "i"),
+        order_id=_id(w.i, "i"),
         side=to_enum(Side, w.S, "S"),
         last_qty=_d(w.l, "l"),
         last_price=_d(w.L, "L"),
-        trade_id=checked_id(w.t, "t"),
+        trade_id=_id(w.t, "t"),
     )
 
 
 def _margin_call(w: _MarginCall, received_at_ms: int) -> MarginCall:
     return MarginCall(
-        event_time_ms=checked_id(w.E, "E"),
+        event_time_ms=_id(w.E, "E"),
         received_at_ms=received_at_ms,
         cross_wallet=_d(w.cw, "cw") if w.cw is not None else None,
         positions=tuple(
@@ -364,8 +389,8 @@ def _margin_call(w: _MarginCall, received_at_ms: int) -> MarginCall:
 
 def _account_config_update(w: _AccountConfigUpdate, received_at_ms: int) -> AccountConfigUpdate:
     return AccountConfigUpdate(
-        event_time_ms=checked_id(w.E, "E"),
-        transaction_time_ms=checked_id(w.T, "T"),
+        event_time_ms=_id(w.E, "E"),
+        transaction_time_ms=_id(w.T, "T"),
         received_at_ms=received_at_ms,
         symbol=read_text(w.ac, "s") if w.ac else None,
         leverage=read_int(w.ac, "l") if w.ac else None,
@@ -375,7 +400,7 @@ def _account_config_update(w: _AccountConfigUpdate, received_at_ms: int) -> Acco
 
 def _listen_key_expired(w: _ListenKeyExpired, received_at_ms: int) -> ListenKeyExpired:
     return ListenKeyExpired(
-        event_time_ms=checked_id(w.E, "E"),
+        event_time_ms=_id(w.E, "E"),
         received_at_ms=received_at_ms,
         listen_key=_t(w.listenKey, "listenKey"),
     )

@@ -182,3 +182,9 @@ def test_a_malformed_payload_names_the_bad_field(raw, field):
     with pytest.raises(MalformedPayload) as caught:
         parse_user_data(raw, 0)
     assert field in caught.value.reason
+
+
+def test_an_order_update_in_a_status_binance_never_documented_is_malformed_not_guessed():
+    raw = payloads.order_update(X="PAUSED")
+    with pytest.raises(MalformedPayload, match="'X'"):
+        parse_user_data(raw, 0)
