@@ -31,7 +31,7 @@ from bench.simproc import SimProcess
 from bot.audit import AuditJournal
 from bot.client_ids import Intent, Leg, Source, make_client_id
 from bot.exchange.client import ExchangeClient
-from bot.exchange.orders import market_order_params
+from bot.exchange.orders import market_order
 from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.execution.bracket import ExitSettings
 from bot.execution.orders import OrderManager, OrderSettings
@@ -142,7 +142,7 @@ def _flatten(client: ExchangeClient, qty: Decimal, candle_open_ms: int) -> None:
     client.cancel_all(SYMBOL)
     if qty > 0:
         close_id = make_client_id(SYMBOL, Intent(candle_open_ms, Source.GUARD), Leg.CLOSE)
-        client.place_order(market_order_params(SYMBOL, "SELL", qty, close_id, reduce_only=True))
+        client.place_order(market_order(SYMBOL, "SELL", qty, close_id, reduce_only=True))
 
 
 def _next_weight_minute(sim: SimProcess, client: ExchangeClient) -> None:

@@ -157,3 +157,36 @@ class Kline(NamedTuple):
     close: Decimal
     volume: Decimal
     close_time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A MARKET order to send: an entry, or a reduce-only close. ``client_id`` names
+    its intent (``bot.client_ids``), so a resend can never be a second order."""
+
+    symbol: str
+    side: Side
+    qty: Decimal
+    client_id: str
+    reduce_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AlgoOrderRequest:
+    """A conditional exit to send (stop loss, take profit): reduce-only for ``qty``, or
+    ``close_position`` (which Binance allows with neither quantity nor reduce-only)."""
+
+    symbol: str
+    side: Side
+    order_type: OrderType
+    trigger_price: Decimal
+    client_id: str
+    qty: Decimal | None = None
+    close_position: bool = False
+    price: Decimal | None = None  # the limit of a TAKE_PROFIT; market exits have none
+    working_type: WorkingType = WorkingType.MARK_PRICE
+    price_protect: bool = True
+
+    @property
+    def reduce_only(self) -> bool:
+        return not self.close_position

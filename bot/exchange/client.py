@@ -23,8 +23,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.domain.enums import CONDITIONAL_TYPES
-from bot.domain.records import Account, AlgoOrder, Balance, Income, Kline, Order, Position, Trade
+from bot.domain.records import (
+    Account,
+    AlgoOrder,
+    AlgoOrderRequest,
+    Balance,
+    Income,
+    Kline,
+    Order,
+    OrderRequest,
+    Position,
+    Trade,
+)
 from bot.domain.rules import SymbolRules
 from bot.exchange import replies
 from bot.exchange.errors import (
@@ -39,6 +49,7 @@ from bot.exchange.errors import (
     Transient,
     UnknownOutcome,
 )
+from bot.exchange.orders import algo_params, order_params
 from bot.exchange.rules import rules_from_exchange_info, tradable_usdc_perpetual
 from bot.exchange.transport import Auth, Transport
 from bot.exchange.venues import Venue
@@ -271,22 +282,21 @@ class ExchangeClient:
 
     # --- orders ----------------------------------------------------------------------
 
-    def place_order(self, params: dict) -> Order:
+    def place_order(self, order: OrderRequest) -> Order:
         """``POST /fapi/v1/order`` with our ``newClientOrderId``, never duplicated.
 
         Unknown outcome → query the id; adopt the order if it exists, resend the same
         id only after a confirmed -2013. -4116 (id already open) → adopt.
         """
-        client_id = params.get("newClientOrderId")
+        if not isinstance(order, OrderRequest):  # a stop sent here would be a MARKET order
+            raise TypeError(
+                f"place_order takes an OrderRequest, not {type(order).__name__}; a conditional"
+                " order goes to place_algo_order (-4120 on /fapi/v1/order)"
+            )
+        client_id, symbol = order.client_id, order.symbol
         if not client_id:
-            raise ValueError(
-                "place_order needs params['newClientOrderId'] (recorded before sending)"
-            )
-        if params.get("type") in CONDITIONAL_TYPES:
-            raise ValueError(
-                f"{params['type']} must go to place_algo_order (-4120 on /fapi/v1/order)"
-            )
-        symbol = params["symbol"]
+            raise ValueError("place_order needs a client id (recorded before sending)")
+        params = order_params(order)
         what = f"order {symbol} {client_id}"
         return self._create(
             lambda: self._write(
@@ -296,17 +306,21 @@ class ExchangeClient:
                 lambda reply: replies.order(reply, what, client_id=client_id),
             ),
             lambda: self.query_order(symbol, client_id),
-            f"order {symbol} {client_id}",
+            what,
         )
 
-    def place_algo_order(self, params: dict) -> AlgoOrder:
+    def place_algo_order(self, order: AlgoOrderRequest) -> AlgoOrder:
         """``POST /fapi/v1/algoOrder`` (CONDITIONAL) with our ``clientAlgoId``; same rules as
         ``place_order``, resolved through ``GET /fapi/v1/algoOrder?clientAlgoId=``."""
-        client_algo_id = params.get("clientAlgoId")
+        if not isinstance(order, AlgoOrderRequest):
+            raise TypeError(
+                f"place_algo_order takes an AlgoOrderRequest, not {type(order).__name__}"
+            )
+        client_algo_id = order.client_id
         if not client_algo_id:
-            raise ValueError("place_algo_order needs params['clientAlgoId']")
-        params = {"algoType": "CONDITIONAL", **params}
-        what = f"algo order {params.get('symbol')} {client_algo_id}"
+            raise ValueError("place_algo_order needs a client algo id")
+        params = algo_params(order)
+        what = f"algo order {order.symbol} {client_algo_id}"
         return self._create(
             lambda: self._write(
                 "POST",
@@ -315,7 +329,7 @@ class ExchangeClient:
                 lambda reply: replies.algo_order(reply, what, client_algo_id=client_algo_id),
             ),
             lambda: self.query_algo_order(client_algo_id),
-            f"algo order {params.get('symbol')} {client_algo_id}",
+            what,
         )
 
     def _create(

@@ -447,3 +447,14 @@ def _unknown_or_malformed(raw: str | bytes, received_at_ms: int, error: Exceptio
 
 def _text(raw: str | bytes) -> str:
     return raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+
+
+def is_listen_key_expired(raw: str) -> bool:
+    """Whether a frame is ``listenKeyExpired``: the stream reconnects on it at once,
+    before the OMS has decoded it (a cheap check on every frame)."""
+    if '"listenKeyExpired"' not in raw:
+        return False
+    try:
+        return _ENVELOPE.decode(raw).e == "listenKeyExpired"
+    except msgspec.DecodeError:  # also a ValidationError (JSON, but not an object)
+        return False

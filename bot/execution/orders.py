@@ -169,9 +169,7 @@ class OrderManager:
             take_profit_distance=signal.take_profit_distance,
         )
         try:
-            order = self._desk.send(
-                Leg.ENTRY, entry_order(symbol, signal.side, qty, entry_id), algo=False
-            )
+            order = self._desk.send(Leg.ENTRY, entry_order(symbol, signal.side, qty, entry_id))
             order = self._await_fill(symbol, entry_id, order)
         except ExchangeError as error:
             return self._failed(symbol, entry_id, f"entry failed: {error}")
@@ -263,8 +261,10 @@ class OrderManager:
             self.settings.exits,
         )
         failures: list[str] = []
-        for leg, params in ((Leg.STOP_LOSS, stop_loss), (Leg.TAKE_PROFIT, take_profit)):
-            outcome = self._desk.place_exit(leg, params, filled, fill_price, rules, close_intent)
+        for leg, exit_order in ((Leg.STOP_LOSS, stop_loss), (Leg.TAKE_PROFIT, take_profit)):
+            outcome = self._desk.place_exit(
+                leg, exit_order, filled, fill_price, rules, close_intent
+            )
             if outcome is not None and outcome[0] == BracketOutcome.CLOSED:
                 return BracketResult(BracketOutcome.CLOSED, outcome[1], **done)
             if outcome is not None:

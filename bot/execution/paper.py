@@ -36,11 +36,21 @@ from bot.domain.enums import (
     OPEN_ORDER_STATUSES,
     STOP_TYPES,
 )
-from bot.domain.records import Account, AlgoOrder, Balance, Income, Kline, Order, Position
+from bot.domain.records import (
+    Account,
+    AlgoOrder,
+    AlgoOrderRequest,
+    Balance,
+    Income,
+    Kline,
+    Order,
+    OrderRequest,
+    Position,
+)
 from bot.domain.rules import SymbolRules
 from bot.exchange import replies
 from bot.exchange.errors import Rejected
-from bot.exchange.orders import wire_working_type
+from bot.exchange.orders import algo_params, order_params, wire_working_type
 from bot.execution.paper_book import PaperBook, PaperPosition
 from bot.execution.paper_events import USDC, account_update, algo_update, order_trade_update
 from bot.oms.events import RawMessage
@@ -147,8 +157,9 @@ class PaperExecutor:
 
     # --- orders -------------------------------------------------------------------------
 
-    def place_order(self, params: dict) -> Order:
+    def place_order(self, request: OrderRequest) -> Order:
         """A MARKET order (optionally reduce-only), filled at once; RESULT-shaped answer."""
+        params = order_params(request)  # the paper book speaks Binance's words
         with self._lock:
             client_id = params.get("newClientOrderId")
             if not client_id:
@@ -174,8 +185,9 @@ class PaperExecutor:
             self._fill(order, price, self._taker_fee, maker=False)
             return replies.order(order, "paper order")
 
-    def place_algo_order(self, params: dict) -> AlgoOrder:
+    def place_algo_order(self, request: AlgoOrderRequest) -> AlgoOrder:
         """A CONDITIONAL algo order; -2021 when its trigger is already crossed."""
+        params = algo_params(request)
         with self._lock:
             client_algo_id = params.get("clientAlgoId")
             if not client_algo_id:

@@ -24,7 +24,6 @@ during outages, ``user-stream-fallback``; all are joined by :meth:`UserStream.st
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import random
@@ -38,6 +37,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from bot.domain.records import AlgoOrder, Balance, Order, Position
 from bot.exchange.errors import ExchangeError, NotFound
+from bot.exchange.user_data import is_listen_key_expired
 from bot.exchange.user_socket import open_user_socket
 from bot.oms.events import RawMessage, Snapshot
 
@@ -288,7 +288,7 @@ class UserStream:
         self._inbound.put(RawMessage(text, int(now * 1000)))
         self.messages += 1
         self._last_message_at = time.monotonic()
-        if '"listenKeyExpired"' in text and _event_type(text) == "listenKeyExpired":
+        if is_listen_key_expired(text):
             self._request_reconnect(generation, "listenKeyExpired event")
 
     def _request_reconnect(self, generation: int, reason: str) -> None:
@@ -400,10 +400,3 @@ def take_snapshot(
     return Snapshot.from_rest(
         positions, orders, algos, client.usdc_balance(), taken_at_ms, symbols=symbols
     )
-
-
-def _event_type(text: str) -> Any:
-    try:
-        return json.loads(text).get("e")
-    except (ValueError, AttributeError):
-        return None

@@ -10,6 +10,7 @@ import pytest
 import requests
 import responses
 
+from bot.domain.records import AlgoOrderRequest, OrderRequest
 from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import (
     AuthError,
@@ -20,7 +21,7 @@ from bot.exchange.errors import (
     SymbolNotTradable,
     UnknownOutcome,
 )
-from bot.exchange.orders import market_order_params, stop_loss_params, take_profit_params
+from bot.exchange.orders import market_order, stop_loss, take_profit
 from bot.exchange.venues import Venue
 from tests.exchange.conftest import symbol_info
 
@@ -70,8 +71,8 @@ def http():
         yield mock
 
 
-def entry() -> dict:
-    return market_order_params("BTCUSDC", "BUY", D(0.1) + D(0.2), "ufb-BTCUSDC-1-E")
+def entry() -> OrderRequest:
+    return market_order("BTCUSDC", "BUY", D(0.1) + D(0.2), "ufb-BTCUSDC-1-E")
 
 
 def order_row(status: str = "FILLED") -> dict:
@@ -87,12 +88,10 @@ def test_bracket_request_shapes(client, http):
         ack = algo_row(client_algo_id)
         http.post(ALGO_URL, json=ack, headers={"X-MBX-USED-WEIGHT-1M": "1"})
     qty = D("0.300")
-    client.place_order(market_order_params("BTCUSDC", "BUY", qty, "ufb-BTCUSDC-1-E"))
+    client.place_order(market_order("BTCUSDC", "BUY", qty, "ufb-BTCUSDC-1-E"))
+    client.place_algo_order(stop_loss("BTCUSDC", "SELL", D("59000.0"), "ufb-BTCUSDC-1-SL", qty=qty))
     client.place_algo_order(
-        stop_loss_params("BTCUSDC", "SELL", D("59000.0"), "ufb-BTCUSDC-1-SL", qty=qty)
-    )
-    client.place_algo_order(
-        take_profit_params(
+        take_profit(
             "BTCUSDC",
             "SELL",
             D("62000.0"),
@@ -113,9 +112,8 @@ def test_bracket_request_shapes(client, http):
 
 
 def test_conditional_types_never_reach_the_order_endpoint(client, http):
-    params = {**entry(), "type": "STOP_MARKET"}
-    with pytest.raises(ValueError, match="algo"):
-        client.place_order(params)
+    with pytest.raises(TypeError, match="place_algo_order"):
+        client.place_order(sl_params())
     assert len(http.calls) == 0
 
 
@@ -155,7 +153,7 @@ def test_duplicate_client_id_adopts_the_open_order(client, http):
 def test_algo_order_unknown_outcome_is_resolved_by_client_algo_id(client, http):
     http.post(ALGO_URL, status=503, body=error_body(-1006, "Unexpected response"))
     http.get(ALGO_URL, json=algo_row("sl"))
-    params = stop_loss_params("BTCUSDC", "SELL", D("59000"), "sl", qty=D("0.1"))
+    params = stop_loss("BTCUSDC", "SELL", D("59000"), "sl", qty=D("0.1"))
     assert client.place_algo_order(params).status == "NEW"
     assert sent(http.calls[1])["clientAlgoId"] == "sl"
 
@@ -214,9 +212,7 @@ def test_read_only_client_sends_no_write(http):
     with ExchangeClient(venue, "key", SECRET, read_only=True) as dry:
         for write in (
             lambda: dry.place_order(entry()),
-            lambda: dry.place_algo_order(
-                stop_loss_params("BTCUSDC", "SELL", D("1"), "x", qty=D("1"))
-            ),
+            lambda: dry.place_algo_order(stop_loss("BTCUSDC", "SELL", D("1"), "x", qty=D("1"))),
             lambda: dry.cancel_order("BTCUSDC", "x"),
             lambda: dry.cancel_all("BTCUSDC"),
         ):
@@ -347,8 +343,8 @@ def test_the_secret_never_reaches_logs_or_errors(client, http, caplog):
     assert "-1021" in str(raised.value)  # a second -1021 is not retried again
 
 
-def sl_params() -> dict:
-    return stop_loss_params("BTCUSDC", "SELL", D("56535.0"), "ufb-BTCUSDC-1-SL", qty=D("0.3"))
+def sl_params() -> AlgoOrderRequest:
+    return stop_loss("BTCUSDC", "SELL", D("56535.0"), "ufb-BTCUSDC-1-SL", qty=D("0.3"))
 
 
 def algo_row(client_algo_id: str = "ufb-BTCUSDC-1-SL", status: str = "NEW") -> dict:

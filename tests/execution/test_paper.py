@@ -138,13 +138,13 @@ class HalfFillingPaper(PaperExecutor):
 
     partial: Order | None = None
 
-    def place_order(self, params):
-        if params.get("reduceOnly") == "true":
-            return super().place_order(params)
-        wanted = Decimal(params["quantity"])
-        half = self._rules(params["symbol"]).round_qty(wanted / 2, market=True)
+    def place_order(self, request):
+        if request.reduce_only:
+            return super().place_order(request)
+        wanted = request.qty
+        half = self._rules(request.symbol).round_qty(wanted / 2, market=True)
         self.partial = replace(
-            super().place_order({**params, "quantity": f"{half:f}"}),
+            super().place_order(replace(request, qty=half)),
             status=OrderStatus.PARTIALLY_FILLED,
             orig_qty=wanted,
         )

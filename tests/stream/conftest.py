@@ -8,11 +8,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 
 from bot.audit import AuditJournal
+from bot.domain.records import Order
 from bot.exchange.client import ExchangeClient
+from bot.exchange.orders import market_order
 from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.oms.oms import Oms
 from bot.oms.reconcile import Drift, diff
@@ -51,11 +54,8 @@ class Bot:
     def in_sync(self) -> bool:
         return not self.drift()
 
-    def market(self, side: str, qty: str, client_id: str) -> dict:
-        return self.client.place_order(
-            {"symbol": "BTCUSDC", "side": side, "type": "MARKET", "quantity": qty,
-             "newClientOrderId": client_id}
-        )  # fmt: skip
+    def market(self, side: str, qty: str, client_id: str) -> Order:
+        return self.client.place_order(market_order("BTCUSDC", side, Decimal(qty), client_id))
 
 
 @pytest.fixture
