@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.client_ids import Intent, Source, parse_client_id
-from bot.domain.enums import BracketOutcome
+from bot.domain.enums import BracketOutcome, IncomeType
 from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import ExchangeError
 from bot.execution.orders import BracketResult, OrderManager
@@ -62,7 +62,11 @@ NEEDS_ATTENTION = frozenset(
 )
 # force-entry exits 3 on these
 NO_OP = frozenset({BracketOutcome.REFUSED, BracketOutcome.DUPLICATE, BracketOutcome.NOT_FILLED})
-INCOME_TYPES = {"REALIZED_PNL": "realised", "COMMISSION": "commission", "FUNDING_FEE": "funding"}
+INCOME_TYPES = {
+    IncomeType.REALIZED_PNL: "realised",
+    IncomeType.COMMISSION: "commission",
+    IncomeType.FUNDING_FEE: "funding",
+}
 OMS_COMMAND_TIMEOUT_S = 10.0  # a command (plan, seed, marker) is stored within this
 OMS_IDLE_TIMEOUT_S = 5.0  # an entry waits this long for the OMS to apply what is queued
 MAX_CONSUMER_RESTARTS = 3  # per process: a consumer that keeps dying stops the service

@@ -98,6 +98,17 @@ class WorkingType(StrEnum):
     CONTRACT_PRICE = "CONTRACT_PRICE"
 
 
+class IncomeType(StrEnum):
+    """A row of the income history. Binance has many more (transfers, bonuses,
+    insurance): those read as ``UNKNOWN``, which the day's PnL does not count."""
+
+    REALIZED_PNL = "REALIZED_PNL"
+    COMMISSION = "COMMISSION"
+    FUNDING_FEE = "FUNDING_FEE"
+    TRANSFER = "TRANSFER"
+    UNKNOWN = "UNKNOWN"
+
+
 class BracketOutcome(StrEnum):
     """How ``OrderManager.open_bracket`` ended for one signal."""
 

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from bot.domain.enums import (
     AlgoStatus,
+    IncomeType,
     OrderStatus,
     OrderType,
     PositionSide,
@@ -114,7 +115,7 @@ class Trade:
 class Income:
     """One row of the income history (realised PnL, commission, funding, ...)."""
 
-    income_type: str  # Binance adds types; the bot counts the few it knows by name
+    income_type: IncomeType
     amount: Decimal
     asset: str
     symbol: str  # "" for account-wide income

@@ -23,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.domain.enums import IncomeType
 from bot.domain.records import (
     Account,
     AlgoOrder,
@@ -251,7 +252,11 @@ class ExchangeClient:
     def income(
         self,
         start_time_ms: int,
-        income_types: Iterable[str] = ("REALIZED_PNL", "COMMISSION", "FUNDING_FEE"),
+        income_types: Iterable[IncomeType] = (
+            IncomeType.REALIZED_PNL,
+            IncomeType.COMMISSION,
+            IncomeType.FUNDING_FEE,
+        ),
     ) -> list[Income]:
         """Income records since ``start_time_ms`` of the given types, oldest first.
 
@@ -412,7 +417,7 @@ class ExchangeClient:
             self._cancel(
                 "/fapi/v1/algoOrder",
                 {"clientAlgoId": client_algo_id},
-                lambda r: replies.algo_cancel(r, what, client_algo_id=client_algo_id) or True,
+                lambda r: replies.algo_cancel(r, what, client_algo_id=client_algo_id),
             )
             is not None
         )

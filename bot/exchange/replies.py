@@ -126,11 +126,12 @@ def algo_order(reply: Any, what: str, *, client_algo_id: str | None = None) -> A
     return decoded
 
 
-def algo_cancel(reply: Any, what: str, *, client_algo_id: str) -> None:
+def algo_cancel(reply: Any, what: str, *, client_algo_id: str) -> bool:
     """``DELETE /fapi/v1/algoOrder`` acknowledges with this ``clientAlgoId`` and code "200"."""
     row = obj(reply, what)
     if row.get("clientAlgoId") != client_algo_id or str(row.get("code")) != "200":
         raise MalformedReply(f"{what}: not an acknowledgement of this cancel: {_short(reply)}")
+    return True
 
 
 def done(reply: Any, what: str) -> None:
@@ -168,13 +169,9 @@ def klines(reply: Any, what: str) -> list[Kline]:
     decoded = []
     for row in reply:
         fields = dict(enumerate(row))
-        decoded.append(
-            Kline(
-                integer(fields, 0, what),
-                *(number(fields, index, what) for index in range(1, 6)),
-                integer(fields, 6, what),
-            )
-        )
+        open_, high, low, close, volume = (number(fields, i, what) for i in range(1, 6))
+        open_ms, close_ms = integer(fields, 0, what), integer(fields, 6, what)
+        decoded.append(Kline(open_ms, open_, high, low, close, volume, close_ms))
     return decoded
 
 

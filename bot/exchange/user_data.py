@@ -406,7 +406,7 @@ def _listen_key_expired(w: _ListenKeyExpired, received_at_ms: int) -> ListenKeyE
     )
 
 
-_TO_EVENT: dict[type, Callable[[Any, int], Event]] = {
+_TO_EVENT: dict[type[msgspec.Struct], Callable[[Any, int], Event]] = {
     _OrderTradeUpdate: _order_trade_update,
     _AccountUpdate: _account_update,
     _AlgoUpdate: _algo_update,
@@ -415,6 +415,9 @@ _TO_EVENT: dict[type, Callable[[Any, int], Event]] = {
     _AccountConfigUpdate: _account_config_update,
     _ListenKeyExpired: _listen_key_expired,
 }
+
+
+_DECLARED = frozenset(wire.__struct_config__.tag for wire in _TO_EVENT)
 
 
 def parse_user_data(raw: str | bytes, received_at_ms: int) -> Event:
@@ -440,7 +443,7 @@ def _unknown_or_malformed(raw: str | bytes, received_at_ms: int, error: Exceptio
         raise MalformedPayload(f"not JSON: {bad_json}", _text(raw)) from None
     if not isinstance(kind, str):
         raise MalformedPayload("no event type 'e'", _text(raw))
-    if not any(kind == w.__struct_config__.tag for w in _TO_EVENT):
+    if kind not in _DECLARED:
         return UnknownEvent(event_type=kind, received_at_ms=received_at_ms)
     raise MalformedPayload(f"{kind}: {wire_error(error)}", _text(raw))
 

@@ -10,7 +10,8 @@ the enum's ``UNKNOWN`` member:
   one from view and place a duplicate. The payload is refused loudly instead.
 * ``UNKNOWN`` — order types and execution types, which Binance extends for its own
   orders (liquidation, ADL, amendments): an unknown type covers no position and is
-  no fill, which is the safe reading.
+  no fill, which is the safe reading; and income types (dozens, growing), of which
+  the day's PnL counts three.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TypeVar
 from bot.domain.enums import (
     AlgoStatus,
     ExecutionType,
+    IncomeType,
     OrderStatus,
     OrderType,
     PositionSide,
@@ -44,10 +46,11 @@ WIRE: Mapping[type[StrEnum], Mapping[str, StrEnum]] = {
     AlgoStatus: _words(AlgoStatus),
     OrderType: _words(OrderType),
     ExecutionType: _words(ExecutionType),
+    IncomeType: _words(IncomeType),
     # LAST_PRICE is the config's (and the spec's) word for CONTRACT_PRICE
     WorkingType: _words(WorkingType, LAST_PRICE=WorkingType.CONTRACT_PRICE),
 }
-LENIENT: frozenset[type[StrEnum]] = frozenset({OrderType, ExecutionType})
+LENIENT: frozenset[type[StrEnum]] = frozenset({OrderType, ExecutionType, IncomeType})
 
 
 def to_enum(enum: type[E], word: object, field: str) -> E:

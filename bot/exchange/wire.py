@@ -25,6 +25,7 @@ import msgspec
 
 from bot.domain.enums import (
     AlgoStatus,
+    IncomeType,
     OrderStatus,
     OrderType,
     PositionSide,
@@ -268,7 +269,7 @@ def to_trade(w: TradeWire) -> Trade:
 
 def to_income(w: IncomeWire) -> Income:
     return Income(
-        income_type=checked_text(w.incomeType, "incomeType"),
+        income_type=to_enum(IncomeType, w.incomeType, "incomeType"),
         amount=_amount(w.income, "income"),
         asset=checked_text(w.asset, "asset"),
         symbol=checked_text(w.symbol, "symbol"),

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Protocol, overload
 
 from bot.client_ids import DEFAULT_TAG, Intent, Leg, make_client_id
-from bot.domain.enums import BracketOutcome
+from bot.domain.enums import BracketOutcome, Side
 from bot.domain.records import AlgoOrder, AlgoOrderRequest, Order, OrderRequest
 from bot.domain.rules import SymbolRules
 from bot.exchange.errors import ExchangeError, Rejected
@@ -132,7 +132,7 @@ class OrderDesk:
     def close_at_market(
         self,
         symbol: str,
-        side: str,
+        side: Side,
         qty: Decimal,
         client_id: str,
         rules: SymbolRules,

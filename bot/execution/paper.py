@@ -35,6 +35,7 @@ from bot.domain.enums import (
     OPEN_ALGO_STATUSES,
     OPEN_ORDER_STATUSES,
     STOP_TYPES,
+    IncomeType,
 )
 from bot.domain.records import (
     Account,
@@ -56,7 +57,7 @@ from bot.execution.paper_events import USDC, account_update, algo_update, order_
 from bot.oms.events import RawMessage
 
 BPS = Decimal(10_000)
-INCOME_TYPES = ("REALIZED_PNL", "COMMISSION", "FUNDING_FEE")
+INCOME_TYPES = (IncomeType.REALIZED_PNL, IncomeType.COMMISSION, IncomeType.FUNDING_FEE)
 
 
 def _flag(value: Any) -> bool:
@@ -464,8 +465,8 @@ class PaperExecutor:
                 maker=maker,
             )
         )
-        self._record_income(symbol, "REALIZED_PNL", result.realised_pnl, trade_id)
-        self._record_income(symbol, "COMMISSION", -result.commission, trade_id)
+        self._record_income(symbol, IncomeType.REALIZED_PNL, result.realised_pnl, trade_id)
+        self._record_income(symbol, IncomeType.COMMISSION, -result.commission, trade_id)
         event_ms = self._event_ms()
         mark = self._market.mark_price(symbol)
         self._push(

@@ -18,6 +18,7 @@ from bot.domain.enums import (
     FILL_EXECUTION_TYPES,
     AlgoStatus,
     ExecutionType,
+    IncomeType,
     OrderStatus,
     OrderType,
     PositionSide,
@@ -111,14 +112,17 @@ def funding_key(symbol: str | None, transaction_time_ms: int, event_time_ms: int
     return f"funding::{transaction_time_ms}:{event_time_ms}"
 
 
+_PER_FILL = frozenset({IncomeType.REALIZED_PNL, IncomeType.COMMISSION})
+
+
 def income_key(row: Income) -> str | None:
     """The processed-id key of the event that reported the same money as this row of
     the income history, so a seeded day is not counted again from its events."""
     if not row.symbol:
         return None
-    if row.income_type == "FUNDING_FEE":
+    if row.income_type is IncomeType.FUNDING_FEE:
         return funding_key(row.symbol, row.time_ms)
-    if row.income_type in ("REALIZED_PNL", "COMMISSION") and row.trade_id is not None:
+    if row.income_type in _PER_FILL and row.trade_id is not None:
         return trade_key(row.symbol, row.trade_id)
     return None
 
