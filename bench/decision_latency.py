@@ -32,6 +32,7 @@ from bot.audit import AuditJournal
 from bot.client_ids import Intent, Leg, Source, make_client_id
 from bot.exchange.client import ExchangeClient
 from bot.exchange.orders import market_order
+from bot.exchange.user_data import parse_user_data
 from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.execution.bracket import ExitSettings
 from bot.execution.orders import OrderManager, OrderSettings
@@ -183,7 +184,7 @@ def run(signals: int, floor_samples: int) -> dict:
         audit = AuditJournal(root / "audit")
         oms = Oms(store, audit)
         inbound: queue.Queue = queue.Queue()
-        worker = OmsWorker(oms, inbound)
+        worker = OmsWorker(oms, inbound, decode=parse_user_data)
         try:
             client.sync_time()
             client.setup_account([SYMBOL], leverage=SETTINGS.leverage, margin_type="CROSSED")

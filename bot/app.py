@@ -25,6 +25,7 @@ from bot.client_ids import Intent, Source, parse_client_id
 from bot.domain.enums import BracketOutcome, IncomeType
 from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import ExchangeError
+from bot.exchange.user_data import parse_user_data
 from bot.execution.orders import BracketResult, OrderManager
 from bot.execution.plans import PlanBook
 from bot.files import write_atomic
@@ -149,7 +150,7 @@ class App:
         settings = order_settings(config, dry_run=self.dry_run)
         self.oms = Oms(self.store, self.audit, tag=settings.tag)
         self.plans = PlanBook(self.oms.snapshot, self.submit)
-        self.worker = OmsWorker(self.oms, self.inbound)
+        self.worker = OmsWorker(self.oms, self.inbound, decode=parse_user_data)
         if self.dry_run:
             from bot.execution.paper import PaperExecutor  # dry-run only: not on the cron path
 
@@ -247,7 +248,7 @@ class App:
             return False
         self._consumer_restarts += 1
         self._alarm("oms_restart", {"restart": self._consumer_restarts, **self.worker.metrics()})
-        self.worker = OmsWorker(self.oms, self.inbound)
+        self.worker = OmsWorker(self.oms, self.inbound, decode=parse_user_data)
         self.worker.start()
         self.apply_snapshot()
         self._oms_alarmed = None

@@ -10,7 +10,7 @@ Decimal; statuses, sides and types are domain enums. No Binance field name here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -371,3 +371,8 @@ Event = (
     | UnknownEvent
     | Snapshot
 )
+
+Decode = Callable[[str, int], Event]
+"""Turns one websocket text frame (and its receive time) into an event, or raises
+MalformedPayload: ``bot.exchange.user_data.parse_user_data``, handed to the consumer by
+its owner, so the OMS depends on no wire format."""

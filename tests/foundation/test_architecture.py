@@ -6,11 +6,17 @@ import ast
 import subprocess
 import sys
 
-from scripts.import_map import ROOT, cycles, graph, package_of
+from scripts.import_map import ROOT, cycles, graph, package_map, package_of
 
 
 def test_no_module_import_cycle():
     assert cycles(graph()) == []
+
+
+def test_the_exchange_boundary_and_the_oms_import_each_other_in_one_direction_only():
+    packages = package_map(graph())
+    assert "bot.oms" in packages["bot.exchange"]  # the boundary produces the OMS's events
+    assert "bot.exchange" not in packages["bot.oms"]  # the OMS is handed the decoder
 
 
 def test_pure_packages_import_no_io_package():

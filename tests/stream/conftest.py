@@ -16,6 +16,7 @@ from bot.audit import AuditJournal
 from bot.domain.records import Order
 from bot.exchange.client import ExchangeClient
 from bot.exchange.orders import market_order
+from bot.exchange.user_data import parse_user_data
 from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.oms.oms import Oms
 from bot.oms.reconcile import Drift, diff
@@ -74,7 +75,7 @@ def bot(sim: Simulator, tmp_path) -> Iterator[Bot]:
     store = Store.open(tmp_path / "state.db")
     audit = AuditJournal(tmp_path / "audit")
     oms = Oms(store, audit)
-    worker = OmsWorker(oms, inbound)
+    worker = OmsWorker(oms, inbound, decode=parse_user_data)
     stream = UserStream(
         client,
         inbound,
