@@ -72,10 +72,6 @@ def checked_text(value: Any, key: str) -> str:
     return value
 
 
-def read_decimal(d: dict, key: str, default: Any = MISSING) -> Decimal:
-    return checked_amount(read_field(d, key, default), key)
-
-
 def checked_amount(value: Any, key: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise FieldError(f"field {key!r} is not a decimal string: {value!r}")
