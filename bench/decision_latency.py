@@ -31,7 +31,8 @@ from bench.simproc import SimProcess
 from bot.audit import AuditJournal
 from bot.client_ids import Intent, Leg, Source, make_client_id
 from bot.exchange.client import ExchangeClient
-from bot.exchange.orders import market_order_params
+from bot.exchange.orders import market_order
+from bot.exchange.user_data import parse_user_data
 from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.execution.bracket import ExitSettings
 from bot.execution.orders import OrderManager, OrderSettings
@@ -142,7 +143,7 @@ def _flatten(client: ExchangeClient, qty: Decimal, candle_open_ms: int) -> None:
     client.cancel_all(SYMBOL)
     if qty > 0:
         close_id = make_client_id(SYMBOL, Intent(candle_open_ms, Source.GUARD), Leg.CLOSE)
-        client.place_order(market_order_params(SYMBOL, "SELL", qty, close_id, reduce_only=True))
+        client.place_order(market_order(SYMBOL, "SELL", qty, close_id, reduce_only=True))
 
 
 def _next_weight_minute(sim: SimProcess, client: ExchangeClient) -> None:
@@ -183,7 +184,7 @@ def run(signals: int, floor_samples: int) -> dict:
         audit = AuditJournal(root / "audit")
         oms = Oms(store, audit)
         inbound: queue.Queue = queue.Queue()
-        worker = OmsWorker(oms, inbound)
+        worker = OmsWorker(oms, inbound, decode=parse_user_data)
         try:
             client.sync_time()
             client.setup_account([SYMBOL], leverage=SETTINGS.leverage, margin_type="CROSSED")

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import best_of, cli, summary_ms
 from bench.payloads import user_data_payloads
 from bot.audit import AuditJournal
+from bot.exchange.user_data import parse_user_data
 from bot.oms.events import RawMessage
 from bot.oms.oms import Oms
 from bot.oms.store import Store
@@ -79,7 +80,7 @@ class _Pipeline:
         self.audit = AuditJournal(directory / "audit")
         self.oms = oms_class(self.store, self.audit)
         self.inbound: queue.Queue = queue.Queue()
-        self.worker = OmsWorker(self.oms, self.inbound)
+        self.worker = OmsWorker(self.oms, self.inbound, decode=parse_user_data)
 
     def close(self) -> None:
         self.worker.stop(timeout=60)

@@ -29,7 +29,7 @@ from bench.bot_runs import run_child, write_config
 from bench.common import cli
 from bench.simproc import ROOT, SimProcess
 from bot.exchange.client import ExchangeClient
-from bot.exchange.orders import market_order_params
+from bot.exchange.orders import market_order
 from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.sim import SIM_API_KEY, SIM_API_SECRET
 
@@ -114,7 +114,7 @@ def run(sim_minutes: int, fills_per_wall_s: int) -> dict:
             started = time.perf_counter()
             for step in range(steps):
                 side = "BUY" if step % 2 == 0 else "SELL"
-                params = market_order_params(SYMBOL, side, QTY, f"soak-{step}")
+                params = market_order(SYMBOL, side, QTY, f"soak-{step}")
                 client.place_order(params)
                 fills += 1
                 sim.control("advance", seconds=1)

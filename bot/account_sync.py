@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from bot.clock import ExchangeClock
 from bot.config import BotConfig
+from bot.domain.enums import IncomeType
 from bot.oms.commands import Command, SeedDayPnl, SetMeta
 from bot.oms.events import income_key
 from bot.oms.state import OmsView
@@ -25,7 +26,11 @@ from bot.oms.state import OmsView
 ACCOUNT_SETUP_KEY = "account_setup"  # OMS meta: settings applied today
 INCOME_SYNCED_KEY = "income_synced_ms"  # OMS meta: last read of the income history
 INCOME_RESYNC_S = 3600
-INCOME_TYPES = {"REALIZED_PNL": "realised", "COMMISSION": "commission", "FUNDING_FEE": "funding"}
+INCOME_TYPES = {
+    IncomeType.REALIZED_PNL: "realised",
+    IncomeType.COMMISSION: "commission",
+    IncomeType.FUNDING_FEE: "funding",
+}
 
 
 class AccountVenue(Protocol):
@@ -103,9 +108,9 @@ class AccountSync:
         totals = dict.fromkeys(INCOME_TYPES.values(), Decimal(0))
         counted: set[str] = set()
         for row in self._venue.income(int(day_start.timestamp() * 1000)):
-            name = INCOME_TYPES.get(row.get("incomeType"))
+            name = INCOME_TYPES.get(row.income_type)
             if name is not None:
-                totals[name] += Decimal(str(row["income"]))
+                totals[name] += row.amount
                 key = income_key(row)
                 if key is not None:
                     counted.add(key)

@@ -24,6 +24,7 @@ from bot.clock import ExchangeClock
 from bot.cycle import TradingCycle
 from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import ExchangeError
+from bot.exchange.user_data import parse_user_data
 from bot.execution.orders import OrderManager
 from bot.execution.plans import PlanBook
 from bot.files import write_atomic
@@ -115,7 +116,7 @@ class App:
         settings = order_settings(config, dry_run=self.dry_run)
         self.oms = Oms(self.store, self.audit, tag=settings.tag)
         self.plans = PlanBook(self.oms.snapshot, self.submit)
-        self.worker = OmsWorker(self.oms, self.inbound)
+        self.worker = OmsWorker(self.oms, self.inbound, decode=parse_user_data)
         self.paper: PaperExecutor | None = None  # the dry-run executor
         if self.dry_run:
             from bot.execution.paper import PaperExecutor  # dry-run only: not on the cron path
@@ -237,7 +238,7 @@ class App:
             return False
         self._consumer_restarts += 1
         self._alarm("oms_restart", {"restart": self._consumer_restarts, **self.worker.metrics()})
-        self.worker = OmsWorker(self.oms, self.inbound)
+        self.worker = OmsWorker(self.oms, self.inbound, decode=parse_user_data)
         self.worker.start()
         self.apply_snapshot()
         self._oms_alarmed = None

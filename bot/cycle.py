@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.client_ids import Intent, Source, parse_client_id
 from bot.clock import ExchangeClock
 from bot.config import BotConfig
+from bot.domain.enums import BracketOutcome
+from bot.domain.records import Kline
 from bot.exchange.errors import ExchangeError
 from bot.execution.orders import BracketResult, OrderManager
 from bot.execution.plans import PlanBook
@@ -28,13 +30,18 @@ from bot.strategy.exits import exit_distances
 
 log = logging.getLogger(__name__)
 
-REPAIR_NOW = frozenset({"unprotected", "error"})  # bracket outcomes that may leave a naked position
-NEEDS_ATTENTION = frozenset({"unprotected", "error", "closed"})  # the operator should look
-NO_OP = frozenset({"refused", "duplicate", "not_filled"})  # force-entry exits 3 on these
+# bracket outcomes that may leave a naked position
+REPAIR_NOW = frozenset({BracketOutcome.UNPROTECTED, BracketOutcome.ERROR})
+# the operator should look
+NEEDS_ATTENTION = frozenset(
+    {BracketOutcome.UNPROTECTED, BracketOutcome.ERROR, BracketOutcome.CLOSED}
+)
+# force-entry exits 3 on these
+NO_OP = frozenset({BracketOutcome.REFUSED, BracketOutcome.DUPLICATE, BracketOutcome.NOT_FILLED})
 
 
 class MarketData(Protocol):
-    def klines(self, symbol: str, interval: str, limit: int) -> list[list[Any]]: ...
+    def klines(self, symbol: str, interval: str, limit: int) -> list[Kline]: ...
 
 
 @dataclass
@@ -114,9 +121,9 @@ class TradingCycle:
         if problem is not None:
             report.oms_problem = problem
             report.add(f"{signal.symbol}: no entry: {problem}")
-            return BracketResult("refused", problem, signal.symbol, "")
+            return BracketResult(BracketOutcome.REFUSED, problem, signal.symbol, "")
         result = self._orders.open_bracket(signal, intent)
-        if result.status == "opened":
+        if result.status == BracketOutcome.OPENED:
             report.add(
                 f"{signal.symbol}: {signal.side} {result.filled_qty} filled @ {result.entry_price}; "
                 f"SL {result.stop_price}; TP {result.take_profit_price} ({signal.reason})"
@@ -141,7 +148,7 @@ class TradingCycle:
         if isinstance(signal, str):
             report.add(f"{symbol}: {side} refused: {signal}")
             report.refused = True
-            return BracketResult("refused", signal, symbol, "")
+            return BracketResult(BracketOutcome.REFUSED, signal, symbol, "")
         result = self.trade(signal, report, self._operator_intent(symbol, side))
         report.refused = report.refused or result.status in NO_OP  # the operator asked for it
         return result

@@ -8,8 +8,9 @@ own client id; it is adopted if found and resent with the same id only after
 Binance confirmed it does not exist. Conditional orders (SL/TP) go to the Algo
 endpoints, which the SDK has no methods for.
 
-Every public method returns only what ``replies`` checked, and raises only
-``ExchangeError`` types (``MalformedReply`` for a reply of the wrong shape).
+Every public method returns typed records of ``bot.domain.records`` (decoded once, in
+``replies``/``wire``), and raises only ``ExchangeError`` types (``MalformedReply``
+for a reply of the wrong shape).
 """
 
 from __future__ import annotations
@@ -20,8 +21,21 @@ import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from bot.domain.enums import IncomeType
+from bot.domain.records import (
+    Account,
+    AlgoOrder,
+    AlgoOrderRequest,
+    Balance,
+    Income,
+    Kline,
+    Order,
+    OrderRequest,
+    Position,
+    Trade,
+)
 from bot.domain.rules import SymbolRules
 from bot.exchange import replies
 from bot.exchange.errors import (
@@ -36,7 +50,7 @@ from bot.exchange.errors import (
     Transient,
     UnknownOutcome,
 )
-from bot.exchange.orders import CONDITIONAL_TYPES
+from bot.exchange.orders import algo_params, order_params
 from bot.exchange.rules import rules_from_exchange_info, tradable_usdc_perpetual
 from bot.exchange.transport import Auth, Transport
 from bot.exchange.venues import Venue
@@ -47,6 +61,9 @@ log = logging.getLogger(__name__)
 INCOME_PAGE = 1000  # Binance's max page size for /fapi/v1/income
 MARGIN_TYPES = {"ISOLATED": "ISOLATED", "CROSSED": "CROSSED", "CROSS": "CROSSED"}
 IDEMPOTENT = (Transient, RateLimited, UnknownOutcome)  # for cancels and account settings
+USDC = "USDC"
+Created = TypeVar("Created", Order, AlgoOrder)
+Done = TypeVar("Done")
 
 
 class ExchangeClient:
@@ -186,8 +203,8 @@ class ExchangeClient:
         except (ValueError, ArithmeticError, KeyError, TypeError, AttributeError) as error:
             raise MalformedReply(f"exchangeInfo {symbol}: unusable filters: {error}") from None
 
-    def klines(self, symbol: str, interval: str, limit: int) -> list[list]:
-        """Raw kline rows, oldest first (the last one is usually still open)."""
+    def klines(self, symbol: str, interval: str, limit: int) -> list[Kline]:
+        """Candles, oldest first (the last one is usually still open)."""
         params = {"symbol": symbol, "interval": interval, "limit": limit}
         rows = self._read("GET", "/fapi/v1/klines", params, auth=Auth.PUBLIC)
         return replies.klines(rows, f"klines {symbol}")
@@ -208,30 +225,26 @@ class ExchangeClient:
 
     # --- account reads -----------------------------------------------------------------
 
-    def account(self) -> dict:
+    def account(self) -> Account:
         return replies.account(self._read("GET", "/fapi/v3/account", auth=Auth.SIGNED), "account")
 
-    def usdc_balance(self) -> dict:
-        """The USDC entry of ``v3/account`` assets (raw strings); the top-level totals are
-        USDT-only. An account that never held USDC gets an all-zero entry."""
-        for asset in self.account().get("assets", []):
-            if asset.get("asset") == "USDC":
-                return asset
-        zero = "0"
-        fields = ("walletBalance", "unrealizedProfit", "marginBalance", "availableBalance")
-        return {"asset": "USDC", **dict.fromkeys(fields, zero), "crossWalletBalance": zero}
+    def usdc_balance(self) -> Balance:
+        """The USDC entry of ``v3/account`` assets; the top-level totals are USDT-only.
+        An account that never held USDC gets an all-zero balance."""
+        balance = self.account().balance(USDC)
+        return balance or Balance(USDC, Decimal(0), Decimal(0), Decimal(0))
 
-    def position_risk(self) -> list[dict]:
-        """Rows with a ``symbol`` and a parseable ``positionAmt`` (and prices, if present)."""
+    def position_risk(self) -> list[Position]:
+        """Every position row (one-way mode: one per symbol; flat ones have amount 0)."""
         rows = self._read("GET", "/fapi/v3/positionRisk", auth=Auth.SIGNED)
         return replies.positions(rows, "positionRisk")
 
-    def open_orders(self, symbol: str | None = None) -> list[dict]:
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Open regular orders (weight 1 with a symbol, 40 without). Algo orders are not here."""
         rows = self._read("GET", "/fapi/v1/openOrders", {"symbol": symbol}, auth=Auth.SIGNED)
         return replies.orders(rows, "openOrders")
 
-    def open_algo_orders(self, symbol: str | None = None) -> list[dict]:
+    def open_algo_orders(self, symbol: str | None = None) -> list[AlgoOrder]:
         """Untriggered conditional (SL/TP) orders."""
         data = self._read("GET", "/fapi/v1/openAlgoOrders", {"symbol": symbol}, auth=Auth.SIGNED)
         return replies.algo_orders(data, "openAlgoOrders")
@@ -239,16 +252,20 @@ class ExchangeClient:
     def income(
         self,
         start_time_ms: int,
-        income_types: Iterable[str] = ("REALIZED_PNL", "COMMISSION", "FUNDING_FEE"),
-    ) -> list[dict]:
+        income_types: Iterable[IncomeType] = (
+            IncomeType.REALIZED_PNL,
+            IncomeType.COMMISSION,
+            IncomeType.FUNDING_FEE,
+        ),
+    ) -> list[Income]:
         """Income records since ``start_time_ms`` of the given types, oldest first.
 
         One unfiltered query per page (weight 30 each) instead of one per type;
         pages overlap at the boundary millisecond, so records are de-duplicated.
         """
         wanted = set(income_types)
-        seen: set[tuple] = set()
-        records: list[dict] = []
+        seen: set[tuple[int, str, str]] = set()
+        records: list[Income] = []
         start = start_time_ms
         while True:
             params = {"startTime": start, "limit": INCOME_PAGE}
@@ -257,35 +274,34 @@ class ExchangeClient:
             )
             fresh = 0
             for record in page:
-                key = (record.get("tranId"), record.get("incomeType"), record.get("symbol"))
+                key = (record.tran_id, record.income_type, record.symbol)
                 if key in seen:
                     continue
                 seen.add(key)
                 fresh += 1
-                if record.get("incomeType") in wanted:
+                if record.income_type in wanted:
                     records.append(record)
             if len(page) < INCOME_PAGE or fresh == 0:
                 return records
-            start = int(page[-1]["time"])
+            start = page[-1].time_ms
 
     # --- orders ----------------------------------------------------------------------
 
-    def place_order(self, params: dict) -> dict:
+    def place_order(self, order: OrderRequest) -> Order:
         """``POST /fapi/v1/order`` with our ``newClientOrderId``, never duplicated.
 
         Unknown outcome → query the id; adopt the order if it exists, resend the same
         id only after a confirmed -2013. -4116 (id already open) → adopt.
         """
-        client_id = params.get("newClientOrderId")
+        if not isinstance(order, OrderRequest):  # a stop sent here would be a MARKET order
+            raise TypeError(
+                f"place_order takes an OrderRequest, not {type(order).__name__}; a conditional"
+                " order goes to place_algo_order (-4120 on /fapi/v1/order)"
+            )
+        client_id, symbol = order.client_id, order.symbol
         if not client_id:
-            raise ValueError(
-                "place_order needs params['newClientOrderId'] (recorded before sending)"
-            )
-        if params.get("type") in CONDITIONAL_TYPES:
-            raise ValueError(
-                f"{params['type']} must go to place_algo_order (-4120 on /fapi/v1/order)"
-            )
-        symbol = params["symbol"]
+            raise ValueError("place_order needs a client id (recorded before sending)")
+        params = order_params(order)
         what = f"order {symbol} {client_id}"
         return self._create(
             lambda: self._write(
@@ -295,17 +311,21 @@ class ExchangeClient:
                 lambda reply: replies.order(reply, what, client_id=client_id),
             ),
             lambda: self.query_order(symbol, client_id),
-            f"order {symbol} {client_id}",
+            what,
         )
 
-    def place_algo_order(self, params: dict) -> dict:
+    def place_algo_order(self, order: AlgoOrderRequest) -> AlgoOrder:
         """``POST /fapi/v1/algoOrder`` (CONDITIONAL) with our ``clientAlgoId``; same rules as
         ``place_order``, resolved through ``GET /fapi/v1/algoOrder?clientAlgoId=``."""
-        client_algo_id = params.get("clientAlgoId")
+        if not isinstance(order, AlgoOrderRequest):
+            raise TypeError(
+                f"place_algo_order takes an AlgoOrderRequest, not {type(order).__name__}"
+            )
+        client_algo_id = order.client_id
         if not client_algo_id:
-            raise ValueError("place_algo_order needs params['clientAlgoId']")
-        params = {"algoType": "CONDITIONAL", **params}
-        what = f"algo order {params.get('symbol')} {client_algo_id}"
+            raise ValueError("place_algo_order needs a client algo id")
+        params = algo_params(order)
+        what = f"algo order {order.symbol} {client_algo_id}"
         return self._create(
             lambda: self._write(
                 "POST",
@@ -314,10 +334,12 @@ class ExchangeClient:
                 lambda reply: replies.algo_order(reply, what, client_algo_id=client_algo_id),
             ),
             lambda: self.query_algo_order(client_algo_id),
-            f"algo order {params.get('symbol')} {client_algo_id}",
+            what,
         )
 
-    def _create(self, send: Callable[[], dict], find: Callable[[], dict | None], what: str) -> dict:
+    def _create(
+        self, send: Callable[[], Created], find: Callable[[], Created | None], what: str
+    ) -> Created:
         for _ in range(self._create_rounds):
             try:
                 # A 429 is a definite "not executed": waiting and resending is safe.
@@ -333,14 +355,12 @@ class ExchangeClient:
                 if existing is None:
                     raise
             if existing is not None:
-                log.warning(
-                    "%s: found on the exchange (status %s); adopted", what, _status(existing)
-                )
+                log.warning("%s: found on the exchange (status %s); adopted", what, existing.status)
                 return existing
             log.warning("%s: confirmed absent; resending with the same client id", what)
         raise UnknownOutcome(f"{what}: outcome still unknown after {self._create_rounds} attempts")
 
-    def _find_after_unknown(self, find: Callable[[], dict | None], what: str) -> dict | None:
+    def _find_after_unknown(self, find: Callable[[], Created | None], what: str) -> Created | None:
         self._sleep(self._resolve_delay_s)  # let the matching engine catch up before -2013 counts
         try:
             return find()
@@ -349,7 +369,7 @@ class ExchangeClient:
                 f"{what}: sent, outcome unknown and the query failed: {error}"
             ) from error
 
-    def query_order(self, symbol: str, client_id: str) -> dict | None:
+    def query_order(self, symbol: str, client_id: str) -> Order | None:
         """The order with this client id (any status), or None if Binance has none (-2013)."""
         params = {"symbol": symbol, "origClientOrderId": client_id}
         try:
@@ -358,7 +378,7 @@ class ExchangeClient:
             return None
         return replies.order(reply, f"order {symbol} {client_id}", client_id=client_id)
 
-    def query_order_by_id(self, symbol: str, order_id: int) -> dict | None:
+    def query_order_by_id(self, symbol: str, order_id: int) -> Order | None:
         """An order by exchange id: a triggered algo order's child is known only by its id."""
         params = {"symbol": symbol, "orderId": order_id}
         try:
@@ -367,13 +387,13 @@ class ExchangeClient:
             return None
         return replies.order(reply, f"order {symbol} #{order_id}", order_id=order_id)
 
-    def user_trades(self, symbol: str, order_id: int) -> list[dict]:
+    def user_trades(self, symbol: str, order_id: int) -> list[Trade]:
         """The fills of one order (weight 5), with realised PnL and commission."""
         params = {"symbol": symbol, "orderId": order_id}
         rows = self._read("GET", "/fapi/v1/userTrades", params, auth=Auth.SIGNED)
         return replies.trades(rows, f"userTrades {symbol} #{order_id}")
 
-    def query_algo_order(self, client_algo_id: str) -> dict | None:
+    def query_algo_order(self, client_algo_id: str) -> AlgoOrder | None:
         params = {"clientAlgoId": client_algo_id}
         try:
             reply = self._read("GET", "/fapi/v1/algoOrder", params, auth=Auth.SIGNED)
@@ -382,7 +402,7 @@ class ExchangeClient:
         what = f"algo order {client_algo_id}"
         return replies.algo_order(reply, what, client_algo_id=client_algo_id)
 
-    def cancel_order(self, symbol: str, client_id: str) -> dict | None:
+    def cancel_order(self, symbol: str, client_id: str) -> Order | None:
         """Cancel by client id; None when it is already gone (filled, cancelled, unknown)."""
         params = {"symbol": symbol, "origClientOrderId": client_id}
         what = f"cancel {symbol} {client_id}"
@@ -390,15 +410,19 @@ class ExchangeClient:
             "/fapi/v1/order", params, lambda r: replies.order(r, what, client_id=client_id)
         )
 
-    def cancel_algo_order(self, client_algo_id: str) -> dict | None:
+    def cancel_algo_order(self, client_algo_id: str) -> bool:
+        """Cancel by client algo id; False when it is already gone (triggered, cancelled)."""
         what = f"cancel algo order {client_algo_id}"
-        return self._cancel(
-            "/fapi/v1/algoOrder",
-            {"clientAlgoId": client_algo_id},
-            lambda r: replies.algo_cancel(r, what, client_algo_id=client_algo_id),
+        return (
+            self._cancel(
+                "/fapi/v1/algoOrder",
+                {"clientAlgoId": client_algo_id},
+                lambda r: replies.algo_cancel(r, what, client_algo_id=client_algo_id),
+            )
+            is not None
         )
 
-    def _cancel(self, path: str, params: dict, check: Callable[[Any], dict]) -> dict | None:
+    def _cancel(self, path: str, params: dict, check: Callable[[Any], Done]) -> Done | None:
         """A cancel whose reply is not its acknowledgement is an unknown outcome: it is
         sent again (idempotent), and -2011 then says the order is gone."""
         try:
@@ -467,18 +491,15 @@ class ExchangeClient:
     def user_stream_url(self, listen_key: str) -> str:
         return self.venue.user_stream_url(listen_key)
 
-    def _user_stream(self, method: str, params: dict) -> dict:
+    def _user_stream(self, method: str, params: dict) -> Any:
         reply = self._transport.retrying(
             lambda: self._transport.request(method, "/fapi/v1/listenKey", params, auth=Auth.KEY)
         )
-        return replies.obj(reply, f"{method} listenKey")
+        replies.obj(reply, f"{method} listenKey")
+        return reply
 
 
 _HEDGE_MODE_MESSAGE = (
     "The account is in hedge (dual-side) position mode; this bot trades one-way mode only."
     " Close positions and open orders, then switch to one-way mode in Binance's preferences."
 )
-
-
-def _status(order: dict) -> str:
-    return str(order.get("status") or order.get("algoStatus") or "?")

@@ -1,27 +1,25 @@
-"""Build order parameter dicts from Decimal values (pure).
+"""Orders to send: typed requests built from Decimal values, and their wire parameters.
 
-Callers never hand the SDK a float or a Python bool: the SDK would send
-``1e-05`` / ``0.30000000000000004`` (-1111) and ``True``. Everything here leaves
-as a plain decimal string and ``"true"``/``"false"``. Conditional orders (stop
-loss, take profit) are built for ``POST /fapi/v1/algoOrder``: since 2025-12-09
-Binance rejects those types on ``/fapi/v1/order`` with -4120.
+The rest of the bot builds :class:`~bot.domain.records.OrderRequest` /
+:class:`~bot.domain.records.AlgoOrderRequest` here (checked: Decimals, positive,
+exactly one of quantity or closePosition) and hands them to the client; only
+:func:`order_params` / :func:`algo_params` know Binance's parameter names. The SDK is
+never handed a float or a Python bool: it would send ``1e-05`` /
+``0.30000000000000004`` (-1111) and ``True``; everything leaves as a plain decimal
+string and ``"true"``/``"false"``. Conditional orders (stop loss, take profit) go to
+``POST /fapi/v1/algoOrder``: since 2025-12-09 Binance rejects those types on
+``/fapi/v1/order`` with -4120.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-# Config words → wire values. The spec's LAST_PRICE is Binance's CONTRACT_PRICE.
-WORKING_TYPES = {
-    "MARK_PRICE": "MARK_PRICE",
-    "LAST_PRICE": "CONTRACT_PRICE",
-    "CONTRACT_PRICE": "CONTRACT_PRICE",
-}
-TP_STYLES = frozenset({"TAKE_PROFIT", "TAKE_PROFIT_MARKET"})
-CONDITIONAL_TYPES = frozenset(
-    {"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"}
-)
-SIDES = frozenset({"BUY", "SELL"})
+from bot.domain.enums import OrderType, Side, WorkingType
+from bot.domain.records import AlgoOrderRequest, OrderRequest
+from bot.exchange.vocabulary import to_enum
+
+TP_STYLES = frozenset({OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_MARKET})
 
 
 def decimal_str(value: Decimal, name: str = "value") -> str:
@@ -37,33 +35,34 @@ def flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def wire_working_type(word: str) -> str:
+def wire_working_type(word: str) -> WorkingType:
     """MARK_PRICE → MARK_PRICE; LAST_PRICE (config word) → CONTRACT_PRICE (wire word)."""
-    try:
-        return WORKING_TYPES[word]
-    except KeyError:
-        raise ValueError(f"working type {word!r} is not one of {sorted(WORKING_TYPES)}") from None
+    return to_enum(WorkingType, word, "working_type")
 
 
-def _side(side: str) -> str:
-    if side not in SIDES:
-        raise ValueError(f"side {side!r} is not BUY or SELL")
-    return side
+def _side(side: str) -> Side:
+    return to_enum(Side, side, "side")
 
 
-def market_order_params(
+def market_order(
     symbol: str, side: str, qty: Decimal, client_id: str, *, reduce_only: bool = False
-) -> dict:
-    """A MARKET order for ``POST /fapi/v1/order``; RESULT so the fill comes back at once."""
+) -> OrderRequest:
+    """A MARKET order (entry, or a reduce-only close)."""
+    decimal_str(qty, "quantity")
+    return OrderRequest(symbol, _side(side), qty, client_id, reduce_only)
+
+
+def order_params(order: OrderRequest) -> dict[str, str]:
+    """``POST /fapi/v1/order`` parameters; RESULT so the fill comes back at once."""
     params = {
-        "symbol": symbol,
-        "side": _side(side),
+        "symbol": order.symbol,
+        "side": order.side.value,
         "type": "MARKET",
-        "quantity": decimal_str(qty, "quantity"),
-        "newClientOrderId": client_id,
+        "quantity": decimal_str(order.qty, "quantity"),
+        "newClientOrderId": order.client_id,
         "newOrderRespType": "RESULT",
     }
-    if reduce_only:
+    if order.reduce_only:
         params["reduceOnly"] = "true"
     return params
 
@@ -71,39 +70,64 @@ def market_order_params(
 def _conditional(
     symbol: str,
     side: str,
-    order_type: str,
+    order_type: OrderType,
     trigger: Decimal,
     client_algo_id: str,
     qty: Decimal | None,
     close_position: bool,
     working_type: str,
     price_protect: bool,
-) -> dict:
+    price: Decimal | None = None,
+) -> AlgoOrderRequest:
     """Common part of an exit algo order: reduce-only with a quantity, or closePosition.
 
     closePosition excludes both quantity and reduceOnly (Binance rejects the mix).
     """
     if (qty is None) == (not close_position):
         raise ValueError("give exactly one of qty (reduce-only) or close_position=True")
+    decimal_str(trigger, "triggerPrice")
+    if qty is not None:
+        decimal_str(qty, "quantity")
+    if price is not None:
+        decimal_str(price, "price")
+    return AlgoOrderRequest(
+        symbol=symbol,
+        side=_side(side),
+        order_type=order_type,
+        trigger_price=trigger,
+        client_id=client_algo_id,
+        qty=qty,
+        close_position=close_position,
+        price=price,
+        working_type=wire_working_type(working_type),
+        price_protect=price_protect,
+    )
+
+
+def algo_params(order: AlgoOrderRequest) -> dict[str, str]:
+    """``POST /fapi/v1/algoOrder`` parameters (``algoType=CONDITIONAL``)."""
     params = {
         "algoType": "CONDITIONAL",
-        "symbol": symbol,
-        "side": _side(side),
-        "type": order_type,
-        "triggerPrice": decimal_str(trigger, "triggerPrice"),
-        "workingType": wire_working_type(working_type),
-        "priceProtect": flag(price_protect),
-        "clientAlgoId": client_algo_id,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "type": order.order_type.value,
+        "triggerPrice": decimal_str(order.trigger_price, "triggerPrice"),
+        "workingType": order.working_type.value,
+        "priceProtect": flag(order.price_protect),
+        "clientAlgoId": order.client_id,
     }
-    if close_position:
+    if order.close_position:
         params["closePosition"] = "true"
-    else:
-        params["quantity"] = decimal_str(qty, "quantity")
+    elif order.qty is not None:
+        params["quantity"] = decimal_str(order.qty, "quantity")
         params["reduceOnly"] = "true"
+    if order.price is not None:
+        params["price"] = decimal_str(order.price, "price")
+        params["timeInForce"] = "GTC"
     return params
 
 
-def stop_loss_params(
+def stop_loss(
     symbol: str,
     side: str,
     trigger: Decimal,
@@ -113,12 +137,12 @@ def stop_loss_params(
     close_position: bool = False,
     working_type: str = "MARK_PRICE",
     price_protect: bool = True,
-) -> dict:
-    """A STOP_MARKET exit for ``POST /fapi/v1/algoOrder``; ``side`` closes the position."""
+) -> AlgoOrderRequest:
+    """A STOP_MARKET exit; ``side`` closes the position."""
     return _conditional(
         symbol,
         side,
-        "STOP_MARKET",
+        OrderType.STOP_MARKET,
         trigger,
         client_algo_id,
         qty,
@@ -128,7 +152,7 @@ def stop_loss_params(
     )
 
 
-def take_profit_params(
+def take_profit(
     symbol: str,
     side: str,
     trigger: Decimal,
@@ -140,8 +164,8 @@ def take_profit_params(
     close_position: bool = False,
     working_type: str = "MARK_PRICE",
     price_protect: bool = True,
-) -> dict:
-    """A take-profit exit for ``POST /fapi/v1/algoOrder``.
+) -> AlgoOrderRequest:
+    """A take-profit exit.
 
     ``style`` TAKE_PROFIT is a limit order at ``price`` once ``trigger`` is hit
     (closePosition is not allowed for it); TAKE_PROFIT_MARKET needs no price.
@@ -152,18 +176,15 @@ def take_profit_params(
         raise ValueError("TAKE_PROFIT needs a price and a quantity (closePosition is market-only)")
     if style == "TAKE_PROFIT_MARKET" and price is not None:
         raise ValueError("TAKE_PROFIT_MARKET takes no price")
-    params = _conditional(
+    return _conditional(
         symbol,
         side,
-        style,
+        OrderType(style),
         trigger,
         client_algo_id,
         qty,
         close_position,
         working_type,
         price_protect,
+        price,
     )
-    if price is not None:
-        params["price"] = decimal_str(price, "price")
-        params["timeInForce"] = "GTC"
-    return params

@@ -3,19 +3,40 @@
 Every reply is untrusted input. A proxy's HTML page, an empty body, a list where an
 object belongs, ``{"code": -2021, ...}`` on HTTP 200 or a number that does not parse
 all raise ``MalformedReply`` here, so no KeyError / InvalidOperation / AttributeError
-leaves ``bot/exchange``. Return types stay the raw dicts and lists; only their shape
-is guaranteed: the fields named here are present and parse.
+leaves ``bot/exchange``. Orders, positions, trades, income and the account are decoded
+into the records of ``bot.domain.records`` (``bot.exchange.wire``); an acknowledgement
+must acknowledge *this* order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
+
+from bot.domain.records import Account, AlgoOrder, Income, Kline, Order, Position, Trade
 from bot.exchange.errors import MalformedReply
+from bot.exchange.fields import FieldError
+from bot.exchange.wire import (
+    AccountWire,
+    AlgoOrderWire,
+    IncomeWire,
+    OrderWire,
+    PositionWire,
+    TradeWire,
+    to_account,
+    to_algo_order,
+    to_income,
+    to_order,
+    to_position,
+    to_trade,
+)
+from bot.exchange.wire import decode as wire_decode
 
-ORDER_NUMBERS = ("price", "avgPrice", "origQty", "executedQty", "cumQuote", "stopPrice")
-ALGO_NUMBERS = ("quantity", "triggerPrice", "price")
+W = TypeVar("W", bound=msgspec.Struct)
+R = TypeVar("R")
 
 
 def _short(value: Any) -> str:
@@ -72,116 +93,94 @@ def number(row: dict, key: str | int, what: str, *, positive: bool = False) -> D
     return parsed
 
 
-def _numbers_present(row: dict, keys: tuple[str, ...], what: str) -> None:
-    for key in keys:
-        if row.get(key) not in (None, ""):
-            number(row, key, what)
+def _decode(row: Any, wire: type[W], to_record: Callable[[W], R], what: str) -> R:
+    try:
+        return wire_decode(obj(row, what), wire, to_record)
+    except FieldError as error:
+        raise MalformedReply(f"{what}: {error}") from None
+
+
+def _decode_rows(reply: Any, wire: type[W], to_record: Callable[[W], R], what: str) -> list[R]:
+    return [_decode(row, wire, to_record, what) for row in rows(reply, what)]
 
 
 def order(
     reply: Any, what: str, *, client_id: str | None = None, order_id: int | None = None
-) -> dict:
-    """A regular order (ack, query or cancel): ``clientOrderId`` (this one when given),
-    ``orderId``, ``status`` and its numbers."""
-    row = obj(reply, what)
-    got_client_id = text(row, "clientOrderId", what)
-    if client_id is not None and got_client_id != client_id:
-        raise MalformedReply(f"{what}: reply is for client id {got_client_id!r}")
-    got_order_id = integer(row, "orderId", what)
-    if order_id is not None and got_order_id != order_id:
-        raise MalformedReply(f"{what}: reply is for order id {got_order_id}")
-    text(row, "status", what)
-    _numbers_present(row, ORDER_NUMBERS, what)
-    return row
+) -> Order:
+    """A regular order (ack, query or cancel), acknowledging *this* order when
+    ``client_id`` / ``order_id`` are given."""
+    decoded = _decode(reply, OrderWire, to_order, what)
+    if client_id is not None and decoded.client_order_id != client_id:
+        raise MalformedReply(f"{what}: reply is for client id {decoded.client_order_id!r}")
+    if order_id is not None and decoded.order_id != order_id:
+        raise MalformedReply(f"{what}: reply is for order id {decoded.order_id}")
+    return decoded
 
 
-def algo_order(reply: Any, what: str, *, client_algo_id: str | None = None) -> dict:
-    """An algo order (ack or query): ``clientAlgoId`` (this one when given), ``algoId``,
-    ``algoStatus`` and its numbers."""
-    row = obj(reply, what)
-    got = text(row, "clientAlgoId", what)
-    if client_algo_id is not None and got != client_algo_id:
-        raise MalformedReply(f"{what}: reply is for client algo id {got!r}")
-    integer(row, "algoId", what)
-    text(row, "algoStatus", what)
-    _numbers_present(row, ALGO_NUMBERS, what)
-    return row
+def algo_order(reply: Any, what: str, *, client_algo_id: str | None = None) -> AlgoOrder:
+    """An algo order (ack or query), acknowledging *this* one when ``client_algo_id``
+    is given."""
+    decoded = _decode(reply, AlgoOrderWire, to_algo_order, what)
+    if client_algo_id is not None and decoded.client_algo_id != client_algo_id:
+        raise MalformedReply(f"{what}: reply is for client algo id {decoded.client_algo_id!r}")
+    return decoded
 
 
-def algo_cancel(reply: Any, what: str, *, client_algo_id: str) -> dict:
+def algo_cancel(reply: Any, what: str, *, client_algo_id: str) -> bool:
     """``DELETE /fapi/v1/algoOrder`` acknowledges with this ``clientAlgoId`` and code "200"."""
     row = obj(reply, what)
     if row.get("clientAlgoId") != client_algo_id or str(row.get("code")) != "200":
         raise MalformedReply(f"{what}: not an acknowledgement of this cancel: {_short(reply)}")
-    return row
+    return True
 
 
-def done(reply: Any, what: str) -> dict:
+def done(reply: Any, what: str) -> None:
     """``{"code": 200, "msg": ...}``: cancel-all and account settings that succeeded."""
     row = obj(reply, what)
     if "code" in row and str(row["code"]) != "200":
         raise MalformedReply(f"{what}: not a success: {_short(reply)}")
-    return row
 
 
-def positions(reply: Any, what: str) -> list[dict]:
-    for row in rows(reply, what):
-        text(row, "symbol", what)
-        number(row, "positionAmt", what)
-        _numbers_present(row, ("entryPrice", "markPrice", "unRealizedProfit"), what)
-    return reply
+def positions(reply: Any, what: str) -> list[Position]:
+    return _decode_rows(reply, PositionWire, to_position, what)
 
 
-def orders(reply: Any, what: str) -> list[dict]:
-    return [order(row, what) for row in rows(reply, what)]
+def orders(reply: Any, what: str) -> list[Order]:
+    return _decode_rows(reply, OrderWire, to_order, what)
 
 
-def algo_orders(reply: Any, what: str) -> list[dict]:
+def algo_orders(reply: Any, what: str) -> list[AlgoOrder]:
     """``openAlgoOrders`` answers a list (older docs: ``{"orders": [...]}``)."""
     listed = reply.get("orders") if isinstance(reply, dict) and "orders" in reply else reply
-    return [algo_order(row, what) for row in rows(listed, what)]
+    return _decode_rows(listed, AlgoOrderWire, to_algo_order, what)
 
 
-def account(reply: Any, what: str) -> dict:
-    """``v3/account`` with an ``assets`` list; each asset named, its balances numbers."""
-    row = obj(reply, what)
-    for asset in rows(row.get("assets"), f"{what} assets"):
-        text(asset, "asset", what)
-        _numbers_present(asset, ("walletBalance", "crossWalletBalance", "availableBalance"), what)
-    return row
+def account(reply: Any, what: str) -> Account:
+    """``v3/account``: its ``assets``, each named, its balances numbers."""
+    return _decode(reply, AccountWire, to_account, what)
 
 
-def klines(reply: Any, what: str) -> list[list]:
+def klines(reply: Any, what: str) -> list[Kline]:
     """Rows ``[open_time, open, high, low, close, volume, close_time, ...]``."""
     if not isinstance(reply, list) or not all(
         isinstance(row, list) and len(row) >= 7 for row in reply
     ):
         raise MalformedReply(f"{what}: expected kline rows, got {_short(reply)}")
+    decoded = []
     for row in reply:
         fields = dict(enumerate(row))
-        integer(fields, 0, what)
-        integer(fields, 6, what)
-        for index in range(1, 6):
-            number(fields, index, what)
-    return reply
+        open_, high, low, close, volume = (number(fields, i, what) for i in range(1, 6))
+        open_ms, close_ms = integer(fields, 0, what), integer(fields, 6, what)
+        decoded.append(Kline(open_ms, open_, high, low, close, volume, close_ms))
+    return decoded
 
 
-def income(reply: Any, what: str) -> list[dict]:
-    for row in rows(reply, what):
-        text(row, "incomeType", what)
-        number(row, "income", what)
-        integer(row, "time", what)
-    return reply
+def income(reply: Any, what: str) -> list[Income]:
+    return _decode_rows(reply, IncomeWire, to_income, what)
 
 
-def trades(reply: Any, what: str) -> list[dict]:
-    for row in rows(reply, what):
-        integer(row, "id", what)
-        integer(row, "time", what)
-        number(row, "qty", what, positive=True)
-        number(row, "price", what, positive=True)
-        _numbers_present(row, ("commission", "realizedPnl"), what)
-    return reply
+def trades(reply: Any, what: str) -> list[Trade]:
+    return _decode_rows(reply, TradeWire, to_trade, what)
 
 
 def symbols(reply: Any, what: str) -> dict[str, dict]:

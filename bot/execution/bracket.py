@@ -13,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
+from bot.domain.enums import Side
+from bot.domain.records import AlgoOrderRequest, OrderRequest
 from bot.domain.rules import SymbolRules
-from bot.exchange.orders import market_order_params, stop_loss_params, take_profit_params
+from bot.exchange.orders import market_order, stop_loss, take_profit
 
-ENTRY_SIDE = {"LONG": "BUY", "SHORT": "SELL"}
-EXIT_SIDE = {"LONG": "SELL", "SHORT": "BUY"}
+ENTRY_SIDE = {"LONG": Side.BUY, "SHORT": Side.SELL}
+EXIT_SIDE = {"LONG": Side.SELL, "SHORT": Side.BUY}
 
 
 @dataclass(frozen=True)
@@ -64,14 +66,14 @@ def exit_orders(
     stop_id: str,
     take_profit_id: str,
     settings: ExitSettings,
-) -> tuple[dict[str, str], dict[str, str]]:
-    """(stop loss, take profit) algo-order params for a ``side`` (LONG/SHORT) position of
+) -> tuple[AlgoOrderRequest, AlgoOrderRequest]:
+    """(stop loss, take profit) algo orders for a ``side`` (LONG/SHORT) position of
     ``qty``: reduce-only quantity, or ``closePosition`` when configured."""
     exit_side = EXIT_SIDE[side]
     # closePosition is only allowed on STOP_MARKET/TAKE_PROFIT_MARKET; a TAKE_PROFIT
     # limit exit always carries the quantity, reduce-only.
     tp_close = settings.use_close_position and settings.tp_order_style == "TAKE_PROFIT_MARKET"
-    stop_loss = stop_loss_params(
+    stop_order = stop_loss(
         symbol,
         exit_side,
         stop,
@@ -81,7 +83,7 @@ def exit_orders(
         working_type=settings.working_type,
         price_protect=settings.price_protect,
     )
-    take_profit = take_profit_params(
+    take_profit_order = take_profit(
         symbol,
         exit_side,
         target,
@@ -93,9 +95,9 @@ def exit_orders(
         working_type=settings.working_type,
         price_protect=settings.price_protect,
     )
-    return stop_loss, take_profit
+    return stop_order, take_profit_order
 
 
-def entry_order(symbol: str, side: str, qty: Decimal, client_id: str) -> dict[str, str]:
+def entry_order(symbol: str, side: str, qty: Decimal, client_id: str) -> OrderRequest:
     """The MARKET entry of a ``side`` (LONG/SHORT) position."""
-    return market_order_params(symbol, ENTRY_SIDE[side], qty, client_id)
+    return market_order(symbol, ENTRY_SIDE[side], qty, client_id)

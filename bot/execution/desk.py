@@ -9,16 +9,18 @@ hold the same desk, so both follow that order and write the same records.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from bot.client_ids import DEFAULT_TAG, Intent, Leg, make_client_id
+from bot.domain.enums import BracketOutcome, Side
+from bot.domain.records import AlgoOrder, AlgoOrderRequest, Order, OrderRequest
 from bot.domain.rules import SymbolRules
 from bot.exchange.errors import ExchangeError, Rejected
-from bot.exchange.orders import market_order_params
+from bot.exchange.orders import algo_params, market_order, order_params
 from bot.execution.bracket import ExitSettings
 from bot.risk.guard import OrderIntent, Refused, RiskGuard, RiskState
 
@@ -89,58 +91,57 @@ class OrderDesk:
     def place_exit(
         self,
         leg: Leg,
-        params: dict,
+        order: AlgoOrderRequest,
         qty: Decimal,
         mark: Decimal,
         rules: SymbolRules,
         close_intent: Intent,
-    ) -> tuple[str, str] | None:
+    ) -> tuple[BracketOutcome, str] | None:
         """Place one exit; None on success, else (status, reason) after handling it.
 
         An exit the market already passed (-2021) closes the position at market with
         a client id of ``close_intent``: the exit's purpose, done at once."""
-        symbol = params["symbol"]
-        intent = _exit_intent(params, mark, leg)
+        symbol, client_id = order.symbol, order.client_id
+        intent = _exit_intent(order, mark, leg)
         decision = self.guard.check(intent, self.risk_state(self.view(), symbol), rules)
         if isinstance(decision, Refused):
             reason = f"{leg.name} refused: {decision.reason}"
-            self.alarm(symbol, params["clientAlgoId"], reason)
-            return "unprotected", reason
+            self.alarm(symbol, client_id, reason)
+            return BracketOutcome.UNPROTECTED, reason
         try:
-            self.send(leg, params, algo=True)
+            self.send(leg, order)
         except Rejected as error:
             if error.code != WOULD_IMMEDIATELY_TRIGGER:
                 reason = f"{leg.name} rejected: {error.code} {error.message}"
-                self.alarm(symbol, params["clientAlgoId"], reason)
-                return "unprotected", reason
+                self.alarm(symbol, client_id, reason)
+                return BracketOutcome.UNPROTECTED, reason
             reason = (
-                f"{leg.name} at {params['triggerPrice']} would trigger immediately (-2021): "
+                f"{leg.name} at {order.trigger_price} would trigger immediately (-2021): "
                 "the market already passed it; closing the position at market"
             )
-            self.decision("close_at_market", symbol, params["clientAlgoId"], reason)
+            self.decision("close_at_market", symbol, client_id, reason)
             close_id = make_client_id(symbol, close_intent, Leg.CLOSE, tag=self.settings.tag)
-            trigger = Decimal(params["triggerPrice"])
-            self.close_at_market(symbol, params["side"], qty, close_id, rules, trigger)
-            return "closed", reason
+            self.close_at_market(symbol, order.side, qty, close_id, rules, order.trigger_price)
+            return BracketOutcome.CLOSED, reason
         except ExchangeError as error:
             reason = f"{leg.name} could not be placed: {error}"
-            self.alarm(symbol, params["clientAlgoId"], reason)
-            return "unprotected", reason
+            self.alarm(symbol, client_id, reason)
+            return BracketOutcome.UNPROTECTED, reason
         return None
 
     def close_at_market(
         self,
         symbol: str,
-        side: str,
+        side: Side,
         qty: Decimal,
         client_id: str,
         rules: SymbolRules,
         reference: Decimal | None = None,
-    ) -> dict:
+    ) -> Order:
         """Reduce-only MARKET close. ``reference`` prices the risk check when neither
         the mark nor the last price can be read: an exit must not wait on market data."""
         qty = rules.round_qty(qty, market=True)
-        params = market_order_params(symbol, side, qty, client_id, reduce_only=True)
+        order = market_order(symbol, side, qty, client_id, reduce_only=True)
         mark = self.reference_price(symbol, reference)
         intent = OrderIntent(
             symbol, side, qty, None, mark, reduce_only=True, leg=Leg.CLOSE, client_id=client_id
@@ -148,7 +149,7 @@ class OrderDesk:
         decision = self.guard.check(intent, self.risk_state(self.view(), symbol), rules)
         if isinstance(decision, Refused):  # only precision can refuse an exit
             raise Rejected(0, f"close refused locally: {decision.reason}")
-        return self.send(Leg.CLOSE, params, algo=False)
+        return self.send(Leg.CLOSE, order)
 
     def reference_price(self, symbol: str, fallback: Decimal | None) -> Decimal:
         """The mark price, else the last price, else ``fallback``: a repair goes on when
@@ -164,30 +165,39 @@ class OrderDesk:
             raise failures[-1]
         return fallback
 
-    def send(self, leg: Leg, params: Mapping[str, str], *, algo: bool) -> dict:
+    @overload
+    def send(self, leg: Leg, order: OrderRequest) -> Order: ...
+    @overload
+    def send(self, leg: Leg, order: AlgoOrderRequest) -> AlgoOrder: ...
+    def send(self, leg: Leg, order: OrderRequest | AlgoOrderRequest) -> Order | AlgoOrder:
         """Audit (fsynced) the exact request, send it, audit the answer."""
-        client_id = params.get("clientAlgoId") or params.get("newClientOrderId")
+        client_id, symbol = order.client_id, order.symbol
+        algo = isinstance(order, AlgoOrderRequest)
+        params = algo_params(order) if algo else order_params(order)  # type: ignore[arg-type]
         self._audit.append(
             "order_send",
-            {"leg": leg.name, "client_id": client_id, "algo": algo, "params": dict(params)},
+            {"leg": leg.name, "client_id": client_id, "algo": algo, "params": params},
             sync=True,
         )
         try:
-            send = self.client.place_algo_order if algo else self.client.place_order
-            response = send(dict(params))
+            response: Order | AlgoOrder
+            if isinstance(order, AlgoOrderRequest):
+                response = self.client.place_algo_order(order)
+            else:
+                response = self.client.place_order(order)
         except ExchangeError as error:
             self._audit.append(
                 "order_error",
                 {"leg": leg.name, "client_id": client_id, "error": str(error)},
                 sync=True,
             )
-            log.warning("%s %s %s: %s", params.get("symbol"), leg.name, client_id, error)
+            log.warning("%s %s %s: %s", symbol, leg.name, client_id, error)
             raise
-        status = response.get("algoStatus") or response.get("status")
+        status = response.status
         self._audit.append(
             "order_accepted", {"leg": leg.name, "client_id": client_id, "status": status}
         )
-        log.info("%s %s %s sent: %s", params.get("symbol"), leg.name, client_id, status)
+        log.info("%s %s %s sent: %s", symbol, leg.name, client_id, status)
         return response
 
     def decision(
@@ -203,17 +213,16 @@ class OrderDesk:
         )
 
 
-def _exit_intent(params: Mapping[str, str], mark: Decimal, leg: Leg) -> OrderIntent:
-    close = params.get("closePosition") == "true"
+def _exit_intent(order: AlgoOrderRequest, mark: Decimal, leg: Leg) -> OrderIntent:
     return OrderIntent(
-        symbol=params["symbol"],
-        side=params["side"],  # type: ignore[arg-type]
-        qty=None if close else Decimal(params["quantity"]),
-        price=Decimal(params["price"]) if "price" in params else None,
+        symbol=order.symbol,
+        side=order.side,  # type: ignore[arg-type]
+        qty=None if order.close_position else order.qty,
+        price=order.price,
         mark_price=mark,
-        reduce_only=params.get("reduceOnly") == "true",
-        close_position=close,
+        reduce_only=order.reduce_only,
+        close_position=order.close_position,
         leg=leg,
-        client_id=params["clientAlgoId"],
-        trigger_price=Decimal(params["triggerPrice"]),
+        client_id=order.client_id,
+        trigger_price=order.trigger_price,
     )

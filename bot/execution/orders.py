@@ -22,6 +22,8 @@ from decimal import Decimal
 from typing import Any
 
 from bot.client_ids import Intent, Leg, Source, make_client_id
+from bot.domain.enums import FINAL_ORDER_STATUSES, BracketOutcome
+from bot.domain.records import Order, Position
 from bot.domain.rules import SymbolRules
 from bot.exchange.errors import ExchangeError
 from bot.execution.bracket import ENTRY_SIDE, entry_order, exit_orders, exit_prices
@@ -36,16 +38,13 @@ from bot.strategy.base import Signal
 log = logging.getLogger(__name__)
 
 ONE_AT_A_TIME = "one position per symbol: an entry is possible again once it is closed"
-FINAL_ORDER_STATUSES = frozenset({"FILLED", "CANCELED", "EXPIRED", "REJECTED", "EXPIRED_IN_MATCH"})
 
 
 @dataclass(frozen=True)
 class BracketResult:
-    """Outcome of ``open_bracket``. ``status`` is one of: opened, refused, duplicate,
-    not_filled, closed (an exit would have triggered at once, position flattened),
-    unprotected (entry filled but an exit could not be placed: alarm raised), error."""
+    """Outcome of ``open_bracket`` (see :class:`BracketOutcome`) and why."""
 
-    status: str
+    status: BracketOutcome
     reason: str
     symbol: str
     entry_client_id: str
@@ -56,7 +55,7 @@ class BracketResult:
 
     @property
     def refused(self) -> bool:
-        return self.status == "refused"
+        return self.status == BracketOutcome.REFUSED
 
 
 class OrderManager:
@@ -170,18 +169,16 @@ class OrderManager:
             take_profit_distance=signal.take_profit_distance,
         )
         try:
-            order = self._desk.send(
-                Leg.ENTRY, entry_order(symbol, signal.side, qty, entry_id), algo=False
-            )
+            order = self._desk.send(Leg.ENTRY, entry_order(symbol, signal.side, qty, entry_id))
             order = self._await_fill(symbol, entry_id, order)
         except ExchangeError as error:
             return self._failed(symbol, entry_id, f"entry failed: {error}")
-        filled = Decimal(str(order.get("executedQty", "0")))
+        filled = order.filled_qty
         if filled <= 0:
-            reason = f"entry {entry_id} ended {order.get('status')} without a fill"
+            reason = f"entry {entry_id} ended {order.status} without a fill"
             self._desk.decision("entry_not_filled", symbol, entry_id, reason)
-            return BracketResult("not_filled", reason, symbol, entry_id)
-        fill_price = _average_price(order) or mark
+            return BracketResult(BracketOutcome.NOT_FILLED, reason, symbol, entry_id)
+        fill_price = order.fill_price or mark
         return self._protect_new_position(plan, intent, filled, fill_price, rules, signal.reason)
 
     def _entry_precheck(self, signal: Signal, entry_id: str) -> BracketResult | None:
@@ -209,7 +206,7 @@ class OrderManager:
             return self._skip(
                 symbol,
                 entry_id,
-                f"entry {entry_id} already exists on the exchange ({existing.get('status')}): "
+                f"entry {entry_id} already exists on the exchange ({existing.status}): "
                 "this intent was acted on; the next candle (or a new force-entry) is a new one",
             )
         if amount != 0:
@@ -246,8 +243,8 @@ class OrderManager:
             try:
                 self._desk.close_at_market(symbol, plan.exit_side, filled, close_id, rules)
             except ExchangeError as close_error:
-                return BracketResult("unprotected", f"{reason}: {close_error}", **done)
-            return BracketResult("closed", reason, **done)
+                return BracketResult(BracketOutcome.UNPROTECTED, f"{reason}: {close_error}", **done)
+            return BracketResult(BracketOutcome.CLOSED, reason, **done)
         try:
             self._plans.record(plan)
         except OmsUnavailable as error:  # the exits go out regardless; a repair re-prices
@@ -264,20 +261,22 @@ class OrderManager:
             self.settings.exits,
         )
         failures: list[str] = []
-        for leg, params in ((Leg.STOP_LOSS, stop_loss), (Leg.TAKE_PROFIT, take_profit)):
-            outcome = self._desk.place_exit(leg, params, filled, fill_price, rules, close_intent)
-            if outcome is not None and outcome[0] == "closed":
-                return BracketResult("closed", outcome[1], **done)
+        for leg, exit_order in ((Leg.STOP_LOSS, stop_loss), (Leg.TAKE_PROFIT, take_profit)):
+            outcome = self._desk.place_exit(
+                leg, exit_order, filled, fill_price, rules, close_intent
+            )
+            if outcome is not None and outcome[0] == BracketOutcome.CLOSED:
+                return BracketResult(BracketOutcome.CLOSED, outcome[1], **done)
             if outcome is not None:
                 failures.append(outcome[1])
         if failures:
-            return BracketResult("unprotected", "; ".join(failures), **done)
+            return BracketResult(BracketOutcome.UNPROTECTED, "; ".join(failures), **done)
         reason = (
             f"{plan.side} {filled} {symbol} @ {fill_price}, "
             f"SL {plan.stop_price}, TP {plan.take_profit_price}"
         )
         log.info("%s bracket opened: %s (%s)", symbol, reason, why)
-        return BracketResult("opened", reason, **done)
+        return BracketResult(BracketOutcome.OPENED, reason, **done)
 
     # --- protection (PositionGuard) ---------------------------------------------------
 
@@ -299,17 +298,17 @@ class OrderManager:
         wallet = view.usdc_wallet
         if wallet is not None:
             return wallet
-        return Decimal(str(self._client.usdc_balance().get("walletBalance", "0")))
+        return self._client.usdc_balance().wallet
 
-    def _await_fill(self, symbol: str, client_id: str, order: dict) -> dict:
+    def _await_fill(self, symbol: str, client_id: str, order: Order) -> Order:
         """Bounded wait for a final status; cancel what is left after the wait so the
         exits cover exactly the filled quantity."""
         for _ in range(self.settings.fill_polls):
-            if order.get("status") in FINAL_ORDER_STATUSES:
+            if order.status in FINAL_ORDER_STATUSES:
                 return order
             self._sleep(self.settings.fill_poll_interval_s)
             order = self._client.query_order(symbol, client_id) or order
-        if order.get("status") in FINAL_ORDER_STATUSES:
+        if order.status in FINAL_ORDER_STATUSES:
             return order
         self._desk.decision(
             "entry_remainder_cancelled", symbol, client_id, "entry not final after the wait"
@@ -320,31 +319,18 @@ class OrderManager:
     def _refuse(self, signal: Signal, client_id: str, reason: str) -> BracketResult:
         self._desk.decision("entry_refused", signal.symbol, client_id, reason, signal=signal.reason)
         log.warning("%s entry refused: %s", signal.symbol, reason)
-        return BracketResult("refused", reason, signal.symbol, client_id)
+        return BracketResult(BracketOutcome.REFUSED, reason, signal.symbol, client_id)
 
     def _skip(self, symbol: str, client_id: str, reason: str) -> BracketResult:
         self._desk.decision("entry_skipped", symbol, client_id, reason)
         log.info("%s entry skipped: %s", symbol, reason)
-        return BracketResult("duplicate", reason, symbol, client_id)
+        return BracketResult(BracketOutcome.DUPLICATE, reason, symbol, client_id)
 
     def _failed(self, symbol: str, client_id: str, reason: str) -> BracketResult:
         self._desk.decision("entry_failed", symbol, client_id, reason)
         log.error("%s %s", symbol, reason)
-        return BracketResult("error", reason, symbol, client_id)
+        return BracketResult(BracketOutcome.ERROR, reason, symbol, client_id)
 
 
-def _position_amount(rows: list[dict], symbol: str) -> Decimal:
-    for row in rows:
-        if row.get("symbol") == symbol:
-            return Decimal(str(row.get("positionAmt") or "0"))
-    return Decimal(0)
-
-
-def _average_price(order: dict) -> Decimal | None:
-    """Fill price from an order answer: avgPrice, else cumQuote / executedQty."""
-    avg = Decimal(str(order.get("avgPrice") or "0"))
-    if avg > 0:
-        return avg
-    filled = Decimal(str(order.get("executedQty") or "0"))
-    quote = Decimal(str(order.get("cumQuote") or "0"))
-    return quote / filled if filled > 0 and quote > 0 else None
+def _position_amount(positions: list[Position], symbol: str) -> Decimal:
+    return sum((p.amount for p in positions if p.symbol == symbol), Decimal(0))

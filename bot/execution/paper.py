@@ -30,17 +30,34 @@ from collections.abc import Callable, Iterable
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 
+from bot.domain.enums import (
+    CONDITIONAL_TYPES,
+    OPEN_ALGO_STATUSES,
+    OPEN_ORDER_STATUSES,
+    STOP_TYPES,
+    IncomeType,
+)
+from bot.domain.records import (
+    Account,
+    AlgoOrder,
+    AlgoOrderRequest,
+    Balance,
+    Income,
+    Kline,
+    Order,
+    OrderRequest,
+    Position,
+)
 from bot.domain.rules import SymbolRules
+from bot.exchange import replies
 from bot.exchange.errors import Rejected
-from bot.exchange.orders import CONDITIONAL_TYPES, wire_working_type
+from bot.exchange.orders import algo_params, order_params, wire_working_type
 from bot.execution.paper_book import PaperBook, PaperPosition
 from bot.execution.paper_events import USDC, account_update, algo_update, order_trade_update
 from bot.oms.events import RawMessage
 
 BPS = Decimal(10_000)
-STOP_TYPES = frozenset({"STOP", "STOP_MARKET"})
-OPEN_ALGO = frozenset({"NEW"})
-INCOME_TYPES = ("REALIZED_PNL", "COMMISSION", "FUNDING_FEE")
+INCOME_TYPES = (IncomeType.REALIZED_PNL, IncomeType.COMMISSION, IncomeType.FUNDING_FEE)
 
 
 def _flag(value: Any) -> bool:
@@ -126,7 +143,7 @@ class PaperExecutor:
     def last_price(self, symbol: str) -> Decimal:
         return self._market.last_price(symbol)
 
-    def klines(self, symbol: str, interval: str, limit: int) -> list[list]:
+    def klines(self, symbol: str, interval: str, limit: int) -> list[Kline]:
         return self._market.klines(symbol, interval, limit)
 
     def exchange_info(self) -> dict:
@@ -141,8 +158,9 @@ class PaperExecutor:
 
     # --- orders -------------------------------------------------------------------------
 
-    def place_order(self, params: dict) -> dict:
+    def place_order(self, request: OrderRequest) -> Order:
         """A MARKET order (optionally reduce-only), filled at once; RESULT-shaped answer."""
+        params = order_params(request)  # the paper book speaks Binance's words
         with self._lock:
             client_id = params.get("newClientOrderId")
             if not client_id:
@@ -157,7 +175,7 @@ class PaperExecutor:
             if order_type != "MARKET":
                 raise Rejected(-1116, f"paper executor fills MARKET orders only, not {order_type}")
             existing = self._orders.get(client_id)
-            if existing is not None and existing["status"] in ("NEW", "PARTIALLY_FILLED"):
+            if existing is not None and existing["status"] in OPEN_ORDER_STATUSES:
                 raise Rejected(-4116, "ClientOrderId is duplicated.")
             symbol, side = params["symbol"], params["side"]
             qty = Decimal(params["quantity"])
@@ -166,10 +184,11 @@ class PaperExecutor:
             price = self._slipped(symbol, side, self._market.last_price(symbol))
             order = self._new_order(symbol, side, qty, client_id, reduce_only, "MARKET")
             self._fill(order, price, self._taker_fee, maker=False)
-            return dict(order)
+            return replies.order(order, "paper order")
 
-    def place_algo_order(self, params: dict) -> dict:
+    def place_algo_order(self, request: AlgoOrderRequest) -> AlgoOrder:
         """A CONDITIONAL algo order; -2021 when its trigger is already crossed."""
+        params = algo_params(request)
         with self._lock:
             client_algo_id = params.get("clientAlgoId")
             if not client_algo_id:
@@ -211,43 +230,40 @@ class PaperExecutor:
             }
             self._algos[client_algo_id] = algo
             self._push(algo_update(self._event_ms(), algo))
-            return dict(algo)
+            return replies.algo_order(algo, "paper algo order")
 
-    def query_order(self, symbol: str, client_id: str) -> dict | None:
+    def query_order(self, symbol: str, client_id: str) -> Order | None:
         with self._lock:
             order = self._orders.get(client_id)
-            return dict(order) if order and order["symbol"] == symbol else None
+            if order is None or order["symbol"] != symbol:
+                return None
+            return replies.order(order, "paper order")
 
-    def query_algo_order(self, client_algo_id: str) -> dict | None:
+    def query_algo_order(self, client_algo_id: str) -> AlgoOrder | None:
         with self._lock:
             algo = self._algos.get(client_algo_id)
-            return dict(algo) if algo else None
+            return replies.algo_order(algo, "paper algo order") if algo else None
 
-    def cancel_order(self, symbol: str, client_id: str) -> dict | None:
+    def cancel_order(self, symbol: str, client_id: str) -> Order | None:
         """Market orders are final at once, so there is never anything open to cancel."""
         with self._lock:
             order = self._orders.get(client_id)
-            if order is None or order["status"] not in ("NEW", "PARTIALLY_FILLED"):
+            if order is None or order["status"] not in OPEN_ORDER_STATUSES:
                 return None
-            return dict(order)
+            return replies.order(order, "paper order")
 
-    def cancel_algo_order(self, client_algo_id: str) -> dict | None:
+    def cancel_algo_order(self, client_algo_id: str) -> bool:
         with self._lock:
             algo = self._algos.get(client_algo_id)
-            if algo is None or algo["algoStatus"] not in OPEN_ALGO:
-                return None
+            if algo is None or algo["algoStatus"] not in OPEN_ALGO_STATUSES:
+                return False
             self._finish_algo(algo, "CANCELED")
-            return {
-                "algoId": algo["algoId"],
-                "clientAlgoId": client_algo_id,
-                "code": "200",
-                "msg": "success",
-            }
+            return True
 
     def cancel_all(self, symbol: str) -> None:
         with self._lock:
             for algo in list(self._algos.values()):
-                if algo["symbol"] == symbol and algo["algoStatus"] in OPEN_ALGO:
+                if algo["symbol"] == symbol and algo["algoStatus"] in OPEN_ALGO_STATUSES:
                     self._finish_algo(algo, "CANCELED")
 
     # --- triggers -----------------------------------------------------------------------
@@ -258,7 +274,7 @@ class PaperExecutor:
             prices: dict[tuple[str, str], Decimal] = {}
             fired = 0
             for algo in list(self._algos.values()):
-                if algo["algoStatus"] not in OPEN_ALGO:
+                if algo["algoStatus"] not in OPEN_ALGO_STATUSES:
                     continue
                 key = (algo["symbol"], algo["workingType"])
                 if key not in prices:
@@ -306,46 +322,43 @@ class PaperExecutor:
 
     # --- paper account reads (REST-shaped) ----------------------------------------------
 
-    def position_risk(self) -> list[dict]:
+    def position_risk(self) -> list[Position]:
         with self._lock:
             symbols = {s for s, p in self._book.positions.items() if p.amount} | {
-                a["symbol"] for a in self._algos.values() if a["algoStatus"] in OPEN_ALGO
+                a["symbol"] for a in self._algos.values() if a["algoStatus"] in OPEN_ALGO_STATUSES
             }
-            return [self._position_row(s) for s in sorted(symbols)]
+            rows = [self._position_row(s) for s in sorted(symbols)]
+            return replies.positions(rows, "paper positionRisk")
 
-    def open_orders(self, symbol: str | None = None) -> list[dict]:
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
         return []  # market orders are final at once
 
-    def open_algo_orders(self, symbol: str | None = None) -> list[dict]:
+    def open_algo_orders(self, symbol: str | None = None) -> list[AlgoOrder]:
         with self._lock:
-            return [
-                dict(a)
+            rows = [
+                a
                 for a in self._algos.values()
-                if a["algoStatus"] in OPEN_ALGO and symbol in (None, a["symbol"])
+                if a["algoStatus"] in OPEN_ALGO_STATUSES and symbol in (None, a["symbol"])
             ]
+            return replies.algo_orders(rows, "paper openAlgoOrders")
 
-    def usdc_balance(self) -> dict:
+    def usdc_balance(self) -> Balance:
         with self._lock:
-            wallet = f"{self._book.wallet:f}"
-            return {
-                "asset": USDC,
-                "walletBalance": wallet,
-                "crossWalletBalance": wallet,
-                "availableBalance": wallet,
-                "updateTime": self._clock_ms(),
-            }
+            wallet = self._book.wallet
+            return Balance(USDC, wallet, wallet, wallet, updated_ms=self._clock_ms())
 
-    def account(self) -> dict:
-        return {"assets": [self.usdc_balance()], "positions": self.position_risk()}
+    def account(self) -> Account:
+        return Account(balances=(self.usdc_balance(),))
 
-    def income(self, start_time_ms: int, income_types: Iterable[str] = INCOME_TYPES) -> list[dict]:
+    def income(
+        self, start_time_ms: int, income_types: Iterable[str] = INCOME_TYPES
+    ) -> list[Income]:
         wanted = set(income_types)
         with self._lock:
-            return [
-                dict(r)
-                for r in self._income
-                if r["time"] >= start_time_ms and r["incomeType"] in wanted
+            rows = [
+                r for r in self._income if r["time"] >= start_time_ms and r["incomeType"] in wanted
             ]
+            return replies.income(rows, "paper income")
 
     # --- internals ----------------------------------------------------------------------
 
@@ -452,8 +465,8 @@ class PaperExecutor:
                 maker=maker,
             )
         )
-        self._record_income(symbol, "REALIZED_PNL", result.realised_pnl, trade_id)
-        self._record_income(symbol, "COMMISSION", -result.commission, trade_id)
+        self._record_income(symbol, IncomeType.REALIZED_PNL, result.realised_pnl, trade_id)
+        self._record_income(symbol, IncomeType.COMMISSION, -result.commission, trade_id)
         event_ms = self._event_ms()
         mark = self._market.mark_price(symbol)
         self._push(
@@ -470,7 +483,7 @@ class PaperExecutor:
                 if (
                     algo["symbol"] == symbol
                     and algo["closePosition"]
-                    and algo["algoStatus"] in OPEN_ALGO
+                    and algo["algoStatus"] in OPEN_ALGO_STATUSES
                 ):
                     self._finish_algo(algo, "EXPIRED")
 

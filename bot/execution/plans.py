@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, replace
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Protocol
 
+from bot.domain.enums import Side
 from bot.domain.rules import SymbolRules
 from bot.execution.bracket import exit_prices
 from bot.oms.commands import SetMeta
@@ -47,8 +48,8 @@ class BracketPlan:
     filled_price: Decimal | None = None  # set once the entry's fill is known
 
     @property
-    def exit_side(self) -> str:
-        return "SELL" if self.side == "LONG" else "BUY"
+    def exit_side(self) -> Side:
+        return Side.SELL if self.side == "LONG" else Side.BUY
 
     def holds(self, amount: Decimal) -> bool:
         """Whether a position of this signed amount is on the plan's side."""

@@ -18,28 +18,33 @@ the request).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from bot.client_ids import Intent, Leg, Source, make_client_id, parse_client_id
+from bot.domain.enums import (
+    STOP_TYPES,
+    TAKE_PROFIT_TYPES,
+    TRIGGERED_ALGO_STATUSES,
+    AlgoStatus,
+    BracketOutcome,
+    Side,
+)
+from bot.domain.records import AlgoOrder
 from bot.domain.rules import SymbolRules
 from bot.exchange.errors import ExchangeError
 from bot.execution.bracket import exit_orders
 from bot.execution.desk import OrderDesk
 from bot.execution.plans import BracketPlan, PlanBook, fallback_stop
-from bot.oms.state import CLOSED_BY_RECONCILE
+from bot.oms.state import CLOSED_BY_RECONCILE, AlgoOrderState
 
 EXIT_LEGS = frozenset({Leg.STOP_LOSS, Leg.TAKE_PROFIT})
-STOP_TYPES = frozenset({"STOP_MARKET", "STOP"})
-TAKE_PROFIT_TYPES = frozenset({"TAKE_PROFIT_MARKET", "TAKE_PROFIT"})
-TRIGGER_STATES = frozenset({"TRIGGERING", "TRIGGERED"})
-# What became of a planned take profit that is not on the book: filled, or cancelled
-# (by the operator, or by an emergency stop — a decision to respect, not to undo).
-TAKE_PROFIT_DONE = frozenset(
-    {"CANCELED", "EXPIRED", "FINISHED", "TRIGGERED", "TRIGGERING", "REJECTED"}
-)
+# What became of a planned take profit that is not on the book: triggered or filled,
+# or cancelled (by the operator, or by an emergency stop — a decision to respect,
+# not to undo). Only NEW means it is still there.
+TAKE_PROFIT_DONE = frozenset(AlgoStatus) - {AlgoStatus.NEW}
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ class PositionGuard:
         stuck = self._stuck_stops(view, symbol)
         if stuck:
             return self._close_stuck(symbol, stuck)
-        open_algos = [_from_state(a) for a in view.open_algo_orders.values()]
+        open_algos = [_covering(a) for a in view.open_algo_orders.values()]
         plan = self._plans.get(symbol)
         covered = _uncovered(open_algos, symbol, amount) == 0
         if covered and not self._take_profit_missing(view, plan, amount):
@@ -106,7 +111,7 @@ class PositionGuard:
             return []
         if plan is not None and not plan.holds(amount):
             plan = None  # an older trade's plan: this position was not planned by it
-        live = [_from_rest(row) for row in self._client.open_algo_orders(symbol)]
+        live = [_covering(algo) for algo in self._client.open_algo_orders(symbol)]
         rules = self._desk.rules(symbol)
         if plan is not None and plan.filled_price is None:
             plan = self._priced(plan, entry_price, rules)
@@ -174,7 +179,7 @@ class PositionGuard:
         )
         if outcome is None:
             return f"{symbol}: stop loss re-placed at {trigger} ({stop_id})", False
-        return f"{symbol}: {outcome[1]}", outcome[0] == "closed"
+        return f"{symbol}: {outcome[1]}", outcome[0] == BracketOutcome.CLOSED
 
     def _replace_take_profit(
         self, plan: BracketPlan, qty: Decimal, rules: SymbolRules
@@ -183,10 +188,10 @@ class PositionGuard:
         symbol, tp_id = plan.symbol, plan.take_profit_client_id
         existing = self._client.query_algo_order(tp_id)
         if existing is not None:
-            status = existing.get("algoStatus")
+            status = existing.status
             if status in TAKE_PROFIT_DONE:
                 return []  # filled, or cancelled by someone: respected
-            if status == "NEW":
+            if status == AlgoStatus.NEW:
                 return []  # on the book after all (the list raced it)
         self._desk.alarm(
             symbol,
@@ -226,17 +231,17 @@ class PositionGuard:
             for algo in view.algo_orders.values()
             if algo.symbol == symbol
             and algo.order_type in STOP_TYPES
-            and algo.status in TRIGGER_STATES
+            and algo.status in TRIGGERED_ALGO_STATUSES
             and algo.actual_order_id is None
             and algo.updated_ms <= horizon
         ]
         stuck = []
         for client_algo_id in suspects:
-            row = self._client.query_algo_order(client_algo_id)
-            if row is None or row.get("algoStatus") not in TRIGGER_STATES:
+            algo = self._client.query_algo_order(client_algo_id)
+            if algo is None or algo.status not in TRIGGERED_ALGO_STATUSES:
                 continue
-            child = str(row.get("actualOrderId") or "")
-            if not child or self._client.query_order_by_id(symbol, int(child)) is None:
+            child = algo.actual_order_id
+            if child is None or self._client.query_order_by_id(symbol, child) is None:
                 stuck.append(client_algo_id)
         return stuck
 
@@ -255,7 +260,7 @@ class PositionGuard:
         )
         for client_algo_id in stuck:
             self._client.cancel_algo_order(client_algo_id)  # -2011 (None) is expected
-        side = "SELL" if amount > 0 else "BUY"
+        side = Side.closing(amount)
         rules = self._desk.rules(symbol)
         self._desk.close_at_market(symbol, side, abs(amount), close_id, rules, entry_price)
         return [
@@ -308,14 +313,14 @@ class PositionGuard:
         if not flatten:
             return report
         intent = Intent(self._now_ms(), Source.EMERGENCY)
-        positions = {row["symbol"]: row for row in self._client.position_risk()}
+        positions = {p.symbol: p for p in self._client.position_risk() if p.amount != 0}
         for symbol in symbols:
-            amount = Decimal(str(positions.get(symbol, {}).get("positionAmt", "0")))
-            if amount == 0:
+            if symbol not in positions:
                 continue
+            amount = positions[symbol].amount
             close_id = make_client_id(symbol, intent, Leg.CLOSE, tag=self._tag)
-            side = "SELL" if amount > 0 else "BUY"
-            reference = Decimal(str(positions[symbol].get("entryPrice") or "0")) or None
+            side = Side.closing(amount)
+            reference = positions[symbol].entry_price or None
             try:
                 self._desk.close_at_market(
                     symbol, side, abs(amount), close_id, self._desk.rules(symbol), reference
@@ -335,27 +340,18 @@ class PositionGuard:
             return False
 
     def _exchange_position(self, symbol: str) -> tuple[Decimal, Decimal]:
-        for row in self._client.position_risk():
-            if row.get("symbol") == symbol:
-                return Decimal(str(row["positionAmt"])), Decimal(str(row.get("entryPrice", "0")))
+        for position in self._client.position_risk():
+            if position.symbol == symbol and position.amount != 0:
+                return position.amount, position.entry_price
         return Decimal(0), Decimal(0)
 
     def _now_ms(self) -> int:
         return int(self._desk.clock().timestamp() * 1000)
 
 
-def _from_state(algo: Any) -> _Algo:
+def _covering(algo: AlgoOrder | AlgoOrderState) -> _Algo:
+    """The view's and the exchange's algo orders, as far as coverage is concerned."""
     return _Algo(algo.symbol, algo.side, algo.order_type, algo.qty, algo.close_position)
-
-
-def _from_rest(row: Mapping[str, Any]) -> _Algo:
-    return _Algo(
-        symbol=row.get("symbol", ""),
-        side=row.get("side", ""),
-        order_type=row.get("orderType") or row.get("type", ""),
-        qty=Decimal(str(row.get("quantity") or "0")),
-        close_position=row.get("closePosition") in (True, "true"),
-    )
 
 
 def _has(algos: Iterable[_Algo], symbol: str, side: str, types: frozenset[str]) -> bool:
@@ -364,7 +360,7 @@ def _has(algos: Iterable[_Algo], symbol: str, side: str, types: frozenset[str]) 
 
 def _uncovered(algos: Iterable[_Algo], symbol: str, amount: Decimal) -> Decimal:
     """How much of the position no open stop covers (any id: a manual stop counts)."""
-    side = "SELL" if amount > 0 else "BUY"
+    side = Side.closing(amount)
     stops = [
         a for a in algos if a.symbol == symbol and a.side == side and a.order_type in STOP_TYPES
     ]

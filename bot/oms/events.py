@@ -1,29 +1,34 @@
 """Typed, immutable events: what reaches the OMS, over one queue.
 
 Everything that changes trading state arrives as one of these: websocket messages
-(and the paper executor's identical payloads) as :class:`RawMessage`, turned into
-the typed events below by :func:`bot.oms.parsing.parse_user_data`; REST snapshots
-as :class:`Snapshot`. Every amount is a Decimal.
+(and the paper executor's identical payloads) as :class:`RawMessage`, decoded into
+the typed events below at the exchange boundary
+(:func:`bot.exchange.user_data.parse_user_data`); REST snapshots as
+:class:`Snapshot`, built from the exchange's typed records. Every amount is a
+Decimal; statuses, sides and types are domain enums. No Binance field name here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.oms.fields import (
-    FieldError,
-    optional_id,
-    read_bool,
-    read_decimal,
-    read_int,
-    read_text,
+from bot.domain.enums import (
+    FILL_EXECUTION_TYPES,
+    AlgoStatus,
+    ExecutionType,
+    IncomeType,
+    OrderStatus,
+    OrderType,
+    PositionSide,
+    Side,
 )
-from bot.oms.state import USDC, AlgoOrderState, BalanceState, OrderState, PositionState
+from bot.domain.records import AlgoOrder, Balance, Income, Order, Position
+from bot.oms.state import AlgoOrderState, BalanceState, OrderState, PositionState
 
 LIQUIDATION_PREFIX = "autoclose-"
 ADL_PREFIX = "adl_autoclose"
-FILL_EXECUTION_TYPES = frozenset({"TRADE", "CALCULATED"})  # CALCULATED: liquidation execution
 
 
 class MalformedPayload(ValueError):
@@ -51,11 +56,11 @@ class OrderTradeUpdate:
     symbol: str
     client_order_id: str
     order_id: int
-    side: str
-    order_type: str
-    original_type: str
-    execution_type: str
-    status: str
+    side: Side
+    order_type: OrderType
+    original_type: OrderType
+    execution_type: ExecutionType
+    status: OrderStatus
     orig_qty: Decimal
     price: Decimal
     avg_price: Decimal
@@ -71,7 +76,7 @@ class OrderTradeUpdate:
     is_maker: bool
     reduce_only: bool
     close_position: bool
-    position_side: str
+    position_side: PositionSide
 
     @property
     def is_fill(self) -> bool:
@@ -107,17 +112,18 @@ def funding_key(symbol: str | None, transaction_time_ms: int, event_time_ms: int
     return f"funding::{transaction_time_ms}:{event_time_ms}"
 
 
-def income_key(row: dict) -> str | None:
+_PER_FILL = frozenset({IncomeType.REALIZED_PNL, IncomeType.COMMISSION})
+
+
+def income_key(row: Income) -> str | None:
     """The processed-id key of the event that reported the same money as this row of
-    ``GET /fapi/v1/income``, so a seeded day is not counted again from its events."""
-    kind, symbol = row.get("incomeType"), row.get("symbol")
-    if not isinstance(symbol, str) or not symbol:
+    the income history, so a seeded day is not counted again from its events."""
+    if not row.symbol:
         return None
-    if kind == "FUNDING_FEE" and isinstance(row.get("time"), int):
-        return funding_key(symbol, row["time"])
-    trade_id = str(row.get("tradeId") or "")
-    if kind in ("REALIZED_PNL", "COMMISSION") and trade_id.isascii() and trade_id.isdigit():
-        return trade_key(symbol, int(trade_id))
+    if row.income_type is IncomeType.FUNDING_FEE:
+        return funding_key(row.symbol, row.time_ms)
+    if row.income_type in _PER_FILL and row.trade_id is not None:
+        return trade_key(row.symbol, row.trade_id)
     return None
 
 
@@ -137,7 +143,7 @@ class PositionChange:
     breakeven_price: Decimal
     unrealised_pnl: Decimal
     margin_type: str
-    position_side: str
+    position_side: PositionSide
 
 
 @dataclass(frozen=True)
@@ -168,12 +174,12 @@ class AlgoUpdate:
     client_algo_id: str
     algo_id: int
     algo_type: str
-    order_type: str
+    order_type: OrderType
     symbol: str
-    side: str
-    position_side: str
+    side: Side
+    position_side: PositionSide
     qty: Decimal
-    status: str
+    status: AlgoStatus
     actual_order_id: int | None
     avg_price: Decimal
     executed_qty: Decimal
@@ -193,7 +199,7 @@ class TradeLite:
     symbol: str
     client_order_id: str
     order_id: int
-    side: str
+    side: Side
     last_qty: Decimal
     last_price: Decimal
     trade_id: int
@@ -202,7 +208,7 @@ class TradeLite:
 @dataclass(frozen=True)
 class MarginCallPosition:
     symbol: str
-    position_side: str
+    position_side: PositionSide
     amount: Decimal
     mark_price: Decimal
     unrealised_pnl: Decimal
@@ -240,71 +246,54 @@ class UnknownEvent:
     received_at_ms: int
 
 
-def _orders_from_rest(rows: list[dict]) -> tuple[OrderState, ...]:
-    return tuple(
-        OrderState(
-            symbol=read_text(r, "symbol"),
-            order_id=read_int(r, "orderId"),
-            client_order_id=read_text(r, "clientOrderId"),
-            side=read_text(r, "side"),
-            order_type=read_text(r, "type"),
-            status=read_text(r, "status"),
-            orig_qty=read_decimal(r, "origQty"),
-            price=read_decimal(r, "price", "0"),
-            avg_price=read_decimal(r, "avgPrice", "0"),
-            stop_price=read_decimal(r, "stopPrice", "0"),
-            filled_qty=read_decimal(r, "executedQty", "0"),
-            reduce_only=read_bool(r, "reduceOnly"),
-            close_position=read_bool(r, "closePosition"),
-            updated_ms=read_int(r, "updateTime", 0),
-        )
-        for r in rows
+def _order_state(order: Order) -> OrderState:
+    return OrderState(
+        symbol=order.symbol,
+        order_id=order.order_id,
+        client_order_id=order.client_order_id,
+        side=order.side,
+        order_type=order.order_type,
+        status=order.status,
+        orig_qty=order.orig_qty,
+        price=order.price,
+        avg_price=order.avg_price,
+        stop_price=order.stop_price,
+        filled_qty=order.filled_qty,
+        reduce_only=order.reduce_only,
+        close_position=order.close_position,
+        updated_ms=order.updated_ms,
     )
 
 
-def _algos_from_rest(rows: list[dict]) -> tuple[AlgoOrderState, ...]:
-    return tuple(
-        AlgoOrderState(
-            client_algo_id=read_text(r, "clientAlgoId"),
-            algo_id=read_int(r, "algoId"),
-            symbol=read_text(r, "symbol"),
-            side=read_text(r, "side"),
-            order_type=read_text(r, "orderType"),
-            status=read_text(r, "algoStatus"),
-            qty=read_decimal(r, "quantity", "0"),
-            trigger_price=read_decimal(r, "triggerPrice", "0"),
-            price=read_decimal(r, "price", "0"),
-            working_type=read_text(r, "workingType", ""),
-            reduce_only=read_bool(r, "reduceOnly"),
-            close_position=read_bool(r, "closePosition"),
-            actual_order_id=optional_id(r.get("actualOrderId")),
-            updated_ms=read_int(r, "updateTime", 0),
-        )
-        for r in rows
+def _algo_state(algo: AlgoOrder) -> AlgoOrderState:
+    return AlgoOrderState(
+        client_algo_id=algo.client_algo_id,
+        algo_id=algo.algo_id,
+        symbol=algo.symbol,
+        side=algo.side,
+        order_type=algo.order_type,
+        status=algo.status,
+        qty=algo.qty,
+        trigger_price=algo.trigger_price,
+        price=algo.price,
+        working_type=algo.working_type or "",
+        reduce_only=algo.reduce_only,
+        close_position=algo.close_position,
+        actual_order_id=algo.actual_order_id,
+        updated_ms=algo.updated_ms,
     )
 
 
-def _positions_from_rest(rows: list[dict]) -> tuple[PositionState, ...]:
-    # Hedge mode is refused at start-up; LONG/SHORT rows would collide on the symbol key.
-    return tuple(
-        PositionState(
-            symbol=read_text(r, "symbol"),
-            amount=read_decimal(r, "positionAmt"),
-            entry_price=read_decimal(r, "entryPrice", "0"),
-            breakeven_price=read_decimal(r, "breakEvenPrice", "0"),
-            unrealised_pnl=read_decimal(r, "unRealizedProfit", "0"),
-            margin_type=_margin_type(r),
-            updated_ms=read_int(r, "updateTime", 0),
-        )
-        for r in rows
-        if r.get("positionSide", "BOTH") == "BOTH"
+def _position_state(position: Position) -> PositionState:
+    return PositionState(
+        symbol=position.symbol,
+        amount=position.amount,
+        entry_price=position.entry_price,
+        breakeven_price=position.breakeven_price,
+        unrealised_pnl=position.unrealised_pnl,
+        margin_type=position.margin_type,
+        updated_ms=position.updated_ms,
     )
-
-
-def _margin_type(row: dict) -> str:
-    if "marginType" in row:
-        return str(row["marginType"])
-    return "isolated" if read_decimal(row, "isolatedWallet", "0") != 0 else "cross"
 
 
 @dataclass(frozen=True)
@@ -338,34 +327,34 @@ class Snapshot:
     @classmethod
     def from_rest(
         cls,
-        position_risk: list[dict],
-        open_orders: list[dict],
-        open_algo_orders: list[dict],
-        usdc_asset: dict,
+        positions: Iterable[Position],
+        open_orders: Iterable[Order],
+        open_algo_orders: Iterable[AlgoOrder],
+        usdc: Balance | None,
         taken_at_ms: int,
         symbols: frozenset[str] | None = None,
     ) -> Snapshot:
-        """Build from v3/positionRisk, v1/openOrders, v1/openAlgoOrders and the USDC
-        entry of v3/account ``assets``; raises MalformedPayload on a bad field."""
-        try:
-            balance = None
-            if usdc_asset:
-                balance = BalanceState(
-                    asset=read_text(usdc_asset, "asset", USDC),
-                    wallet=read_decimal(usdc_asset, "walletBalance"),
-                    cross_wallet=read_decimal(usdc_asset, "crossWalletBalance"),
-                    updated_ms=read_int(usdc_asset, "updateTime", 0) or taken_at_ms,
-                )
-            return cls(
-                positions=_positions_from_rest(position_risk),
-                open_orders=_orders_from_rest(open_orders),
-                open_algo_orders=_algos_from_rest(open_algo_orders),
-                balance=balance,
-                taken_at_ms=taken_at_ms,
-                symbols=symbols,
+        """From the records of positionRisk, openOrders, openAlgoOrders and the USDC
+        balance. Hedge-mode rows (LONG/SHORT) are left out: hedge mode is refused at
+        start-up, and they would collide on the symbol key."""
+        balance = None
+        if usdc is not None:
+            balance = BalanceState(
+                asset=usdc.asset,
+                wallet=usdc.wallet,
+                cross_wallet=usdc.cross_wallet,
+                updated_ms=usdc.updated_ms or taken_at_ms,
             )
-        except (FieldError, TypeError, AttributeError) as exc:
-            raise MalformedPayload(f"REST snapshot: {exc}", "") from None
+        return cls(
+            positions=tuple(
+                _position_state(p) for p in positions if p.position_side is PositionSide.BOTH
+            ),
+            open_orders=tuple(_order_state(o) for o in open_orders),
+            open_algo_orders=tuple(_algo_state(a) for a in open_algo_orders),
+            balance=balance,
+            taken_at_ms=taken_at_ms,
+            symbols=symbols,
+        )
 
     def covers(self, symbol: str) -> bool:
         return self.symbols is None or symbol in self.symbols
@@ -382,3 +371,8 @@ Event = (
     | UnknownEvent
     | Snapshot
 )
+
+Decode = Callable[[str, int], Event]
+"""Turns one websocket text frame (and its receive time) into an event, or raises
+MalformedPayload: ``bot.exchange.user_data.parse_user_data``, handed to the consumer by
+its owner, so the OMS depends on no wire format."""

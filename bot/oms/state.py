@@ -23,13 +23,11 @@ from typing import TYPE_CHECKING, Any, TypeVar, get_args, get_type_hints
 
 from immutables import Map
 
+from bot.domain.enums import OPEN_ALGO_STATUSES, OPEN_ORDER_STATUSES
+
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-OPEN_ORDER_STATUSES = frozenset({"NEW", "PARTIALLY_FILLED"})
-# TRIGGERED means the child order is in the matching engine: it is tracked there as a
-# regular order, so the algo order itself no longer counts as open.
-OPEN_ALGO_STATUSES = frozenset({"NEW", "TRIGGERING"})
 # Not a Binance status: reconciliation found the order gone from the exchange's open
 # list without having seen how it ended (fill or cancel). Positions and balances are
 # corrected separately; PnL of an unseen fill comes from the income history seed.

@@ -36,9 +36,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.oms.events import MalformedPayload, RawMessage, UnknownEvent
+from bot.oms.events import Decode, MalformedPayload, RawMessage, UnknownEvent
 from bot.oms.oms import Oms
-from bot.oms.parsing import parse_user_data
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +77,7 @@ class OmsWorker:
         oms: Oms,
         inbound: queue.Queue[object],  # raw payloads, events, commands
         *,
+        decode: Decode,
         name: str = "oms-consumer",
         batch_size: int = 500,
         commit_interval: float = 0.02,
@@ -85,6 +85,7 @@ class OmsWorker:
     ) -> None:
         self._oms = oms
         self._inbound = inbound
+        self._decode = decode  # the exchange boundary's: the OMS knows no wire format
         self._batch_size = batch_size
         self._commit_interval = commit_interval
         self._stall_limit_s = stall_limit_s
@@ -227,11 +228,11 @@ class OmsWorker:
     def _handle(self, item: Any) -> None:
         try:
             event = (
-                parse_user_data(item.payload, item.received_at_ms)
+                self._decode(item.payload, item.received_at_ms)
                 if isinstance(item, RawMessage)
                 else item
             )
-        except Exception as error:  # parse_user_data raises MalformedPayload; be sure
+        except Exception as error:  # decode raises MalformedPayload; be sure
             self.malformed += 1
             self._record(self._oms.record_malformed, _as_malformed(error, item))
             return

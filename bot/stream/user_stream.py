@@ -24,7 +24,6 @@ during outages, ``user-stream-fallback``; all are joined by :meth:`UserStream.st
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import random
@@ -36,7 +35,9 @@ from typing import Any, Protocol
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from bot.domain.records import AlgoOrder, Balance, Order, Position
 from bot.exchange.errors import ExchangeError, NotFound
+from bot.exchange.user_data import is_listen_key_expired
 from bot.exchange.user_socket import open_user_socket
 from bot.oms.events import RawMessage, Snapshot
 
@@ -50,10 +51,10 @@ class StreamClient(Protocol):
     def keepalive_listen_key(self, key: str) -> None: ...
     def close_listen_key(self, key: str) -> None: ...
     def user_stream_url(self, listen_key: str) -> str: ...
-    def position_risk(self) -> list[dict]: ...
-    def open_orders(self, symbol: str | None = None) -> list[dict]: ...
-    def open_algo_orders(self, symbol: str | None = None) -> list[dict]: ...
-    def usdc_balance(self) -> dict: ...
+    def position_risk(self) -> list[Position]: ...
+    def open_orders(self, symbol: str | None = None) -> list[Order]: ...
+    def open_algo_orders(self, symbol: str | None = None) -> list[AlgoOrder]: ...
+    def usdc_balance(self) -> Balance: ...
 
 
 class Connection(Protocol):
@@ -287,7 +288,7 @@ class UserStream:
         self._inbound.put(RawMessage(text, int(now * 1000)))
         self.messages += 1
         self._last_message_at = time.monotonic()
-        if '"listenKeyExpired"' in text and _event_type(text) == "listenKeyExpired":
+        if is_listen_key_expired(text):
             self._request_reconnect(generation, "listenKeyExpired event")
 
     def _request_reconnect(self, generation: int, reason: str) -> None:
@@ -395,14 +396,7 @@ def take_snapshot(
     else:
         orders = [o for s in sorted(symbols) for o in client.open_orders(s)]
         algos = [a for s in sorted(symbols) for a in client.open_algo_orders(s)]
-        positions = [p for p in positions if p.get("symbol") in symbols]
+        positions = [p for p in positions if p.symbol in symbols]
     return Snapshot.from_rest(
         positions, orders, algos, client.usdc_balance(), taken_at_ms, symbols=symbols
     )
-
-
-def _event_type(text: str) -> Any:
-    try:
-        return json.loads(text).get("e")
-    except (ValueError, AttributeError):
-        return None

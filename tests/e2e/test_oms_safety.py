@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from bot.audit import journal_files
 from bot.cli import EXIT_ERROR, _report
+from bot.exchange.orders import market_order
 from bot.service import _guard
 from bot.sim import Simulator
 from tests.e2e.conftest import running_app
@@ -47,9 +48,8 @@ def test_hostile_frames_on_the_user_stream_do_not_stop_later_fills_being_applied
         push_frame(sim, "[" * 100_000 + "]" * 100_000)  # json.loads: RecursionError
         push_frame(sim, '{"e":"ORDER_TRADE_UPDATE","E":1,"o":{"i":' + str(2**63) + "}}")
         app.client.place_order(
-            {"symbol": "BTCUSDC", "side": "BUY", "type": "MARKET", "quantity": "0.002",
-             "newClientOrderId": "manual-after-hostile-frames"}
-        )  # fmt: skip
+            market_order("BTCUSDC", "BUY", Decimal("0.002"), "manual-after-hostile-frames")
+        )
         eventually(lambda: "BTCUSDC" in app.oms.snapshot().positions, "the fill after them applied")
         assert app.oms.snapshot().positions["BTCUSDC"].amount == Decimal("0.002")
         assert app.worker.alive and app.worker.health().healthy
@@ -74,9 +74,8 @@ def test_a_dead_consumer_blocks_entries_alarms_and_the_service_restarts_it(tmp_p
         assert report.oms_problem is None
         assert len(entries_sent(sim)) == 1
         app.client.place_order(
-            {"symbol": "BTCUSDC", "side": "BUY", "type": "MARKET", "quantity": "0.001",
-             "newClientOrderId": "manual-after-restart"}
-        )  # fmt: skip
+            market_order("BTCUSDC", "BUY", Decimal("0.001"), "manual-after-restart")
+        )
         eventually(lambda: app.drifts() == [], "the new consumer applies the stream's events")
 
 
@@ -88,9 +87,10 @@ def test_a_liquidation_is_alarmed_counted_today_and_its_leftover_exits_cancelled
         assert len(sim.open_algo_orders("BTCUSDC")) == 2
         # The exchange's liquidation engine closes the position with its own client id.
         app.client.place_order(
-            {"symbol": "BTCUSDC", "side": "SELL", "type": "MARKET", "reduceOnly": "true",
-             "quantity": f"{result.filled_qty:f}", "newClientOrderId": "autoclose-1760000000123"}
-        )  # fmt: skip
+            market_order(
+                "BTCUSDC", "SELL", result.filled_qty, "autoclose-1760000000123", reduce_only=True
+            )
+        )
         eventually(lambda: "BTCUSDC" not in app.oms.snapshot().positions, "position flat")
         # the fill (ORDER_TRADE_UPDATE) may arrive after the position's ACCOUNT_UPDATE
         eventually(lambda: any(a["kind"] == "forced_close" for a in alarms(tmp_path)), "the alarm")

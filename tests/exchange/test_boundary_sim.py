@@ -10,7 +10,7 @@ import pytest
 
 from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import ExchangeError
-from bot.exchange.orders import market_order_params, stop_loss_params
+from bot.exchange.orders import market_order, stop_loss
 from bot.exchange.venues import Venue
 from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
 
@@ -31,9 +31,9 @@ CALLS = {
     "open_orders": (("BTCUSDC",), {}),
     "open_algo_orders": (("BTCUSDC",), {}),
     "income": ((0,), {}),
-    "place_order": ((market_order_params("BTCUSDC", "BUY", D("0.01"), "g-E"),), {}),
+    "place_order": ((market_order("BTCUSDC", "BUY", D("0.01"), "g-E"),), {}),
     "place_algo_order": (
-        (stop_loss_params("BTCUSDC", "SELL", D("50000"), "g-SL", qty=D("0.01")),),
+        (stop_loss("BTCUSDC", "SELL", D("50000"), "g-SL", qty=D("0.01")),),
         {},
     ),
     "query_order": (("BTCUSDC", "g-E"), {}),

@@ -10,6 +10,7 @@ import pytest
 import requests
 import responses
 
+from bot.domain.records import AlgoOrderRequest, OrderRequest
 from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import (
     AuthError,
@@ -20,7 +21,7 @@ from bot.exchange.errors import (
     SymbolNotTradable,
     UnknownOutcome,
 )
-from bot.exchange.orders import market_order_params, stop_loss_params, take_profit_params
+from bot.exchange.orders import market_order, stop_loss, take_profit
 from bot.exchange.venues import Venue
 from tests.exchange.conftest import symbol_info
 
@@ -70,26 +71,27 @@ def http():
         yield mock
 
 
-def entry() -> dict:
-    return market_order_params("BTCUSDC", "BUY", D(0.1) + D(0.2), "ufb-BTCUSDC-1-E")
+def entry() -> OrderRequest:
+    return market_order("BTCUSDC", "BUY", D(0.1) + D(0.2), "ufb-BTCUSDC-1-E")
 
 
 def order_row(status: str = "FILLED") -> dict:
-    return {"clientOrderId": "ufb-BTCUSDC-1-E", "orderId": 7, "status": status, "symbol": "BTCUSDC"}
+    return {
+        "clientOrderId": "ufb-BTCUSDC-1-E", "orderId": 7, "status": status, "symbol": "BTCUSDC",
+        "side": "BUY", "type": "MARKET", "origQty": "0.300", "executedQty": "0.300",
+    }  # fmt: skip
 
 
 def test_bracket_request_shapes(client, http):
     http.post(ORDER_URL, json=order_row(), headers={"X-MBX-USED-WEIGHT-1M": "1"})
     for client_algo_id in ("ufb-BTCUSDC-1-SL", "ufb-BTCUSDC-1-TP"):
-        ack = {"algoId": 1, "clientAlgoId": client_algo_id, "algoStatus": "NEW"}
+        ack = algo_row(client_algo_id)
         http.post(ALGO_URL, json=ack, headers={"X-MBX-USED-WEIGHT-1M": "1"})
     qty = D("0.300")
-    client.place_order(market_order_params("BTCUSDC", "BUY", qty, "ufb-BTCUSDC-1-E"))
+    client.place_order(market_order("BTCUSDC", "BUY", qty, "ufb-BTCUSDC-1-E"))
+    client.place_algo_order(stop_loss("BTCUSDC", "SELL", D("59000.0"), "ufb-BTCUSDC-1-SL", qty=qty))
     client.place_algo_order(
-        stop_loss_params("BTCUSDC", "SELL", D("59000.0"), "ufb-BTCUSDC-1-SL", qty=qty)
-    )
-    client.place_algo_order(
-        take_profit_params(
+        take_profit(
             "BTCUSDC",
             "SELL",
             D("62000.0"),
@@ -110,9 +112,8 @@ def test_bracket_request_shapes(client, http):
 
 
 def test_conditional_types_never_reach_the_order_endpoint(client, http):
-    params = {**entry(), "type": "STOP_MARKET"}
-    with pytest.raises(ValueError, match="algo"):
-        client.place_order(params)
+    with pytest.raises(TypeError, match="place_algo_order"):
+        client.place_order(sl_params())
     assert len(http.calls) == 0
 
 
@@ -121,7 +122,7 @@ def test_entry_with_503_after_execution_is_adopted_not_resent(client, http):
         ORDER_URL, status=503, body="Unknown error, please check your request or try again later."
     )
     http.get(ORDER_URL, json=order_row())
-    assert client.place_order(entry())["orderId"] == 7
+    assert client.place_order(entry()).order_id == 7
     assert [call.request.method for call in http.calls] == ["POST", "GET"]
     assert sent(http.calls[1])["origClientOrderId"] == "ufb-BTCUSDC-1-E"
 
@@ -130,7 +131,7 @@ def test_entry_with_minus_1007_and_confirmed_absence_is_resent_with_the_same_id(
     http.post(ORDER_URL, status=408, body=error_body(-1007, "Timeout waiting for response"))
     http.get(ORDER_URL, status=400, body=error_body(-2013, "Order does not exist."))
     http.post(ORDER_URL, json=order_row("NEW"))
-    assert client.place_order(entry())["status"] == "NEW"
+    assert client.place_order(entry()).status == "NEW"
     posts = [sent(c) for c in http.calls if c.request.method == "POST"]
     assert len(posts) == 2 and posts[0]["newClientOrderId"] == posts[1]["newClientOrderId"]
 
@@ -139,21 +140,21 @@ def test_entry_that_times_out_is_queried_and_a_failed_query_is_retried(client, h
     http.post(ORDER_URL, body=requests.ReadTimeout("read timed out"))
     http.get(ORDER_URL, status=502, body="Bad Gateway")
     http.get(ORDER_URL, json=order_row())
-    assert client.place_order(entry())["status"] == "FILLED"
+    assert client.place_order(entry()).status == "FILLED"
     assert [c.request.method for c in http.calls] == ["POST", "GET", "GET"]
 
 
 def test_duplicate_client_id_adopts_the_open_order(client, http):
     http.post(ORDER_URL, status=400, body=error_body(-4116, "ClientOrderId is duplicated."))
     http.get(ORDER_URL, json=order_row("NEW"))
-    assert client.place_order(entry())["status"] == "NEW"
+    assert client.place_order(entry()).status == "NEW"
 
 
 def test_algo_order_unknown_outcome_is_resolved_by_client_algo_id(client, http):
     http.post(ALGO_URL, status=503, body=error_body(-1006, "Unexpected response"))
-    http.get(ALGO_URL, json={"algoId": 3, "clientAlgoId": "sl", "algoStatus": "NEW"})
-    params = stop_loss_params("BTCUSDC", "SELL", D("59000"), "sl", qty=D("0.1"))
-    assert client.place_algo_order(params)["algoStatus"] == "NEW"
+    http.get(ALGO_URL, json=algo_row("sl"))
+    params = stop_loss("BTCUSDC", "SELL", D("59000"), "sl", qty=D("0.1"))
+    assert client.place_algo_order(params).status == "NEW"
     assert sent(http.calls[1])["clientAlgoId"] == "sl"
 
 
@@ -161,7 +162,7 @@ def test_clock_skew_is_resynced_and_the_request_retried_once(client, http):
     http.get(f"{BASE}/fapi/v3/account", status=400, body=error_body(-1021, "Timestamp outside"))
     http.get(f"{BASE}/fapi/v1/time", json={"serverTime": 4_000_000_000_000})
     http.get(f"{BASE}/fapi/v3/account", json={"assets": [{"asset": "USDC", "walletBalance": "5"}]})
-    assert client.usdc_balance()["walletBalance"] == "5"
+    assert client.usdc_balance().wallet == 5
     retried = int(sent(http.calls[2])["timestamp"])
     assert retried > int(sent(http.calls[0])["timestamp"]) + 10**11
 
@@ -211,9 +212,7 @@ def test_read_only_client_sends_no_write(http):
     with ExchangeClient(venue, "key", SECRET, read_only=True) as dry:
         for write in (
             lambda: dry.place_order(entry()),
-            lambda: dry.place_algo_order(
-                stop_loss_params("BTCUSDC", "SELL", D("1"), "x", qty=D("1"))
-            ),
+            lambda: dry.place_algo_order(stop_loss("BTCUSDC", "SELL", D("1"), "x", qty=D("1"))),
             lambda: dry.cancel_order("BTCUSDC", "x"),
             lambda: dry.cancel_all("BTCUSDC"),
         ):
@@ -305,7 +304,7 @@ def test_income_pages_and_filters(client, http, monkeypatch):
     http.get(f"{BASE}/fapi/v1/income", json=rows[:2])
     http.get(f"{BASE}/fapi/v1/income", json=rows[1:])
     http.get(f"{BASE}/fapi/v1/income", json=rows[2:])
-    assert [r["tranId"] for r in client.income(5)] == [1, 3]
+    assert [r.tran_id for r in client.income(5)] == [1, 3]
     assert sent(http.calls[1])["startTime"] == "20"
 
 
@@ -344,12 +343,15 @@ def test_the_secret_never_reaches_logs_or_errors(client, http, caplog):
     assert "-1021" in str(raised.value)  # a second -1021 is not retried again
 
 
-def sl_params() -> dict:
-    return stop_loss_params("BTCUSDC", "SELL", D("56535.0"), "ufb-BTCUSDC-1-SL", qty=D("0.3"))
+def sl_params() -> AlgoOrderRequest:
+    return stop_loss("BTCUSDC", "SELL", D("56535.0"), "ufb-BTCUSDC-1-SL", qty=D("0.3"))
 
 
 def algo_row(client_algo_id: str = "ufb-BTCUSDC-1-SL", status: str = "NEW") -> dict:
-    return {"algoId": 9, "clientAlgoId": client_algo_id, "algoStatus": status}
+    return {
+        "algoId": 9, "clientAlgoId": client_algo_id, "algoStatus": status, "symbol": "BTCUSDC",
+        "side": "SELL", "orderType": "STOP_MARKET", "quantity": "0.300", "triggerPrice": "59000",
+    }  # fmt: skip
 
 
 def test_stop_loss_answered_200_with_an_error_body_is_resolved_by_query_not_taken_as_placed(
@@ -358,7 +360,7 @@ def test_stop_loss_answered_200_with_an_error_body_is_resolved_by_query_not_take
     http.post(ALGO_URL, body=error_body(-2021, "Order would immediately trigger."))
     http.get(ALGO_URL, status=400, body=error_body(-2013, "Order does not exist."))
     http.post(ALGO_URL, json=algo_row())
-    assert client.place_algo_order(sl_params())["algoStatus"] == "NEW"
+    assert client.place_algo_order(sl_params()).status == "NEW"
     assert [c.request.method for c in http.calls] == ["POST", "GET", "POST"]
     assert sent(http.calls[1])["clientAlgoId"] == "ufb-BTCUSDC-1-SL"
 
@@ -366,16 +368,17 @@ def test_stop_loss_answered_200_with_an_error_body_is_resolved_by_query_not_take
 @pytest.mark.parametrize(
     "reply",
     [
-        {"algoId": 9, "clientAlgoId": "someone-else", "algoStatus": "NEW"},
-        {"algoId": 9, "clientAlgoId": "ufb-BTCUSDC-1-SL"},
-        {"algoId": 9, "clientAlgoId": "ufb-BTCUSDC-1-SL", "algoStatus": "NEW", "quantity": "x"},
+        algo_row("someone-else"),
+        {k: v for k, v in algo_row().items() if k != "algoStatus"},
+        {**algo_row(), "quantity": "x"},
     ],
     ids=["another-id", "no-status", "bad-number"],
 )
 def test_algo_reply_that_does_not_acknowledge_this_order_is_resolved_by_query(client, http, reply):
     http.post(ALGO_URL, json=reply)
     http.get(ALGO_URL, json=algo_row())
-    assert client.place_algo_order(sl_params()) == algo_row()
+    placed = client.place_algo_order(sl_params())
+    assert (placed.client_algo_id, placed.algo_id) == ("ufb-BTCUSDC-1-SL", 9)
     assert [c.request.method for c in http.calls] == ["POST", "GET"]
 
 
@@ -385,7 +388,7 @@ def test_algo_reply_that_does_not_acknowledge_this_order_is_resolved_by_query(cl
 def test_entry_answered_200_with_a_non_object_is_resolved_by_query(client, http, body):
     http.post(ORDER_URL, body=body)
     http.get(ORDER_URL, json=order_row())
-    assert client.place_order(entry()) == order_row()
+    assert client.place_order(entry()).client_order_id == "ufb-BTCUSDC-1-E"
     assert [c.request.method for c in http.calls] == ["POST", "GET"]
 
 
@@ -396,7 +399,7 @@ def test_cancel_answered_with_garbage_is_not_taken_as_done(client, http):
     assert len(http.calls) == 2
     http.delete(ALGO_URL, json={"code": -1000, "msg": "An unknown error occurred."})
     http.delete(ALGO_URL, json={**algo_row(), "code": "200", "msg": "success"})
-    assert client.cancel_algo_order("ufb-BTCUSDC-1-SL")["clientAlgoId"] == "ufb-BTCUSDC-1-SL"
+    assert client.cancel_algo_order("ufb-BTCUSDC-1-SL") is True
     assert len(http.calls) == 4
 
 
@@ -425,7 +428,7 @@ def test_malformed_mark_price_raises_our_error_type(client, http, body):
 def test_unreadable_error_reply_on_an_order_is_an_unknown_outcome(client, http, status, body):
     http.post(ORDER_URL, status=status, body=body)
     http.get(ORDER_URL, json=order_row())
-    assert client.place_order(entry()) == order_row()
+    assert client.place_order(entry()).client_order_id == "ufb-BTCUSDC-1-E"
 
 
 def test_garbage_rate_limit_headers_do_not_escape(client, http, sleeps):

@@ -8,7 +8,7 @@ import pytest
 
 from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import AuthError, NotFound, ReadOnlyViolation, SymbolNotTradable
-from bot.exchange.orders import market_order_params, stop_loss_params, take_profit_params
+from bot.exchange.orders import market_order, stop_loss, take_profit
 from bot.exchange.venues import Venue, resolve_venue
 from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
 
@@ -61,7 +61,7 @@ def test_weight_is_tracked_from_headers(client):
 
 def test_clock_skew_is_recovered(sim, client):
     sim.inject("-1021", path="/fapi/v3/account")
-    assert client.usdc_balance()["asset"] == "USDC"
+    assert client.usdc_balance().asset == "USDC"
     paths = [r.path for r in sim.request_log]
     assert paths == ["/fapi/v3/account", "/fapi/v1/time", "/fapi/v3/account"]
 
@@ -84,7 +84,7 @@ def test_dry_run_client_sends_no_signed_write(sim):
     sim.clear_request_log()
     with make_client(sim, read_only=True) as dry:
         with pytest.raises(ReadOnlyViolation):
-            dry.place_order(market_order_params("BTCUSDC", "BUY", D("0.01"), "ufbd-BTCUSDC-1-E"))
+            dry.place_order(market_order("BTCUSDC", "BUY", D("0.01"), "ufbd-BTCUSDC-1-E"))
         with pytest.raises(ReadOnlyViolation):
             dry.cancel_all("BTCUSDC")
         assert dry.mark_price("BTCUSDC") > 0
@@ -116,17 +116,17 @@ def flat(sim, client):
     amount = D(sim.position("BTCUSDC")["positionAmt"])
     if amount:
         side = "SELL" if amount > 0 else "BUY"
-        close = market_order_params("BTCUSDC", side, abs(amount), "cleanup", reduce_only=True)
+        close = market_order("BTCUSDC", side, abs(amount), "cleanup", reduce_only=True)
         client.place_order(close)
 
 
 def bracket(client, n: int, *, tp_style: str, close_position: bool) -> None:
     rules = client.symbol_rules("BTCUSDC")
     qty = rules.round_qty(D(0.1) + D(0.2), market=True)  # float noise must never reach Binance
-    client.place_order(market_order_params("BTCUSDC", "BUY", qty, ENTRY_ID.format(n=n)))
+    client.place_order(market_order("BTCUSDC", "BUY", qty, ENTRY_ID.format(n=n)))
     exit_qty = None if close_position else qty
     client.place_algo_order(
-        stop_loss_params(
+        stop_loss(
             "BTCUSDC",
             "SELL",
             rules.round_price(D("58000.04")),
@@ -137,7 +137,7 @@ def bracket(client, n: int, *, tp_style: str, close_position: bool) -> None:
         )
     )
     client.place_algo_order(
-        take_profit_params(
+        take_profit(
             "BTCUSDC",
             "SELL",
             rules.round_price(D("62000")),
@@ -179,22 +179,22 @@ def test_bracket_weight_cost(flat, client):
 
 def test_entry_answered_503_after_execution_is_not_duplicated(flat, client):
     flat.inject("503_after_execute", method="POST", path="/fapi/v1/order")
-    client.place_order(market_order_params("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=3)))
+    client.place_order(market_order("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=3)))
     assert D(flat.position("BTCUSDC")["positionAmt"]) == D("0.01")
 
 
 def test_entry_that_times_out_after_execution_is_not_duplicated(sim, flat):
     with make_client(sim, timeout_s=0.3) as impatient:
         sim.inject("delay_after_execute", method="POST", path="/fapi/v1/order", delay_s=0.6)
-        params = market_order_params("BTCUSDC", "BUY", D("0.02"), ENTRY_ID.format(n=4))
-        assert impatient.place_order(params)["status"] == "FILLED"
+        params = market_order("BTCUSDC", "BUY", D("0.02"), ENTRY_ID.format(n=4))
+        assert impatient.place_order(params).status == "FILLED"
     assert D(flat.position("BTCUSDC")["positionAmt"]) == D("0.02")
 
 
 def test_algo_order_with_unknown_outcome_is_not_duplicated(flat, client):
-    client.place_order(market_order_params("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=5)))
+    client.place_order(market_order("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=5)))
     flat.inject("-1007", method="POST", path="/fapi/v1/algoOrder")
-    sl = stop_loss_params("BTCUSDC", "SELL", D("58000"), "ufb-BTCUSDC-5-SL", qty=D("0.01"))
+    sl = stop_loss("BTCUSDC", "SELL", D("58000"), "ufb-BTCUSDC-5-SL", qty=D("0.01"))
     client.place_algo_order(sl)
     assert len(flat.open_algo_orders("BTCUSDC")) == 1
 
@@ -202,8 +202,8 @@ def test_algo_order_with_unknown_outcome_is_not_duplicated(flat, client):
 def test_cancels_are_by_client_id_and_cancel_all_clears_both_books(flat, client):
     bracket(client, 6, tp_style="TAKE_PROFIT_MARKET", close_position=False)
     assert client.cancel_algo_order("ufb-BTCUSDC-6-TP") is not None
-    assert client.cancel_algo_order("ufb-BTCUSDC-6-TP") is None
-    assert client.query_algo_order("ufb-BTCUSDC-6-SL")["algoStatus"] == "NEW"
+    assert client.cancel_algo_order("ufb-BTCUSDC-6-TP") is False
+    assert client.query_algo_order("ufb-BTCUSDC-6-SL").status == "NEW"
     assert client.query_order("BTCUSDC", "never-sent") is None
     client.cancel_all("BTCUSDC")
     assert flat.open_algo_orders("BTCUSDC") == [] and client.open_algo_orders("BTCUSDC") == []
@@ -214,30 +214,30 @@ def test_account_setup_is_idempotent(flat, client):
     client.setup_account(["BTCUSDC", "ETHUSDC"], leverage=3, margin_type="CROSSED")
 
 
-def test_reads_return_raw_payloads(flat, client):
-    client.place_order(market_order_params("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=7)))
-    positions = {p["symbol"]: p for p in client.position_risk()}
-    assert D(positions["BTCUSDC"]["positionAmt"]) == D("0.01")
-    assert client.usdc_balance()["asset"] == "USDC"
+def test_reads_return_typed_records(flat, client):
+    client.place_order(market_order("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=7)))
+    positions = {p.symbol: p for p in client.position_risk()}
+    assert positions["BTCUSDC"].amount == D("0.01")
+    assert client.usdc_balance().asset == "USDC"
     commissions = client.income(0, income_types=("COMMISSION",))
-    assert commissions and all(r["incomeType"] == "COMMISSION" for r in commissions)
+    assert commissions and all(r.income_type == "COMMISSION" for r in commissions)
 
 
 def test_stop_loss_answered_200_with_an_error_body_is_placed_after_the_query(flat, client):
-    client.place_order(market_order_params("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=8)))
+    client.place_order(market_order("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=8)))
     flat.reply_raw(
         "POST",
         "/fapi/v1/algoOrder",
         '{"code":-2021,"msg":"Order would immediately trigger."}',
         execute=False,
     )
-    sl = stop_loss_params("BTCUSDC", "SELL", D("56535.0"), "ufb-BTCUSDC-8-SL", qty=D("0.01"))
-    assert client.place_algo_order(sl)["algoStatus"] == "NEW"
+    sl = stop_loss("BTCUSDC", "SELL", D("56535.0"), "ufb-BTCUSDC-8-SL", qty=D("0.01"))
+    assert client.place_algo_order(sl).status == "NEW"
     assert [a["clientAlgoId"] for a in flat.open_algo_orders("BTCUSDC")] == ["ufb-BTCUSDC-8-SL"]
 
 
 def test_entry_executed_but_answered_with_html_is_not_duplicated(flat, client):
     flat.reply_raw("POST", "/fapi/v1/order", "<html>502 Bad Gateway</html>", execute=True)
-    params = market_order_params("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=9))
-    assert client.place_order(params)["status"] == "FILLED"
+    params = market_order("BTCUSDC", "BUY", D("0.01"), ENTRY_ID.format(n=9))
+    assert client.place_order(params).status == "FILLED"
     assert D(flat.position("BTCUSDC")["positionAmt"]) == D("0.01")

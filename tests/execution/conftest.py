@@ -16,13 +16,13 @@ import pytest
 
 from bot.audit import AuditJournal
 from bot.exchange.client import ExchangeClient
+from bot.exchange.user_data import parse_user_data
 from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.execution.bracket import ExitSettings
 from bot.execution.orders import OrderManager, OrderSettings
 from bot.execution.plans import PlanBook
 from bot.oms.events import RawMessage
 from bot.oms.oms import Oms
-from bot.oms.parsing import parse_user_data
 from bot.oms.store import Store
 from bot.risk.guard import RiskGuard, RiskLimits
 from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator

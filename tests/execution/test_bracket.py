@@ -4,6 +4,7 @@ from types import SimpleNamespace
 import pytest
 
 from bot.client_ids import Intent, Leg, Source, make_client_id
+from bot.exchange.orders import algo_params, order_params
 from bot.execution.bracket import ExitSettings, entry_order, exit_orders, exit_prices
 from bot.strategy import Signal
 from tests.execution.rules_data import btc_rules
@@ -51,7 +52,12 @@ def plan(side="LONG", **settings):
         ExitSettings(**{**options, **settings}),
     )
     entry = entry_order("BTCUSDC", side, qty, leg_ids[Leg.ENTRY])
-    return SimpleNamespace(entry=entry, stop_loss=stop_loss, take_profit=take_profit)
+    # what is sent: the wire parameters
+    return SimpleNamespace(
+        entry=order_params(entry),
+        stop_loss=algo_params(stop_loss),
+        take_profit=algo_params(take_profit),
+    )
 
 
 def test_long_bracket_has_reduce_only_exits_with_configured_working_type_and_tp_style():

@@ -5,6 +5,7 @@ poller and reconciliation feed it); the websocket path is the stream's concern.
 """
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -227,6 +228,27 @@ def test_stop_stuck_in_triggering_closes_the_position_at_market(bot, live):
     assert any("stuck" in line for line in actions), actions
     assert Decimal(bot.sim.position("BTCUSDC")["positionAmt"]) == 0
     assert any("stuck" in r["data"]["reason"] for r in bot.audit_records("alarm"))
+
+
+def test_a_stop_loss_filled_while_nobody_listened_is_recovered_once_with_its_loss(bot, live):
+    from bot.stream.recovery import missed_exit_events
+
+    _, result = open_long(bot, live, working_type="MARK_PRICE")
+    below = result.stop_price - Decimal("50")
+    bot.sim.set_prices("BTCUSDC", mark=below, last=below)  # the stop fills; no stream here
+    assert Decimal(bot.sim.position("BTCUSDC")["positionAmt"]) == 0
+    snapshot = Snapshot.from_rest(
+        live.position_risk(), live.open_orders(), live.open_algo_orders(), live.usdc_balance(), 0
+    )
+    events = missed_exit_events(live, bot.oms.snapshot(), snapshot, bot.sim.now_ms())
+
+    for event in events + events:  # a second recovery (or the stream, late) changes nothing
+        bot.oms.apply(event)
+
+    view = bot.oms.snapshot()
+    assert view.sl_streak == 1
+    assert view.day_pnl(datetime.fromtimestamp(bot.sim.now_ms() / 1000, UTC).date()) < 0
+    assert view.algo_orders[SL_ID].actual_order_id is not None
 
 
 def test_entry_is_skipped_when_the_exchange_holds_a_position_the_view_missed(bot, live):

@@ -1,10 +1,13 @@
 """Dry-run: the paper executor behind the real OrderManager, OMS and simulator prices."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
+from bot.domain.enums import OrderStatus
+from bot.domain.records import Order
 from bot.execution.paper import PaperExecutor
 from bot.strategy import Signal
 from tests.execution.conftest import order_settings
@@ -101,9 +104,9 @@ def test_position_without_stop_gets_it_back_with_an_alarm(bot, paper):
     bot.drain()
 
     assert "re-placed" in actions[0]
-    stops = [a for a in paper.open_algo_orders("BTCUSDC") if a["orderType"] == "STOP_MARKET"]
+    stops = [a for a in paper.open_algo_orders("BTCUSDC") if a.order_type == "STOP_MARKET"]
     assert len(stops) == 1
-    assert Decimal(stops[0]["triggerPrice"]) == result.stop_price
+    assert stops[0].trigger_price == result.stop_price
     alarms = bot.audit_records("alarm")
     assert any("not covered by a stop" in a["data"]["reason"] for a in alarms)
 
@@ -133,28 +136,28 @@ def test_emergency_stop_flattens_paper_positions(bot, paper):
 class HalfFillingPaper(PaperExecutor):
     """An entry that only half fills and stays PARTIALLY_FILLED until cancelled."""
 
-    partial: dict | None = None
+    partial: Order | None = None
 
-    def place_order(self, params):
-        if params.get("reduceOnly") == "true":
-            return super().place_order(params)
-        wanted = Decimal(params["quantity"])
-        half = self._rules(params["symbol"]).round_qty(wanted / 2, market=True)
-        self.partial = {
-            **super().place_order({**params, "quantity": f"{half:f}"}),
-            "status": "PARTIALLY_FILLED",
-            "origQty": f"{wanted:f}",
-        }
-        return dict(self.partial)
+    def place_order(self, request):
+        if request.reduce_only:
+            return super().place_order(request)
+        wanted = request.qty
+        half = self._rules(request.symbol).round_qty(wanted / 2, market=True)
+        self.partial = replace(
+            super().place_order(replace(request, qty=half)),
+            status=OrderStatus.PARTIALLY_FILLED,
+            orig_qty=wanted,
+        )
+        return self.partial
 
     def query_order(self, symbol, client_id):
-        if self.partial is None or client_id != self.partial["clientOrderId"]:
+        if self.partial is None or client_id != self.partial.client_order_id:
             return None
-        return dict(self.partial)
+        return self.partial
 
     def cancel_order(self, symbol, client_id):
-        self.partial["status"] = "CANCELED"
-        return dict(self.partial)
+        self.partial = replace(self.partial, status=OrderStatus.CANCELED)
+        return self.partial
 
 
 def test_partial_fill_gets_exits_for_the_filled_quantity(bot):
@@ -164,7 +167,7 @@ def test_partial_fill_gets_exits_for_the_filled_quantity(bot):
     _, result = open_long(bot, paper)
 
     assert result.status == "opened", result.reason
-    quantities = {Decimal(a["quantity"]) for a in paper.open_algo_orders("BTCUSDC")}
+    quantities = {a.qty for a in paper.open_algo_orders("BTCUSDC")}
     assert quantities == {result.filled_qty}
     assert result.filled_qty == bot.oms.snapshot().positions["BTCUSDC"].amount
     cancels = [r for r in bot.audit_records("decision") if "remainder" in r["data"]["action"]]

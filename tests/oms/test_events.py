@@ -4,6 +4,9 @@ from decimal import Decimal
 
 import pytest
 
+from bot.exchange import replies
+from bot.exchange.errors import MalformedReply
+from bot.exchange.user_data import parse_user_data
 from bot.oms.events import (
     AccountConfigUpdate,
     AccountUpdate,
@@ -16,7 +19,6 @@ from bot.oms.events import (
     TradeLite,
     UnknownEvent,
 )
-from bot.oms.parsing import parse_user_data
 from tests.oms import payloads
 
 
@@ -117,29 +119,37 @@ def test_malformed_payload_raises_a_typed_error(raw):
     assert caught.value.payload == raw
 
 
-def test_snapshot_from_rest_payloads():
-    snapshot = Snapshot.from_rest(
-        position_risk=[
+def test_snapshot_from_rest_records_keeps_one_way_rows_only():
+    position = replies.positions(
+        [
             {"symbol": "BTCUSDC", "positionSide": "BOTH", "positionAmt": "-0.020",
              "entryPrice": "61000.0", "breakEvenPrice": "61010.0", "unRealizedProfit": "3.1",
              "isolatedWallet": "0", "updateTime": 1760000000500},
+            {"symbol": "ETHUSDC", "positionSide": "LONG", "positionAmt": "1"},
         ],
-        open_orders=[
-            {"orderId": 42, "symbol": "BTCUSDC", "status": "NEW", "clientOrderId": "x-1",
-             "price": "59000.0", "avgPrice": "0", "origQty": "0.020", "executedQty": "0",
-             "type": "LIMIT", "side": "BUY", "reduceOnly": True, "closePosition": False,
-             "stopPrice": "0", "updateTime": 1760000000400},
-        ],
-        open_algo_orders=[
-            {"algoId": 7, "clientAlgoId": "a-1", "orderType": "STOP_MARKET", "symbol": "BTCUSDC",
-             "side": "BUY", "quantity": "0", "algoStatus": "NEW", "triggerPrice": "62000.0",
-             "price": "0", "workingType": "MARK_PRICE", "closePosition": True,
-             "reduceOnly": False, "actualOrderId": "", "updateTime": 1760000000300},
-        ],
-        usdc_asset={"asset": "USDC", "walletBalance": "1000.5", "crossWalletBalance": "990.5",
-                    "updateTime": 1760000000200},
-        taken_at_ms=1760000001000,
+        "positionRisk",
     )  # fmt: skip
+    order = replies.order(
+        {"orderId": 42, "symbol": "BTCUSDC", "status": "NEW", "clientOrderId": "x-1",
+         "price": "59000.0", "avgPrice": "0", "origQty": "0.020", "executedQty": "0",
+         "type": "LIMIT", "side": "BUY", "reduceOnly": True, "closePosition": False,
+         "stopPrice": "0", "updateTime": 1760000000400},
+        "openOrders",
+    )  # fmt: skip
+    algo = replies.algo_order(
+        {"algoId": 7, "clientAlgoId": "a-1", "orderType": "STOP_MARKET", "symbol": "BTCUSDC",
+         "side": "BUY", "quantity": "0", "algoStatus": "NEW", "triggerPrice": "62000.0",
+         "price": "0", "workingType": "MARK_PRICE", "closePosition": True,
+         "reduceOnly": False, "actualOrderId": "", "updateTime": 1760000000300},
+        "openAlgoOrders",
+    )  # fmt: skip
+    (usdc,) = replies.account(
+        {"assets": [{"asset": "USDC", "walletBalance": "1000.5", "crossWalletBalance": "990.5",
+                     "updateTime": 1760000000200}]},
+        "account",
+    ).balances  # fmt: skip
+    snapshot = Snapshot.from_rest(position, [order], [algo], usdc, taken_at_ms=1760000001000)
+    assert [p.symbol for p in snapshot.positions] == ["BTCUSDC"]
     assert snapshot.positions[0].amount == Decimal("-0.020")
     assert snapshot.positions[0].margin_type == "cross"
     assert snapshot.open_orders[0].reduce_only
@@ -147,9 +157,9 @@ def test_snapshot_from_rest_payloads():
     assert snapshot.balance.wallet == Decimal("1000.5")
 
 
-def test_snapshot_with_a_bad_number_is_malformed():
-    with pytest.raises(MalformedPayload):
-        Snapshot.from_rest([{"symbol": "BTCUSDC", "positionAmt": "x"}], [], [], {}, 0)
+def test_a_rest_row_with_a_bad_number_is_malformed_naming_the_field():
+    with pytest.raises(MalformedReply, match="positionAmt"):
+        replies.positions([{"symbol": "BTCUSDC", "positionAmt": "x"}], "positionRisk")
 
 
 def test_lenient_forms_binance_may_send_still_parse():
@@ -172,3 +182,9 @@ def test_a_malformed_payload_names_the_bad_field(raw, field):
     with pytest.raises(MalformedPayload) as caught:
         parse_user_data(raw, 0)
     assert field in caught.value.reason
+
+
+def test_an_order_update_in_a_status_binance_never_documented_is_malformed_not_guessed():
+    raw = payloads.order_update(X="PAUSED")
+    with pytest.raises(MalformedPayload, match="'X'"):
+        parse_user_data(raw, 0)

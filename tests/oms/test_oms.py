@@ -4,10 +4,10 @@ from datetime import date
 from decimal import Decimal
 
 from bot.audit import AuditJournal
+from bot.exchange.user_data import parse_user_data
 from bot.oms.commands import SeedDayPnl
 from bot.oms.events import RawMessage
 from bot.oms.oms import Oms
-from bot.oms.parsing import parse_user_data
 from bot.oms.store import Store
 from tests.audit_reader import audit_records
 from tests.oms import payloads

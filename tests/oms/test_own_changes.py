@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.exchange.user_data import parse_user_data
 from bot.oms.events import OwnChanges
-from bot.oms.parsing import parse_user_data
 from bot.oms.state import CLOSED_BY_RECONCILE
 from tests.audit_reader import audit_records
 from tests.oms import payloads

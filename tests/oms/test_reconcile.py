@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bot.domain.records import AlgoOrder, Balance, Order, Position
+from bot.exchange import replies
+from bot.exchange.user_data import parse_user_data
 from bot.oms.events import Snapshot
 from bot.oms.oms import load_view
-from bot.oms.parsing import parse_user_data
 from bot.oms.reconcile import diff, format_drift_table
 from bot.oms.state import CLOSED_BY_RECONCILE, OmsView
 from tests.audit_reader import audit_records
@@ -16,30 +18,31 @@ ENTRY = "ufb-BTCUSDC-1760000000000-E"
 SL = "ufb-BTCUSDC-1760000000000-SL"
 
 
-def rest_position(amount: str, entry: str = "60000.0", updated: int = LATER) -> dict:
-    return {"symbol": "BTCUSDC", "positionSide": "BOTH", "positionAmt": amount,
+def rest_position(amount: str, entry: str = "60000.0", updated: int = LATER) -> Position:
+    return replies.positions([{"symbol": "BTCUSDC", "positionSide": "BOTH", "positionAmt": amount,
             "entryPrice": entry, "breakEvenPrice": entry, "unRealizedProfit": "0",
-            "isolatedWallet": "0", "updateTime": updated}  # fmt: skip
+            "isolatedWallet": "0", "updateTime": updated}], "positionRisk")[0]  # fmt: skip
 
 
-def rest_order(order_id: int = 50, client_id: str = "ufb-BTCUSDC-1760000000000-TP") -> dict:
-    return {"orderId": order_id, "symbol": "BTCUSDC", "status": "NEW", "clientOrderId": client_id,
+def rest_order(order_id: int = 50, client_id: str = "ufb-BTCUSDC-1760000000000-TP") -> Order:
+    return replies.order({"orderId": order_id, "symbol": "BTCUSDC", "status": "NEW", "clientOrderId": client_id,
             "price": "61000.0", "avgPrice": "0", "origQty": "0.010", "executedQty": "0",
             "type": "LIMIT", "side": "SELL", "reduceOnly": True, "closePosition": False,
-            "stopPrice": "0", "updateTime": LATER}  # fmt: skip
+            "stopPrice": "0", "updateTime": LATER}, "openOrders")  # fmt: skip
 
 
-def rest_algo(trigger: str = "59000.0") -> dict:
-    return {"algoId": 2148719, "clientAlgoId": SL, "orderType": "STOP_MARKET",
+def rest_algo(trigger: str = "59000.0") -> AlgoOrder:
+    return replies.algo_order({"algoId": 2148719, "clientAlgoId": SL, "orderType": "STOP_MARKET",
             "symbol": "BTCUSDC", "side": "SELL", "quantity": "0", "algoStatus": "NEW",
             "triggerPrice": trigger, "price": "0", "workingType": "MARK_PRICE",
             "closePosition": True, "reduceOnly": False, "actualOrderId": "",
-            "updateTime": LATER}  # fmt: skip
+            "updateTime": LATER}, "openAlgoOrders")  # fmt: skip
 
 
-def usdc(wallet: str = "9999.76") -> dict:
-    return {"asset": "USDC", "walletBalance": wallet, "crossWalletBalance": wallet,
-            "updateTime": LATER}  # fmt: skip
+def usdc(wallet: str = "9999.76", updated: int = LATER) -> Balance:
+    row = {"asset": "USDC", "walletBalance": wallet, "crossWalletBalance": wallet,
+           "updateTime": updated}  # fmt: skip
+    return replies.account({"assets": [row]}, "account").balances[0]
 
 
 def snapshot(*, positions=None, orders=(), algos=(), balance=None, symbols=None) -> Snapshot:
@@ -100,7 +103,7 @@ def test_a_position_closed_on_the_exchange_is_drift(oms):
 
 def test_local_state_newer_than_the_snapshot_is_not_drift(oms):
     synced(oms)
-    before_the_fill = Snapshot.from_rest([], [], [], usdc("10000") | {"updateTime": T0},
+    before_the_fill = Snapshot.from_rest([], [], [], usdc("10000", updated=T0),
                                          taken_at_ms=T0 + 50)  # fmt: skip
     assert diff(before_the_fill, oms.snapshot()) == []
 
@@ -141,7 +144,7 @@ def test_events_older_than_an_applied_snapshot_do_not_undo_it(oms):
 
 
 def test_empty_view_against_an_empty_account_has_no_drift():
-    empty = Snapshot.from_rest([], [], [], {}, taken_at_ms=T0)
+    empty = Snapshot.from_rest([], [], [], None, taken_at_ms=T0)
     assert diff(empty, OmsView()) == []
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from bot.exchange.user_data import parse_user_data
 from bot.oms.events import AccountUpdate, RawMessage
 from bot.oms.worker import OmsWorker
 from tests.audit_reader import audit_records
@@ -20,7 +21,7 @@ def inbound() -> queue.Queue:
 @pytest.fixture
 def worker(oms, inbound):
     before = set(threading.enumerate())
-    running = OmsWorker(oms, inbound, name="oms-test")
+    running = OmsWorker(oms, inbound, name="oms-test", decode=parse_user_data)
     running.start()
     yield running
     assert running.stop(timeout=5)
@@ -60,7 +61,7 @@ def test_an_item_the_oms_cannot_apply_is_counted_and_the_consumer_carries_on(
 
 
 def test_stop_applies_everything_already_queued(oms, inbound, store):
-    worker = OmsWorker(oms, inbound)
+    worker = OmsWorker(oms, inbound, decode=parse_user_data)
     for trade_id in range(1, 51):
         inbound.put(RawMessage(payloads.order_update(t=trade_id, i=trade_id, rp="1", n="0"), 0))
     worker.start()
@@ -71,7 +72,7 @@ def test_stop_applies_everything_already_queued(oms, inbound, store):
 
 
 def test_wait_idle_commits_the_open_batch_at_once(oms, inbound, store):
-    worker = OmsWorker(oms, inbound, commit_interval=3600)
+    worker = OmsWorker(oms, inbound, commit_interval=3600, decode=parse_user_data)
     worker.start()
     try:
         inbound.put(RawMessage(payloads.order_update(rp="2", n="0"), 0))
@@ -82,7 +83,7 @@ def test_wait_idle_commits_the_open_batch_at_once(oms, inbound, store):
 
 
 def test_events_are_visible_before_their_batch_is_committed(oms, inbound, store):
-    worker = OmsWorker(oms, inbound, commit_interval=3600)
+    worker = OmsWorker(oms, inbound, commit_interval=3600, decode=parse_user_data)
     worker.start()
     try:
         inbound.put(RawMessage(payloads.account_update(), 0))
@@ -137,7 +138,7 @@ def test_a_record_sqlite_cannot_store_is_rejected_and_later_fills_are_stored(
 
 
 def test_health_reports_a_consumer_that_is_no_longer_running(oms, inbound):
-    worker = OmsWorker(oms, inbound)
+    worker = OmsWorker(oms, inbound, decode=parse_user_data)
     worker.start()
     assert worker.health().healthy
     assert worker.stop(timeout=5)
@@ -147,7 +148,7 @@ def test_health_reports_a_consumer_that_is_no_longer_running(oms, inbound):
 
 
 def test_a_stalled_consumer_is_unhealthy_until_it_catches_up(oms, inbound):
-    worker = OmsWorker(oms, inbound, stall_limit_s=0.2)
+    worker = OmsWorker(oms, inbound, stall_limit_s=0.2, decode=parse_user_data)
     release = threading.Event()
     handler = oms._handlers[AccountUpdate]
     oms._handlers[AccountUpdate] = lambda event: (release.wait(5), handler(event))  # hangs
@@ -171,7 +172,7 @@ def test_state_changes_off_the_worker_thread_are_refused_and_commands_go_through
     from bot.oms.commands import SetMeta
     from bot.oms.oms import WrongThread
 
-    worker = OmsWorker(oms, inbound)
+    worker = OmsWorker(oms, inbound, decode=parse_user_data)
     worker.start()
     try:
         inbound.put(SetMeta("plan:BTCUSDC", "{}"))  # the one way in for other threads

@@ -8,12 +8,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from bot.audit import AuditJournal
+from bot.domain.records import Order
 from bot.exchange.client import ExchangeClient
+from bot.exchange.orders import market_order
+from bot.exchange.user_data import parse_user_data
 from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.oms.oms import Oms
 from bot.oms.reconcile import Drift, diff
@@ -52,11 +56,8 @@ class Bot:
     def in_sync(self) -> bool:
         return not self.drift()
 
-    def market(self, side: str, qty: str, client_id: str) -> dict:
-        return self.client.place_order(
-            {"symbol": "BTCUSDC", "side": side, "type": "MARKET", "quantity": qty,
-             "newClientOrderId": client_id}
-        )  # fmt: skip
+    def market(self, side: str, qty: str, client_id: str) -> Order:
+        return self.client.place_order(market_order("BTCUSDC", side, Decimal(qty), client_id))
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def bot(sim: Simulator, tmp_path) -> Iterator[Bot]:
     store = Store.open(tmp_path / "state.db")
     audit = AuditJournal(tmp_path / "audit")
     oms = Oms(store, audit)
-    worker = OmsWorker(oms, inbound)
+    worker = OmsWorker(oms, inbound, decode=parse_user_data)
     stream = UserStream(
         client,
         inbound,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.exchange.orders import stop_loss_params
+from bot.exchange.orders import stop_loss
 from tests.stream.conftest import Bot, eventually
 
 
@@ -75,9 +75,7 @@ def test_a_triggered_stop_loss_reaches_the_streak_through_the_stream(bot: Bot):
     entry = Decimal(bot.sim.position("BTCUSDC")["entryPrice"])
     trigger = (entry * Decimal("0.98")).quantize(Decimal("0.1"))
     sl_id = "ufb-BTCUSDC-1760000000006-SL"
-    bot.client.place_algo_order(
-        stop_loss_params("BTCUSDC", "SELL", trigger, sl_id, close_position=True)
-    )
+    bot.client.place_algo_order(stop_loss("BTCUSDC", "SELL", trigger, sl_id, close_position=True))
     eventually(lambda: sl_id in bot.oms.snapshot().open_algo_orders, "SL tracked as open")
     bot.sim.set_prices("BTCUSDC", mark=trigger - 10, last=trigger - 10)
     eventually(lambda: bot.oms.snapshot().sl_streak == 1, "SL exit counted")

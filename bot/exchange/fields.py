@@ -1,10 +1,9 @@
 """Checked readers for the fields of exchange JSON (user-data payloads and REST rows).
 
 Each reader returns the field as its Python type or raises :class:`FieldError`
-naming the field and the bad value; the callers (:func:`bot.oms.parsing.parse_user_data`
-and :meth:`bot.oms.events.Snapshot.from_rest`) turn that into ``MalformedPayload``.
-They live below both, so the event types and the parsers share one definition of
-what a valid field is.
+naming the field and the bad value; the decoders (REST rows in ``bot.exchange.wire``,
+user-data payloads) turn that into ``MalformedReply`` / ``MalformedPayload``, so both
+share one definition of what a valid field is.
 
 "Valid" includes "storable and computable": every id and time fits SQLite's int64 and
 is not negative (Binance's never are), every text encodes as UTF-8 (a JSON ``\\ud800``
@@ -61,8 +60,11 @@ def is_storable_amount(number: Decimal) -> bool:
     return not number or MIN_ADJUSTED_EXPONENT <= number.adjusted() <= MAX_ADJUSTED_EXPONENT
 
 
-def read_text(d: object, key: str, default: Any = MISSING) -> str:
-    value = read_field(d, key, default)
+def read_text(d: dict, key: str, default: Any = MISSING) -> str:
+    return checked_text(read_field(d, key, default), key)
+
+
+def checked_text(value: Any, key: str) -> str:
     if not isinstance(value, str):
         raise FieldError(f"field {key!r} is not text: {value!r}")
     if not is_storable_text(value):
@@ -70,8 +72,7 @@ def read_text(d: object, key: str, default: Any = MISSING) -> str:
     return value
 
 
-def read_decimal(d: object, key: str, default: Any = MISSING) -> Decimal:
-    value = read_field(d, key, default)
+def checked_amount(value: Any, key: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise FieldError(f"field {key!r} is not a decimal string: {value!r}")
     try:
@@ -86,7 +87,10 @@ def read_decimal(d: object, key: str, default: Any = MISSING) -> Decimal:
 def read_int(d: object, key: str, default: Any = MISSING) -> int:
     """Ids, times and counts: 0 to 2^63-1; also digit strings, since listenKeyExpired
     sends ``E`` as a string."""
-    value = read_field(d, key, default)
+    return checked_id(read_field(d, key, default), key)
+
+
+def checked_id(value: Any, key: str) -> int:
     if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
