@@ -18,10 +18,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot.domain.enums import IncomeType
 from bot.domain.records import (
@@ -64,6 +64,8 @@ IDEMPOTENT = (Transient, RateLimited, UnknownOutcome)  # for cancels and account
 USDC = "USDC"
 Created = TypeVar("Created", Order, AlgoOrder)
 Done = TypeVar("Done")
+Checked = TypeVar("Checked")  # what a reply check returns
+Params = Mapping[str, object]  # request parameters, before transport.wire_params
 
 
 class ExchangeClient:
@@ -81,7 +83,7 @@ class ExchangeClient:
         cache_dir: Path | None = None,
         exchange_info_ttl_s: float = 3600,
         read_only: bool = False,
-        on_alarm: Callable[[str, dict], None] | None = None,
+        on_alarm: Callable[[str, dict[str, object]], None] | None = None,
         on_secret: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         resolve_delay_s: float = 0.5,
@@ -103,7 +105,7 @@ class ExchangeClient:
         self._sleep = sleep
         self._cache_file = cache_dir / "exchange_info.json" if cache_dir else None
         self._info_ttl_s = exchange_info_ttl_s
-        self._info: tuple[float, dict] | None = None  # (fetched at, epoch s; payload)
+        self._info: tuple[float, replies.JsonObject] | None = None  # (fetched at, epoch s; payload)
         self._resolve_delay_s = resolve_delay_s
         self._create_rounds = create_rounds
 
@@ -142,12 +144,14 @@ class ExchangeClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _read(self, method: str, path: str, params: dict | None = None, *, auth: Auth) -> Any:
+    def _read(self, method: str, path: str, params: Params | None = None, *, auth: Auth) -> object:
         return self._transport.retrying(
             lambda: self._transport.request(method, path, params, auth=auth)
         )
 
-    def _write(self, method: str, path: str, params: dict, check: Callable[[Any], Any]) -> Any:
+    def _write(
+        self, method: str, path: str, params: Params, check: Callable[[object], Checked]
+    ) -> Checked:
         """Send once; a reply that ``check`` refuses is an unknown outcome, not a success."""
         reply = self._transport.request(method, path, params, auth=Auth.SIGNED)
         try:
@@ -161,7 +165,7 @@ class ExchangeClient:
         """Measure and apply the server-time offset (ms). Also re-run after every -1021."""
         return self._transport.retrying(self._transport.sync_time)
 
-    def exchange_info(self) -> dict:
+    def exchange_info(self) -> replies.JsonObject:
         """exchangeInfo, cached in memory and in ``cache_dir`` for ``exchange_info_ttl_s``.
 
         A cron run (a new process each minute) reads the file instead of the API.
@@ -170,13 +174,16 @@ class ExchangeClient:
         if self._info is None and self._cache_file and self._cache_file.exists():
             try:
                 cached = json.loads(self._cache_file.read_text())
-                replies.symbols(cached["exchange_info"], "cached exchangeInfo")
-                self._info = (float(cached["fetched_at"]), cached["exchange_info"])
+                cached_info = replies.obj(cached["exchange_info"], "cached exchangeInfo")
+                replies.symbols(cached_info, "cached exchangeInfo")
+                self._info = (float(cached["fetched_at"]), cached_info)
             except (ValueError, KeyError, TypeError, OSError, MalformedReply):
                 log.warning("ignoring unreadable exchangeInfo cache %s", self._cache_file)
         if self._info is not None and now - self._info[0] < self._info_ttl_s:
             return self._info[1]
-        info = self._read("GET", "/fapi/v1/exchangeInfo", auth=Auth.PUBLIC)
+        info = replies.obj(
+            self._read("GET", "/fapi/v1/exchangeInfo", auth=Auth.PUBLIC), "exchangeInfo"
+        )
         replies.symbols(info, "exchangeInfo")
         self._info = (now, info)
         if self._cache_file:
@@ -422,7 +429,7 @@ class ExchangeClient:
             is not None
         )
 
-    def _cancel(self, path: str, params: dict, check: Callable[[Any], Done]) -> Done | None:
+    def _cancel(self, path: str, params: Params, check: Callable[[object], Done]) -> Done | None:
         """A cancel whose reply is not its acknowledgement is an unknown outcome: it is
         sent again (idempotent), and -2011 then says the order is gone."""
         try:
@@ -436,7 +443,9 @@ class ExchangeClient:
             check = lambda reply, where=path: replies.done(reply, where)  # noqa: E731
             self._idempotent("DELETE", path, {"symbol": symbol}, check)
 
-    def _idempotent(self, method: str, path: str, params: dict, check: Callable[[Any], Any]) -> Any:
+    def _idempotent(
+        self, method: str, path: str, params: Params, check: Callable[[object], Checked]
+    ) -> Checked:
         return self._transport.retrying(
             lambda: self._write(method, path, params, check), retry_on=IDEMPOTENT
         )
@@ -466,7 +475,7 @@ class ExchangeClient:
             self._setting("/fapi/v1/marginType", {"symbol": symbol, "marginType": wire_margin})
             self._setting("/fapi/v1/leverage", {"symbol": symbol, "leverage": leverage})
 
-    def _setting(self, path: str, params: dict) -> None:
+    def _setting(self, path: str, params: Params) -> None:
         try:
             self._idempotent("POST", path, params, lambda reply: replies.obj(reply, path))
         except Rejected as error:
@@ -491,12 +500,11 @@ class ExchangeClient:
     def user_stream_url(self, listen_key: str) -> str:
         return self.venue.user_stream_url(listen_key)
 
-    def _user_stream(self, method: str, params: dict) -> Any:
+    def _user_stream(self, method: str, params: Params) -> replies.JsonObject:
         reply = self._transport.retrying(
             lambda: self._transport.request(method, "/fapi/v1/listenKey", params, auth=Auth.KEY)
         )
-        replies.obj(reply, f"{method} listenKey")
-        return reply
+        return replies.obj(reply, f"{method} listenKey")
 
 
 _HEDGE_MODE_MESSAGE = (

@@ -60,7 +60,7 @@ def is_storable_amount(number: Decimal) -> bool:
     return not number or MIN_ADJUSTED_EXPONENT <= number.adjusted() <= MAX_ADJUSTED_EXPONENT
 
 
-def read_text(d: dict, key: str, default: Any = MISSING) -> str:
+def read_text(d: object, key: str, default: Any = MISSING) -> str:
     return checked_text(read_field(d, key, default), key)
 
 

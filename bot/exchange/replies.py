@@ -10,7 +10,7 @@ must acknowledge *this* order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -37,14 +37,18 @@ from bot.exchange.wire import decode as wire_decode
 
 W = TypeVar("W", bound=msgspec.Struct)
 R = TypeVar("R")
+K = TypeVar("K", str, int)  # a field's key: an object's name, a kline row's index
+
+JsonObject = dict[str, Any]
+"""A decoded JSON object; its values are unchecked until read through the helpers here."""
 
 
-def _short(value: Any) -> str:
+def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def obj(reply: Any, what: str) -> dict:
+def obj(reply: object, what: str) -> JsonObject:
     """A JSON object that is not an error body (Binance error bodies carry a negative code)."""
     if not isinstance(reply, dict):
         raise MalformedReply(f"{what}: expected a JSON object, got {_short(reply)}")
@@ -54,21 +58,21 @@ def obj(reply: Any, what: str) -> dict:
     return reply
 
 
-def rows(reply: Any, what: str) -> list[dict]:
+def rows(reply: object, what: str) -> list[JsonObject]:
     """A JSON list of objects."""
     if not isinstance(reply, list) or not all(isinstance(row, dict) for row in reply):
         raise MalformedReply(f"{what}: expected a list of objects, got {_short(reply)}")
     return reply
 
 
-def text(row: dict, key: str, what: str) -> str:
+def text(row: Mapping[str, object], key: str, what: str) -> str:
     value = row.get(key)
     if not isinstance(value, str) or not value:
         raise MalformedReply(f"{what}: field {key!r} is not a non-empty string: {_short(value)}")
     return value
 
 
-def integer(row: dict, key: str | int, what: str) -> int:
+def integer(row: Mapping[K, object], key: K, what: str) -> int:
     value = row.get(key)
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise MalformedReply(f"{what}: field {key!r} is not an integer: {_short(value)}")
@@ -78,7 +82,7 @@ def integer(row: dict, key: str | int, what: str) -> int:
         raise MalformedReply(f"{what}: field {key!r} is not an integer: {_short(value)}") from None
 
 
-def number(row: dict, key: str | int, what: str, *, positive: bool = False) -> Decimal:
+def number(row: Mapping[K, object], key: K, what: str, *, positive: bool = False) -> Decimal:
     """A finite Decimal (from a string or an int; never a float's binary noise)."""
     value = row.get(key) if isinstance(row, dict) else None
     try:
@@ -93,19 +97,19 @@ def number(row: dict, key: str | int, what: str, *, positive: bool = False) -> D
     return parsed
 
 
-def _decode(row: Any, wire: type[W], to_record: Callable[[W], R], what: str) -> R:
+def _decode(row: object, wire: type[W], to_record: Callable[[W], R], what: str) -> R:
     try:
         return wire_decode(obj(row, what), wire, to_record)
     except FieldError as error:
         raise MalformedReply(f"{what}: {error}") from None
 
 
-def _decode_rows(reply: Any, wire: type[W], to_record: Callable[[W], R], what: str) -> list[R]:
+def _decode_rows(reply: object, wire: type[W], to_record: Callable[[W], R], what: str) -> list[R]:
     return [_decode(row, wire, to_record, what) for row in rows(reply, what)]
 
 
 def order(
-    reply: Any, what: str, *, client_id: str | None = None, order_id: int | None = None
+    reply: object, what: str, *, client_id: str | None = None, order_id: int | None = None
 ) -> Order:
     """A regular order (ack, query or cancel), acknowledging *this* order when
     ``client_id`` / ``order_id`` are given."""
@@ -117,7 +121,7 @@ def order(
     return decoded
 
 
-def algo_order(reply: Any, what: str, *, client_algo_id: str | None = None) -> AlgoOrder:
+def algo_order(reply: object, what: str, *, client_algo_id: str | None = None) -> AlgoOrder:
     """An algo order (ack or query), acknowledging *this* one when ``client_algo_id``
     is given."""
     decoded = _decode(reply, AlgoOrderWire, to_algo_order, what)
@@ -126,7 +130,7 @@ def algo_order(reply: Any, what: str, *, client_algo_id: str | None = None) -> A
     return decoded
 
 
-def algo_cancel(reply: Any, what: str, *, client_algo_id: str) -> bool:
+def algo_cancel(reply: object, what: str, *, client_algo_id: str) -> bool:
     """``DELETE /fapi/v1/algoOrder`` acknowledges with this ``clientAlgoId`` and code "200"."""
     row = obj(reply, what)
     if row.get("clientAlgoId") != client_algo_id or str(row.get("code")) != "200":
@@ -134,33 +138,33 @@ def algo_cancel(reply: Any, what: str, *, client_algo_id: str) -> bool:
     return True
 
 
-def done(reply: Any, what: str) -> None:
+def done(reply: object, what: str) -> None:
     """``{"code": 200, "msg": ...}``: cancel-all and account settings that succeeded."""
     row = obj(reply, what)
     if "code" in row and str(row["code"]) != "200":
         raise MalformedReply(f"{what}: not a success: {_short(reply)}")
 
 
-def positions(reply: Any, what: str) -> list[Position]:
+def positions(reply: object, what: str) -> list[Position]:
     return _decode_rows(reply, PositionWire, to_position, what)
 
 
-def orders(reply: Any, what: str) -> list[Order]:
+def orders(reply: object, what: str) -> list[Order]:
     return _decode_rows(reply, OrderWire, to_order, what)
 
 
-def algo_orders(reply: Any, what: str) -> list[AlgoOrder]:
+def algo_orders(reply: object, what: str) -> list[AlgoOrder]:
     """``openAlgoOrders`` answers a list (older docs: ``{"orders": [...]}``)."""
     listed = reply.get("orders") if isinstance(reply, dict) and "orders" in reply else reply
     return _decode_rows(listed, AlgoOrderWire, to_algo_order, what)
 
 
-def account(reply: Any, what: str) -> Account:
+def account(reply: object, what: str) -> Account:
     """``v3/account``: its ``assets``, each named, its balances numbers."""
     return _decode(reply, AccountWire, to_account, what)
 
 
-def klines(reply: Any, what: str) -> list[Kline]:
+def klines(reply: object, what: str) -> list[Kline]:
     """Rows ``[open_time, open, high, low, close, volume, close_time, ...]``."""
     if not isinstance(reply, list) or not all(
         isinstance(row, list) and len(row) >= 7 for row in reply
@@ -175,25 +179,25 @@ def klines(reply: Any, what: str) -> list[Kline]:
     return decoded
 
 
-def income(reply: Any, what: str) -> list[Income]:
+def income(reply: object, what: str) -> list[Income]:
     return _decode_rows(reply, IncomeWire, to_income, what)
 
 
-def trades(reply: Any, what: str) -> list[Trade]:
+def trades(reply: object, what: str) -> list[Trade]:
     return _decode_rows(reply, TradeWire, to_trade, what)
 
 
-def symbols(reply: Any, what: str) -> dict[str, dict]:
+def symbols(reply: object, what: str) -> dict[str, JsonObject]:
     """exchangeInfo's symbols by name."""
     entries = rows(obj(reply, what).get("symbols"), f"{what} symbols")
     return {text(entry, "symbol", what): entry for entry in entries}
 
 
-def listen_key(reply: Any, what: str) -> str:
+def listen_key(reply: object, what: str) -> str:
     return text(obj(reply, what), "listenKey", what)
 
 
-def flag(reply: Any, key: str, what: str) -> bool:
+def flag(reply: object, key: str, what: str) -> bool:
     value = obj(reply, what).get(key)
     if value in (True, "true"):
         return True

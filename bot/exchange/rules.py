@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.domain.rules import SymbolRules
+from bot.exchange.replies import JsonObject
 
 # Filters every USDⓈ-M symbol carries; a symbol without them cannot be traded safely.
 _REQUIRED_FILTERS = ("PRICE_FILTER", "LOT_SIZE", "MARKET_LOT_SIZE", "MIN_NOTIONAL", "PERCENT_PRICE")
 
 
-def tradable_usdc_perpetual(symbol_info: dict) -> bool:
+def tradable_usdc_perpetual(symbol_info: JsonObject) -> bool:
     """True for a USDC-margined perpetual that is currently trading."""
     return (
         symbol_info.get("contractType") == "PERPETUAL"
@@ -19,7 +20,7 @@ def tradable_usdc_perpetual(symbol_info: dict) -> bool:
     )
 
 
-def rules_from_exchange_info(symbol_info: dict) -> SymbolRules:
+def rules_from_exchange_info(symbol_info: JsonObject) -> SymbolRules:
     """Build from one entry of ``exchangeInfo["symbols"]``.
 
     Raises ValueError if a filter is missing."""

@@ -18,13 +18,19 @@ import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import TypedDict, TypeVar
 
 import requests
 from binance.error import ClientError, ServerError
 from binance.error import Error as SdkError
 from binance.um_futures import UMFutures
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from bot.exchange import replies
 from bot.exchange.errors import (
@@ -49,6 +55,7 @@ log = logging.getLogger(__name__)
 
 WEIGHT_LIMIT_1M = 2400  # REQUEST_WEIGHT per IP per minute
 WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
+T = TypeVar("T")
 
 
 class Auth(Enum):
@@ -59,7 +66,15 @@ class Auth(Enum):
     SIGNED = "signed"
 
 
-class _SignedUMFutures(UMFutures):
+class SdkReply(TypedDict):
+    """What the SDK returns with ``show_header=True``: the response headers and the
+    decoded JSON body (untrusted: ``replies`` checks its shape)."""
+
+    header: Mapping[str, str]
+    data: object
+
+
+class _SignedUMFutures(UMFutures):  # type: ignore[misc]  # the binance SDK ships no types
     """UMFutures whose signed requests carry the server-time offset.
 
     The SDK stamps requests with the local clock and mutates the caller's dict;
@@ -72,18 +87,25 @@ class _SignedUMFutures(UMFutures):
         )
         self.offset_ms = 0
 
-    def sign_request(self, http_method, url_path, payload=None, special=False):
-        payload = {**(payload or {}), "timestamp": int(time.time() * 1000) + self.offset_ms}
-        payload["signature"] = self._get_sign(self._prepare_params(payload, special))
-        return self.send_request(http_method, url_path, payload, special)
+    def sign_request(
+        self,
+        http_method: str,
+        url_path: str,
+        payload: Mapping[str, object] | None = None,
+        special: bool = False,
+    ) -> SdkReply:
+        signed = {**(payload or {}), "timestamp": int(time.time() * 1000) + self.offset_ms}
+        signed["signature"] = self._get_sign(self._prepare_params(signed, special))
+        reply: SdkReply = self.send_request(http_method, url_path, signed, special)
+        return reply
 
 
-def wire_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+def wire_params(params: Mapping[str, object] | None) -> dict[str, object]:
     """A fresh dict of wire values: Decimals as plain strings; floats and bools refused.
 
     The SDK would send a float as ``1e-05`` (-1111) and ``True`` as ``"True"``.
     """
-    wire: dict[str, Any] = {}
+    wire: dict[str, object] = {}
     for name, value in (params or {}).items():
         if value is None:
             continue
@@ -127,7 +149,7 @@ class Transport:
         recv_window_ms: int,
         weight_budget_share: float,
         read_only: bool,
-        on_alarm: Callable[[str, dict], None] | None,
+        on_alarm: Callable[[str, dict[str, object]], None] | None,
         sleep: Callable[[float], None],
         attempts: int = 4,
     ) -> None:
@@ -157,8 +179,8 @@ class Transport:
         self._sdk.offset_ms = value
 
     def request(
-        self, method: str, path: str, params: Mapping[str, Any] | None = None, *, auth: Auth
-    ) -> Any:
+        self, method: str, path: str, params: Mapping[str, object] | None = None, *, auth: Auth
+    ) -> object:
         """Send once (plus one resend after -1021 and a time resync). Raises ``ExchangeError``s."""
         write = auth is Auth.SIGNED and method != "GET"
         if write and self.read_only:
@@ -180,10 +202,10 @@ class Transport:
 
     def retrying(
         self,
-        call: Callable[[], Any],
+        call: Callable[[], T],
         *,
         retry_on: tuple[type[ExchangeError], ...] = (Transient, RateLimited),
-    ) -> Any:
+    ) -> T:
         """Run ``call`` with bounded retries on ``retry_on`` (exponential back-off + jitter).
 
         A 429's ``Retry-After`` is honoured by the pause before the next request, so
@@ -191,8 +213,9 @@ class Transport:
         """
         backoff = wait_exponential_jitter(multiplier=0.2, max=5, jitter=0.2)
 
-        def wait(state) -> float:
-            return 0.0 if isinstance(state.outcome.exception(), RateLimited) else backoff(state)
+        def wait(state: RetryCallState) -> float:
+            failure = state.outcome.exception() if state.outcome is not None else None
+            return 0.0 if isinstance(failure, RateLimited) else backoff(state)
 
         retrying = Retrying(
             stop=stop_after_attempt(self._attempts),
@@ -217,8 +240,11 @@ class Transport:
 
     # --- one request ----------------------------------------------------------------
 
-    def _send(self, method: str, path: str, payload: dict, auth: Auth, write: bool) -> Any:
+    def _send(
+        self, method: str, path: str, payload: dict[str, object], auth: Auth, write: bool
+    ) -> object:
         self._before_request(method, path)
+        response: SdkReply
         try:
             if auth is Auth.SIGNED:
                 response = self._sdk.sign_request(method, path, payload)

@@ -211,7 +211,7 @@ _DECODER = msgspec.json.Decoder(_Payload)
 
 
 class _Envelope(msgspec.Struct):
-    e: Any = None
+    e: object = None
 
 
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
@@ -241,8 +241,8 @@ def _d(value: Amount, field: str) -> Decimal:
 
 
 def _id(value: Id, field: str) -> int:
-    if value.__class__ is int and 0 <= value <= MAX_ID:  # type: ignore[operator]
-        return value  # type: ignore[return-value]
+    if value.__class__ is int and 0 <= value <= MAX_ID:
+        return value
     return checked_id(value, field)
 
 

@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
@@ -88,7 +88,7 @@ class UserStream:
     def __init__(
         self,
         client: StreamClient,
-        inbound: queue.Queue,
+        inbound: queue.Queue[object],
         *,
         silence_timeout_s: float = 240.0,
         fallback_interval_s: float = 5.0,
@@ -98,7 +98,7 @@ class UserStream:
         symbols: Iterable[str] | None = None,
         clock: Callable[[], float] = time.time,
         close_timeout_s: float = 2.0,
-        recover: Callable[[Snapshot], Iterable[Any]] | None = None,
+        recover: Callable[[Snapshot], Iterable[object]] | None = None,
     ) -> None:
         """``recover`` turns a snapshot into the events a gap hid (see bot.stream.recovery);
         they are queued just before the snapshot itself."""
@@ -328,13 +328,17 @@ class UserStream:
             stop=stop_after_attempt(3),
             wait=wait_exponential(multiplier=0.2, max=2),
             retry=retry_if_exception_type((ExchangeError, OSError)),
-            sleep=self._stopping.wait,
+            sleep=self._pause,
             reraise=True,
         ):
             with attempt:
                 snapshot = take_snapshot(self._client, self._symbols, self._clock)
         self._publish(snapshot)
         self.fallback_snapshots += 1
+
+    def _pause(self, seconds: float) -> None:
+        """The retry back-off: cut short by ``stop()``."""
+        self._stopping.wait(seconds)
 
     def _publish(self, snapshot: Snapshot) -> None:
         if self._recover is not None:
