@@ -239,6 +239,14 @@ class PaperExecutor:
                 return None
             return replies.order(order, "paper order")
 
+    def query_order_by_id(self, symbol: str, order_id: int) -> Order | None:
+        """An order by exchange id: how the position guard finds a triggered stop's child."""
+        with self._lock:
+            for order in self._orders.values():
+                if order["orderId"] == order_id and order["symbol"] == symbol:
+                    return replies.order(order, "paper order")
+            return None
+
     def query_algo_order(self, client_algo_id: str) -> AlgoOrder | None:
         with self._lock:
             algo = self._algos.get(client_algo_id)

@@ -77,6 +77,27 @@ def test_stop_triggers_on_mark_not_last_then_leftover_tp_is_cancelled(bot, paper
     assert bot.oms.snapshot().open_algo_orders == {}
 
 
+def test_triggered_stops_child_order_is_found_by_its_exchange_id(bot, paper):
+    # The position guard asks for a triggered stop's child by id before it calls the
+    # stop stuck and closes the position at market.
+    _, result = open_long(bot, paper, working_type="MARK_PRICE")
+    (stop_id,) = [
+        a.client_algo_id
+        for a in bot.oms.snapshot().open_algo_orders.values()
+        if a.order_type == "STOP_MARKET"
+    ]
+    below_stop = result.stop_price - Decimal("100")
+    bot.sim.set_prices("BTCUSDC", mark=below_stop, last=below_stop)
+    assert paper.poll() == 1
+
+    child_id = paper.query_algo_order(stop_id).actual_order_id
+    child = paper.query_order_by_id("BTCUSDC", child_id)
+
+    assert child is not None and child.order_id == child_id
+    assert child.status == OrderStatus.FILLED and child.reduce_only
+    assert paper.query_order_by_id("ETHUSDC", child_id) is None
+
+
 def test_take_profit_on_last_price_then_stop_is_cancelled(bot, paper):
     manager, result = open_long(bot, paper, working_type="LAST_PRICE", tp_order_style="TAKE_PROFIT")
     above_target = result.take_profit_price + Decimal("50")
