@@ -13,15 +13,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol, overload
+from typing import Protocol, overload
 
 from bot.client_ids import DEFAULT_TAG, Intent, Leg, make_client_id
 from bot.domain.enums import BracketOutcome, Side
-from bot.domain.records import AlgoOrder, AlgoOrderRequest, Order, OrderRequest
+from bot.domain.records import (
+    AlgoOrder,
+    AlgoOrderRequest,
+    Balance,
+    Order,
+    OrderRequest,
+    Position,
+)
 from bot.domain.rules import SymbolRules
 from bot.exchange.errors import ExchangeError, Rejected
 from bot.exchange.orders import algo_params, market_order, order_params
 from bot.execution.bracket import ExitSettings
+from bot.oms.state import OmsView
 from bot.risk.guard import OrderIntent, Refused, RiskGuard, RiskState
 
 log = logging.getLogger(__name__)
@@ -30,7 +38,26 @@ WOULD_IMMEDIATELY_TRIGGER = -2021  # the market already passed the trigger price
 
 
 class Audit(Protocol):
-    def append(self, kind: str, data: dict, *, sync: bool = False) -> dict: ...
+    def append(self, kind: str, data: dict[str, object], *, sync: bool = False) -> object: ...
+
+
+class OrderClient(Protocol):
+    """The exchange calls behind orders and protection: ``ExchangeClient``'s, and the
+    dry-run ``PaperExecutor``'s (same signatures)."""
+
+    def mark_price(self, symbol: str, /) -> Decimal: ...
+    def last_price(self, symbol: str, /) -> Decimal: ...
+    def usdc_balance(self) -> Balance: ...
+    def position_risk(self) -> list[Position]: ...
+    def open_algo_orders(self, symbol: str | None = None, /) -> list[AlgoOrder]: ...
+    def place_order(self, order: OrderRequest, /) -> Order: ...
+    def place_algo_order(self, order: AlgoOrderRequest, /) -> AlgoOrder: ...
+    def query_order(self, symbol: str, client_id: str, /) -> Order | None: ...
+    def query_order_by_id(self, symbol: str, order_id: int, /) -> Order | None: ...
+    def query_algo_order(self, client_algo_id: str, /) -> AlgoOrder | None: ...
+    def cancel_order(self, symbol: str, client_id: str, /) -> Order | None: ...
+    def cancel_algo_order(self, client_algo_id: str, /) -> bool: ...
+    def cancel_all(self, symbol: str, /) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -55,10 +82,10 @@ class OrderSettings:
 class OrderDesk:
     def __init__(
         self,
-        client: Any,
+        client: OrderClient,
         guard: RiskGuard,
         audit: Audit,
-        view_provider: Callable[[], Any],
+        view_provider: Callable[[], OmsView],
         rules_provider: Callable[[str], SymbolRules],
         settings: OrderSettings,
         *,
@@ -76,7 +103,7 @@ class OrderDesk:
         self._audit = audit
         self._kill_switch = kill_switch
 
-    def risk_state(self, view: Any, symbol: str) -> RiskState:
+    def risk_state(self, view: OmsView, symbol: str) -> RiskState:
         now = self.clock()
         return RiskState(
             kill_switch=self._kill_switch(),
@@ -173,7 +200,7 @@ class OrderDesk:
         """Audit (fsynced) the exact request, send it, audit the answer."""
         client_id, symbol = order.client_id, order.symbol
         algo = isinstance(order, AlgoOrderRequest)
-        params = algo_params(order) if algo else order_params(order)  # type: ignore[arg-type]
+        params = algo_params(order) if isinstance(order, AlgoOrderRequest) else order_params(order)
         self._audit.append(
             "order_send",
             {"leg": leg.name, "client_id": client_id, "algo": algo, "params": params},
@@ -201,7 +228,14 @@ class OrderDesk:
         return response
 
     def decision(
-        self, action: str, symbol: str, client_id: str, reason: str, *, sync: bool = True, **extra
+        self,
+        action: str,
+        symbol: str,
+        client_id: str,
+        reason: str,
+        *,
+        sync: bool = True,
+        **extra: object,
     ) -> None:
         data = {"action": action, "symbol": symbol, "client_id": client_id, "reason": reason}
         self._audit.append("decision", {**data, **extra}, sync=sync)
@@ -216,7 +250,7 @@ class OrderDesk:
 def _exit_intent(order: AlgoOrderRequest, mark: Decimal, leg: Leg) -> OrderIntent:
     return OrderIntent(
         symbol=order.symbol,
-        side=order.side,  # type: ignore[arg-type]
+        side=order.side,
         qty=None if order.close_position else order.qty,
         price=order.price,
         mark_price=mark,

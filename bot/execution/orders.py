@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from functools import partial
 
 from bot.client_ids import Intent, Leg, Source, make_client_id
 from bot.domain.enums import FINAL_ORDER_STATUSES, BracketOutcome
@@ -27,11 +27,12 @@ from bot.domain.records import Order, Position
 from bot.domain.rules import SymbolRules
 from bot.exchange.errors import ExchangeError
 from bot.execution.bracket import ENTRY_SIDE, entry_order, exit_orders, exit_prices
-from bot.execution.desk import Audit, OrderDesk, OrderSettings
+from bot.execution.desk import Audit, OrderClient, OrderDesk, OrderSettings
 from bot.execution.plans import BracketPlan, PlanBook
 from bot.execution.protection import PositionGuard
 from bot.execution.sizing import Refusal, size_entry
 from bot.oms.commands import OmsUnavailable
+from bot.oms.state import OmsView
 from bot.risk.guard import OrderIntent, Refused, RiskGuard, RiskState
 from bot.strategy.base import Signal
 
@@ -61,10 +62,10 @@ class BracketResult:
 class OrderManager:
     def __init__(
         self,
-        client: Any,
+        client: OrderClient,
         guard: RiskGuard,
         audit: Audit,
-        view_provider: Callable[[], Any],
+        view_provider: Callable[[], OmsView],
         rules_provider: Callable[[str], SymbolRules],
         settings: OrderSettings,
         plans: PlanBook,
@@ -230,8 +231,12 @@ class OrderManager:
         take profit is placed even when the stop loss could not be (the repair that
         follows re-places the stop from the plan)."""
         symbol, entry_id = plan.symbol, plan.entry_client_id
-        done = dict(
-            symbol=symbol, entry_client_id=entry_id, filled_qty=filled, entry_price=fill_price
+        done = partial(
+            BracketResult,
+            symbol=symbol,
+            entry_client_id=entry_id,
+            filled_qty=filled,
+            entry_price=fill_price,
         )
         close_intent = Intent(intent.time_ms, Source.GUARD)
         try:
@@ -243,13 +248,13 @@ class OrderManager:
             try:
                 self._desk.close_at_market(symbol, plan.exit_side, filled, close_id, rules)
             except ExchangeError as close_error:
-                return BracketResult(BracketOutcome.UNPROTECTED, f"{reason}: {close_error}", **done)
-            return BracketResult(BracketOutcome.CLOSED, reason, **done)
+                return done(BracketOutcome.UNPROTECTED, f"{reason}: {close_error}")
+            return done(BracketOutcome.CLOSED, reason)
         try:
             self._plans.record(plan)
         except OmsUnavailable as error:  # the exits go out regardless; a repair re-prices
             log.error("%s: the filled plan could not be stored: %s", symbol, error)
-        done.update(stop_price=plan.stop_price, take_profit_price=plan.take_profit_price)
+        done = partial(done, stop_price=plan.stop_price, take_profit_price=plan.take_profit_price)
         stop_loss, take_profit = exit_orders(
             symbol,
             plan.side,
@@ -266,24 +271,24 @@ class OrderManager:
                 leg, exit_order, filled, fill_price, rules, close_intent
             )
             if outcome is not None and outcome[0] == BracketOutcome.CLOSED:
-                return BracketResult(BracketOutcome.CLOSED, outcome[1], **done)
+                return done(BracketOutcome.CLOSED, outcome[1])
             if outcome is not None:
                 failures.append(outcome[1])
         if failures:
-            return BracketResult(BracketOutcome.UNPROTECTED, "; ".join(failures), **done)
+            return done(BracketOutcome.UNPROTECTED, "; ".join(failures))
         reason = (
             f"{plan.side} {filled} {symbol} @ {fill_price}, "
             f"SL {plan.stop_price}, TP {plan.take_profit_price}"
         )
         log.info("%s bracket opened: %s (%s)", symbol, reason, why)
-        return BracketResult(BracketOutcome.OPENED, reason, **done)
+        return done(BracketOutcome.OPENED, reason)
 
     # --- protection (PositionGuard) ---------------------------------------------------
 
-    def protect_positions(self, view: Any) -> list[str]:
+    def protect_positions(self, view: OmsView) -> list[str]:
         return self._positions.protect_positions(view)
 
-    def cancel_orphans(self, view: Any) -> list[str]:
+    def cancel_orphans(self, view: OmsView) -> list[str]:
         return self._positions.cancel_orphans(view)
 
     def emergency_stop(self, symbols: Iterable[str], flatten: bool) -> list[str]:
@@ -291,10 +296,10 @@ class OrderManager:
 
     # --- helpers ------------------------------------------------------------------------
 
-    def risk_state(self, view: Any, symbol: str) -> RiskState:
+    def risk_state(self, view: OmsView, symbol: str) -> RiskState:
         return self._desk.risk_state(view, symbol)
 
-    def _balance(self, view: Any) -> Decimal:
+    def _balance(self, view: OmsView) -> Decimal:
         wallet = view.usdc_wallet
         if wallet is not None:
             return wallet

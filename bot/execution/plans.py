@@ -69,19 +69,20 @@ class BracketPlan:
     @classmethod
     def from_json(cls, text: str) -> BracketPlan:
         raw = json.loads(text)
-        decimals = {
-            "qty",
-            "stop_distance",
-            "take_profit_distance",
-            "stop_price",
-            "take_profit_price",
-            "filled_price",
-        }
+        filled = raw.get("filled_price")
         return cls(
-            **{
-                key: Decimal(value) if key in decimals and value is not None else value
-                for key, value in raw.items()
-            }
+            symbol=raw["symbol"],
+            side=raw["side"],
+            entry_client_id=raw["entry_client_id"],
+            stop_client_id=raw["stop_client_id"],
+            take_profit_client_id=raw["take_profit_client_id"],
+            qty=Decimal(raw["qty"]),
+            stop_distance=Decimal(raw["stop_distance"]),
+            take_profit_distance=Decimal(raw["take_profit_distance"]),
+            stop_price=Decimal(raw["stop_price"]),
+            take_profit_price=Decimal(raw["take_profit_price"]),
+            created_ms=raw["created_ms"],
+            filled_price=None if filled is None else Decimal(filled),
         )
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from bot.client_ids import Intent, Leg, Source, make_client_id, parse_client_id
 from bot.domain.enums import (
@@ -38,7 +37,7 @@ from bot.exchange.errors import ExchangeError
 from bot.execution.bracket import exit_orders
 from bot.execution.desk import OrderDesk
 from bot.execution.plans import BracketPlan, PlanBook, fallback_stop
-from bot.oms.state import CLOSED_BY_RECONCILE, AlgoOrderState
+from bot.oms.state import CLOSED_BY_RECONCILE, AlgoOrderState, OmsView
 
 EXIT_LEGS = frozenset({Leg.STOP_LOSS, Leg.TAKE_PROFIT})
 # What became of a planned take profit that is not on the book: triggered or filled,
@@ -68,7 +67,7 @@ class PositionGuard:
     def _tag(self) -> str:
         return self._desk.settings.tag
 
-    def protect_positions(self, view: Any) -> list[str]:
+    def protect_positions(self, view: OmsView) -> list[str]:
         """Repair every position that breaks the invariant; returns what was done."""
         actions: list[str] = []
         for symbol, position in view.positions.items():
@@ -80,7 +79,7 @@ class PositionGuard:
                 actions.append(reason)
         return actions
 
-    def _protect(self, view: Any, symbol: str, amount: Decimal) -> list[str]:
+    def _protect(self, view: OmsView, symbol: str, amount: Decimal) -> list[str]:
         stuck = self._stuck_stops(view, symbol)
         if stuck:
             return self._close_stuck(symbol, stuck)
@@ -91,7 +90,9 @@ class PositionGuard:
             return []
         return self._repair(symbol, plan)
 
-    def _take_profit_missing(self, view: Any, plan: BracketPlan | None, amount: Decimal) -> bool:
+    def _take_profit_missing(
+        self, view: OmsView, plan: BracketPlan | None, amount: Decimal
+    ) -> bool:
         """Whether the view shows neither the planned take profit nor its end."""
         if plan is None or not plan.holds(amount):
             return False
@@ -222,7 +223,7 @@ class PositionGuard:
 
     # --- stuck triggers ---------------------------------------------------------------
 
-    def _stuck_stops(self, view: Any, symbol: str) -> list[str]:
+    def _stuck_stops(self, view: OmsView, symbol: str) -> list[str]:
         """Our stops that triggered but never produced a child order, past the grace
         period, confirmed by the exchange."""
         horizon = self._now_ms() - int(self._desk.settings.stuck_trigger_s * 1000)
@@ -269,7 +270,7 @@ class PositionGuard:
 
     # --- orphans and emergencies ------------------------------------------------------
 
-    def cancel_orphans(self, view: Any) -> list[str]:
+    def cancel_orphans(self, view: OmsView) -> list[str]:
         """Cancel our SL/TP algo orders of symbols whose position is flat (no orphans).
 
         Confirmed against the exchange's position first: a view that has not yet seen

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Literal
 
 from bot.client_ids import Leg
+from bot.domain.enums import Side
 from bot.domain.rules import SymbolRules
 
 
@@ -51,7 +52,7 @@ class OrderIntent:
     PERCENT_PRICE does not apply to triggers)."""
 
     symbol: str
-    side: Literal["BUY", "SELL"]
+    side: Side
     qty: Decimal | None  # None only with close_position
     price: Decimal | None
     mark_price: Decimal

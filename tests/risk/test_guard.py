@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from bot.client_ids import Leg
+from bot.domain.enums import Side
 from bot.risk import Allowed, OrderIntent, Refused, RiskGuard, RiskLimits, RiskState
 from tests.execution.rules_data import btc_rules
 
@@ -38,7 +39,7 @@ def state(**changes) -> RiskState:
 def entry(qty="0.01", symbol="BTCUSDC", price=None) -> OrderIntent:
     return OrderIntent(
         symbol=symbol,
-        side="BUY",
+        side=Side.BUY,
         qty=Decimal(qty),
         price=None if price is None else Decimal(price),
         mark_price=Decimal("60000"),
@@ -50,7 +51,7 @@ def entry(qty="0.01", symbol="BTCUSDC", price=None) -> OrderIntent:
 def stop_loss(qty="0.01") -> OrderIntent:
     return OrderIntent(
         symbol="BTCUSDC",
-        side="SELL",
+        side=Side.SELL,
         qty=Decimal(qty),
         price=None,
         mark_price=Decimal("60000"),
@@ -158,14 +159,14 @@ def test_min_notional_is_checked_for_entries_and_waived_for_exits():
     tiny = "0.001"  # at mark 4000: 4 USDC, below MIN_NOTIONAL 5
     small_entry = OrderIntent(
         symbol="BTCUSDC",
-        side="BUY",
+        side=Side.BUY,
         qty=Decimal(tiny),
         price=None,
         mark_price=Decimal("4000"),
     )
     small_exit = OrderIntent(
         symbol="BTCUSDC",
-        side="SELL",
+        side=Side.SELL,
         qty=Decimal(tiny),
         price=None,
         mark_price=Decimal("4000"),
@@ -188,7 +189,7 @@ def test_precision_is_checked_for_entries_and_exits(intent):
 def test_trigger_off_tick_is_refused():
     bad = OrderIntent(
         symbol="BTCUSDC",
-        side="SELL",
+        side=Side.SELL,
         qty=None,
         price=None,
         mark_price=Decimal("60000"),
