@@ -142,9 +142,15 @@ def test_funding_is_settled_every_eight_hours_with_its_symbol_and_change(
     _at_60000(sim)
     client.new_order(symbol=BTC, side="BUY", type="MARKET", quantity="0.100")
     before = sim.balance()
-    for _ in range(10):  # 8 h 20 min, keeping the listenKey (60 min) alive
-        sim.advance(50 * 60)
+    # to one minute past the next funding time (whatever the time of day the test runs
+    # at), in steps that keep the listenKey (60 min) alive
+    period_ms = EIGHT_HOURS_S * 1000
+    left_s = (period_ms - sim.now_ms() % period_ms) / 1000 + 60
+    while left_s > 0:
+        step = min(left_s, 50 * 60)
+        sim.advance(step)
         client.new_listen_key()
+        left_s -= step
     event = stream.next("ACCOUNT_UPDATE")
     while event["a"]["m"] != "FUNDING_FEE":
         event = stream.next("ACCOUNT_UPDATE")
