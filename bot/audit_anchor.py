@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import re
+import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,8 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from bot.audit import HEAD_FILE, AuditJournal, HeadClaim, Verification, journal_files, verify
+from bot import audit_segments
+from bot.audit import HEAD_FILE, AuditJournal, HeadClaim, Verification, verify
 
 KEY_ENV = "BOT_AUDIT_KEY"
 CHAIN_STARTED = "audit chain started"
@@ -88,10 +90,14 @@ def head_claims(log_file: Path) -> list[HeadClaim]:
     return claims
 
 
-def check_journal(audit_dir: Path, key: str | None, log_file: Path | None) -> Verification:
-    """Verify the journal against the key and the heads in the log (if there is one)."""
+def check_journal(
+    audit_dir: Path, key: str | None, log_file: Path | None, *, live_only: bool = False
+) -> Verification:
+    """Verify the journal against the key and the heads in the log (if there is one).
+    ``live_only`` is the start-up check: the live segments and the newest seal (see
+    :func:`bot.audit.verify`), so its cost does not grow with the history."""
     heads = head_claims(log_file) if log_file is not None else []
-    return verify(audit_dir, key=key.encode() if key else None, heads=heads)
+    return verify(audit_dir, key=key.encode() if key else None, heads=heads, live_only=live_only)
 
 
 def describe(result: Verification) -> str:
@@ -116,8 +122,12 @@ def last_head(audit_dir: Path) -> dict[str, Any]:
     head_file = audit_dir / HEAD_FILE
     if head_file.exists():
         head["head_file"] = head_file.read_bytes()[:200].decode("utf-8", "replace")
-    for path in reversed(journal_files(audit_dir)):
-        for line in reversed(path.read_bytes().splitlines()):
+    for path in reversed(audit_segments.chain_segments(audit_dir)):
+        try:
+            lines, _ = audit_segments.read_segment(path)
+        except (OSError, EOFError, zlib.error):  # gzip.BadGzipFile is an OSError
+            continue
+        for line in reversed(lines):
             try:
                 record = json.loads(line.decode("utf-8"))
                 head["seq"], head["hash"] = int(record["seq"]), str(record["hash"])

@@ -5,7 +5,8 @@ logs, journal or store), then logging and the audit journal; on exit they close
 in reverse and the journal's last record says how the run ended.
 
 The journal is verified before anything is appended to it (against the audit key
-and the heads this log holds): on a broken journal every command refuses to start,
+and the heads this log holds; at start only the live segments and the newest seal,
+so start-up does not grow with the history: ``verify-audit`` checks all of it): on a broken journal every command refuses to start,
 so a run can never paper over a break by rewriting HEAD, until the operator moves
 it aside with ``audit archive``. The one exception is ``emergency-stop``: the exit
 is never blocked, so it writes to a fresh segment under ``audit-emergency/`` and
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.audit import AuditJournal, Verification
@@ -150,14 +151,15 @@ class Runtime:
                 "rewrite of the state dir would go unnoticed",
                 KEY_ENV,
             )
-        result = check_journal(audit_dir, self._audit_key, self.state_dir / "logs" / LOG_FILE)
+        log_file = self.state_dir / "logs" / LOG_FILE
+        result = check_journal(audit_dir, self._audit_key, log_file, live_only=True)
         if self._archive_reason is not None:
             return self._start_new_chain(audit_dir, result)
         problem = None if result.ok else describe(result)
         if problem is None and result.keyed and self._audit_key is None:
             problem = f"the audit journal's records carry MACs but {KEY_ENV} is not set"
         if problem is None:
-            return self._journal(audit_dir)
+            return self._retire_old_segments(self._journal(audit_dir))
         if self.mode != EMERGENCY_MODE:
             log.error("%s; %s", problem, WHAT_TO_RUN)
             raise AuditBroken(problem)
@@ -167,6 +169,15 @@ class Runtime:
         )
         journal = self._journal(segment)
         journal.append("broken_journal", {"journal": audit_dir, "problem": problem}, sync=True)
+        return journal
+
+    def _retire_old_segments(self, journal: AuditJournal) -> AuditJournal:
+        """Retention (``logging.audit_retention_days``): sealed segments older than that
+        are deleted, after a ``retire`` record that keeps the rest verifiable."""
+        days = self.config.logging.audit_retention_days
+        retired = journal.retire(datetime.now(UTC) - timedelta(days=days))
+        if retired:
+            log.info("audit: %d sealed segments older than %d days retired", len(retired), days)
         return journal
 
     def _start_new_chain(self, audit_dir: Path, result: Verification) -> AuditJournal:

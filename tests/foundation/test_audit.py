@@ -28,14 +28,18 @@ def test_intact_journal_verifies_with_its_record_count(tmp_path):
 
 
 def test_chain_continues_across_restart_and_rotation(tmp_path):
+    import gzip
+
+    from bot.audit_segments import chain_segments
+
     write_journal(tmp_path, count=3, max_bytes=200)
     write_journal(tmp_path, count=3, max_bytes=200)
-    files = journal_files(tmp_path)
-    assert len(files) > 1
-    first_of_second = json.loads(files[1].read_text().splitlines()[0])
-    last_of_first = json.loads(files[0].read_text().splitlines()[-1])
+    files = chain_segments(tmp_path)
+    assert len(files) > 1 and files[0].name.endswith(".jsonl.gz")  # rotated, then sealed
+    first_of_second = json.loads(gzip.decompress(files[1].read_bytes()).splitlines()[0])
+    last_of_first = json.loads(gzip.decompress(files[0].read_bytes()).splitlines()[-1])
     assert first_of_second["prev"] == last_of_first["hash"]
-    assert verify(tmp_path).records == 6
+    assert verify(tmp_path).records == 6 + len(files) - 1  # and one seal per sealed file
 
 
 def _edit_data(lines):
