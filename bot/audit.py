@@ -5,9 +5,14 @@ record carries a gap-free ``seq``, the hash of the previous record (``prev``)
 and its own ``hash`` over the canonical JSON of the record without ``hash``, so
 editing, deleting, inserting or reordering any record breaks the chain at a
 place :func:`verify` can name. The chain continues across restarts and across
-size-based rotation (the first record of a new file links to the last of the
-old one). Secrets are redacted *before* hashing, so a verified journal never
-needs to contain one.
+rotation (the first record of a new file links to the last of the old one).
+Secrets are redacted *before* hashing, so a verified journal never needs to
+contain one.
+
+A rotated segment is sealed (compressed, with a ``seal`` record in the chain naming
+its sha256 and last hash; see :mod:`bot.audit_segments`), so what start-up must
+verify is only the live part after the newest seal, and retention can delete old
+segments behind a ``retire`` record that anchors the chain it keeps.
 
 Truncation of whole records at the end cannot be seen from the records alone:
 the journal keeps a ``HEAD`` file (last seq and hash), rewritten on every
@@ -48,11 +53,12 @@ GENESIS = "0" * 64
 FILE_PREFIX = "audit-"
 FILE_SUFFIX = ".jsonl"
 HEAD_FILE = "HEAD"
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_BYTES = 2 * 1024 * 1024  # the live segment is what start-up verifies
 RECORD_FIELDS = ("seq", "ts", "kind", "data", "prev", "hash")
 KEYED_RECORD_FIELDS = (*RECORD_FIELDS, "mac")
 SEAL_KIND = "seal"  # a sealed segment: its name, first/last seq, last hash, sha256
 RETIRE_KIND = "retire"  # sealed segments deleted by retention, each with its last seq and hash
+RETIRE_BATCH = 1000  # segments retired by one start at most (the next start goes on)
 _UNHASHED = ("hash", "mac")
 
 
@@ -188,7 +194,7 @@ class AuditJournal:
         prefix of the chain is retired, never the live segment. Returns their names.
         A crash between the record and the deletes is finished by the next call."""
         with self._lock:
-            chain = segments.chain_segments(self._directory)
+            chain = segments.chain_segments(self._directory, oldest=RETIRE_BATCH + 1)
             cutoff = older_than.timestamp()
             retired: list[tuple[Path, dict[str, Any]]] = []
             for path, following in itertools.pairwise(chain):
@@ -199,7 +205,7 @@ class AuditJournal:
                 try:
                     first = json.loads(segments.first_line(following))
                     seq, prev = int(first["seq"]), str(first["prev"])
-                except (OSError, EOFError, ValueError, KeyError, TypeError):
+                except (OSError, EOFError, zlib.error, ValueError, KeyError, TypeError):
                     break  # unreadable: leave it for verify-audit to report
                 retired.append(
                     (path, {"segment": path.name, "last_seq": seq - 1, "last_hash": prev})
@@ -347,12 +353,8 @@ class AuditJournal:
 
     def _live_number(self) -> int:
         """The live segment: the newest raw file, or a new one after the newest sealed."""
-        raw = segments.raw_segments(self._directory)
-        sealed = segments.sealed_segments(self._directory)
-        newest_sealed = max(sealed, default=0)
-        if raw and max(raw) >= newest_sealed:
-            return max(raw)
-        return newest_sealed + 1
+        newest_raw, newest_sealed = segments.newest_numbers(self._directory)
+        return newest_raw if newest_raw >= max(newest_sealed, 1) else newest_sealed + 1
 
     def _live_file_start(self) -> tuple[int | None, datetime]:
         """The live segment's first seq and when it rotates (the UTC day after its first
@@ -370,8 +372,14 @@ class AuditJournal:
                 "run 'python main.py verify-audit' before trading again"
             ) from exc
 
+    def _newest_first(self) -> Iterator[Path]:
+        """Segments newest first; the tail is in the last two, so the rest is listed only
+        when they are empty."""
+        yield from reversed(segments.chain_segments(self._directory, newest=3))
+        yield from reversed(segments.chain_segments(self._directory)[:-3])
+
     def _read_tail(self) -> tuple[int, str]:
-        for path in reversed(segments.chain_segments(self._directory)):
+        for path in self._newest_first():
             try:
                 lines, _ = segments.read_segment(path)
             except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
@@ -689,9 +697,11 @@ class _Walk:
                 "the segment before it",
                 place,
             )
-        for name, at_seq, at in self.missing:
+        for name, sealed_seq, sealed_at in self.missing:
             if name not in self.retired:
-                raise _Broken(at_seq, f"deleted: {name}, sealed at {at}, is missing", name)
+                raise _Broken(
+                    sealed_seq, f"deleted: {name}, sealed at {sealed_at}, is missing", name
+                )
 
     def check_heads(self, wanted: Sequence[HeadClaim]) -> int:
         """Each claimed head is a record of this chain; claims before its first kept

@@ -45,37 +45,59 @@ def sealed_name(number: int) -> str:
     return f"{PREFIX}{number:06d}{SEALED_SUFFIX}"
 
 
-def _numbered(directory: Path, suffix: str) -> dict[int, Path]:
-    found = {}
-    for path in directory.glob(f"{PREFIX}*{suffix}"):
-        number = number_of(path)
-        if number is not None and path.name.endswith(suffix) and path.is_file():
-            found[number] = path
+def _numbered(directory: Path, suffix: str) -> dict[int, str]:
+    """Segment names by number: one ``listdir`` and string tests, no Path per file (a
+    year of segments is thousands of files, and start-up lists them a few times)."""
+    found: dict[int, str] = {}
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:  # no journal yet
+        return found
+    for name in names:
+        if name.startswith(PREFIX) and name.endswith(suffix):
+            digits = name[len(PREFIX) : -len(suffix)]
+            if digits.isdigit():
+                found[int(digits)] = name
     return found
 
 
 def raw_segments(directory: Path) -> dict[int, Path]:
     """Live (unsealed) segments by number."""
-    return _numbered(directory, RAW_SUFFIX)
+    return {n: directory / name for n, name in _numbered(directory, RAW_SUFFIX).items()}
 
 
 def sealed_segments(directory: Path) -> dict[int, Path]:
     """Compressed segments by number (some may still have their raw twin after a crash)."""
-    return _numbered(directory, SEALED_SUFFIX)
+    return {n: directory / name for n, name in _numbered(directory, SEALED_SUFFIX).items()}
 
 
-def chain_segments(directory: Path) -> list[Path]:
-    """Every segment in chain order; where a raw file and its sealed twin both exist
-    (a seal interrupted by a crash), the raw file, which is the authority."""
-    by_number = {**sealed_segments(directory), **raw_segments(directory)}
-    return [by_number[number] for number in sorted(by_number)]
+def chain_segments(
+    directory: Path, *, oldest: int | None = None, newest: int | None = None
+) -> list[Path]:
+    """Every segment in chain order (or only the ``oldest`` or ``newest`` few); where a
+    raw file and its sealed twin both exist (a seal interrupted by a crash), the raw
+    file, which is the authority."""
+    by_number = {**_numbered(directory, SEALED_SUFFIX), **_numbered(directory, RAW_SUFFIX)}
+    numbers = sorted(by_number)
+    if oldest is not None:
+        numbers = numbers[:oldest]
+    if newest is not None:
+        numbers = numbers[-newest:]
+    return [directory / by_number[number] for number in numbers]
 
 
 def newest_sealed_without_raw(directory: Path) -> int | None:
     """The last segment that exists only sealed: where the live part of the chain starts."""
-    raw = raw_segments(directory)
-    sealed = [number for number in sealed_segments(directory) if number not in raw]
+    raw = _numbered(directory, RAW_SUFFIX)
+    sealed = [number for number in _numbered(directory, SEALED_SUFFIX) if number not in raw]
     return max(sealed) if sealed else None
+
+
+def newest_numbers(directory: Path) -> tuple[int, int]:
+    """The highest raw and sealed segment numbers (0 for none)."""
+    raw = _numbered(directory, RAW_SUFFIX)
+    sealed = _numbered(directory, SEALED_SUFFIX)
+    return max(raw, default=0), max(sealed, default=0)
 
 
 def read_segment(path: Path) -> tuple[list[bytes], str]:

@@ -139,7 +139,10 @@ class Runtime:
     def _journal(self, directory: Path) -> AuditJournal:
         key = self._audit_key.encode() if self._audit_key else None
         return AuditJournal(
-            directory, max_bytes=self.config.logging.max_bytes, redactor=self.redactor, key=key
+            directory,
+            max_bytes=self.config.logging.audit_segment_bytes,
+            redactor=self.redactor,
+            key=key,
         )
 
     def _open_journal(self) -> AuditJournal:
