@@ -34,7 +34,8 @@ from bot.audit import HEAD_FILE, AuditJournal, HeadClaim, Verification, verify
 
 KEY_ENV = "BOT_AUDIT_KEY"
 CHAIN_STARTED = "audit chain started"
-_HEAD_LINE = re.compile(rb"audit head seq=(\d+) hash=([0-9a-f]{64})")
+# a new chain (after ``audit archive``) or a logged head; the log's lines hold no newline
+_ANCHOR_LINE = re.compile(rb"audit (?:chain started|head seq=(\d+) hash=([0-9a-f]{64}))")
 
 # Its own logger at INFO, so the anchor is written whatever logging.level says.
 head_log = logging.getLogger("bot.audit.head")
@@ -74,19 +75,28 @@ def log_files(log_file: Path) -> list[Path]:
 
 
 def head_claims(log_file: Path) -> list[HeadClaim]:
-    """The heads logged since the current chain started (bytes, so garbage is skipped)."""
+    """The heads logged since the current chain started (bytes, so garbage is skipped).
+
+    Part of every start, and the logs hold up to ``backups + 1`` full files: one
+    ``find`` per candidate and newlines counted in C, not a Python step per line
+    (60 MB of logs: 0.44 s a line at a time, ~0.1 s so)."""
     claims: list[HeadClaim] = []
     for path in log_files(log_file):
         try:
-            lines = path.read_bytes().splitlines()
+            data = path.read_bytes()
         except OSError:
             continue
-        for number, line in enumerate(lines, 1):
-            if CHAIN_STARTED.encode() in line:
-                claims = []
-            elif match := _HEAD_LINE.search(line):
-                place = f"{path.name}:{number}"
-                claims.append(HeadClaim(int(match[1]), match[2].decode(), place))
+        number, at, found = 1, 0, data.find(b"audit ")
+        while found >= 0:
+            if match := _ANCHOR_LINE.match(data, found):
+                number += data.count(b"\n", at, found)
+                at = found
+                if match[1] is None:
+                    claims = []
+                else:
+                    place = f"{path.name}:{number}"
+                    claims.append(HeadClaim(int(match[1]), match[2].decode(), place))
+            found = data.find(b"audit ", found + 1)
     return claims
 
 
