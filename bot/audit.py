@@ -34,6 +34,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import logging
 import os
 import threading
 import zlib
@@ -48,6 +49,8 @@ from typing import Any, TextIO
 from bot import audit_segments as segments
 from bot.files import write_atomic
 from bot.redact import Redactor
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 FILE_PREFIX = "audit-"
@@ -150,8 +153,12 @@ class AuditJournal:
         redactor: Redactor | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         key: bytes | None = None,
+        retention: timedelta | None = None,
     ) -> None:
-        """``key`` (the audit key, kept out of the state dir) adds a MAC to every record."""
+        """``key`` (the audit key, kept out of the state dir) adds a MAC to every record.
+        ``retention``: sealed segments older than that are retired (see :meth:`retire`)
+        when the journal opens and after each seal, so a service that runs for months
+        keeps to it too."""
         self._directory = Path(directory)
         self._directory.mkdir(parents=True, exist_ok=True)
         self._max_bytes = max_bytes
@@ -164,7 +171,9 @@ class AuditJournal:
         self._file_number = self._live_number()
         self._file = self._open(self._file_number)
         self._file_first_seq, self._rotate_at = self._live_file_start()
+        self._retention = retention
         self._finish_seals()
+        self._apply_retention()
 
     @property
     def seq(self) -> int:
@@ -194,33 +203,40 @@ class AuditJournal:
         prefix of the chain is retired, never the live segment. Returns their names.
         A crash between the record and the deletes is finished by the next call."""
         with self._lock:
-            chain = segments.chain_segments(self._directory, oldest=RETIRE_BATCH + 1)
-            cutoff = older_than.timestamp()
-            retired: list[tuple[Path, dict[str, Any]]] = []
-            for path, following in itertools.pairwise(chain):
-                if not path.name.endswith(segments.SEALED_SUFFIX):
-                    break
-                if path.stat().st_mtime >= cutoff:
-                    break
-                try:
-                    first = json.loads(segments.first_line(following))
-                    seq, prev = int(first["seq"]), str(first["prev"])
-                except (OSError, EOFError, zlib.error, ValueError, KeyError, TypeError):
-                    break  # unreadable: leave it for verify-audit to report
-                retired.append(
-                    (path, {"segment": path.name, "last_seq": seq - 1, "last_hash": prev})
-                )
-            if not retired:
-                return []
-            self._append(
-                RETIRE_KIND,
-                {"segments": [entry for _, entry in retired], "older_than": older_than},
-                True,
-            )
-            for path, _ in retired:
-                path.unlink(missing_ok=True)
-            segments.fsync_directory(self._directory)
-            return [path.name for path, _ in retired]
+            return self._retire(older_than)
+
+    def _apply_retention(self) -> None:
+        if self._retention is not None:
+            self._retire(self._clock() - self._retention)
+
+    def _retire(self, older_than: datetime) -> list[str]:
+        """Under the lock. The record is written without a rotation check, so
+        retiring never seals (which retires) from inside itself."""
+        chain = segments.chain_segments(self._directory, oldest=RETIRE_BATCH + 1)
+        cutoff = older_than.timestamp()
+        retired: list[tuple[Path, dict[str, Any]]] = []
+        for path, following in itertools.pairwise(chain):
+            if not path.name.endswith(segments.SEALED_SUFFIX):
+                break
+            if path.stat().st_mtime >= cutoff:
+                break
+            try:
+                first = json.loads(segments.first_line(following))
+                seq, prev = int(first["seq"]), str(first["prev"])
+            except (OSError, EOFError, zlib.error, ValueError, KeyError, TypeError):
+                break  # unreadable: leave it for verify-audit to report
+            retired.append((path, {"segment": path.name, "last_seq": seq - 1, "last_hash": prev}))
+        if not retired:
+            return []
+        entries = [entry for _, entry in retired]
+        self._write(
+            RETIRE_KIND, {"segments": entries, "older_than": older_than}, self._clock(), True
+        )
+        for path, _ in retired:
+            path.unlink(missing_ok=True)
+        segments.fsync_directory(self._directory)
+        log.info("audit: %d sealed segments written before %s retired", len(retired), older_than)
+        return [path.name for path, _ in retired]
 
     def _append(self, kind: str, data: dict[str, Any], sync: bool) -> dict[str, Any]:
         now = self._clock()
@@ -300,6 +316,7 @@ class AuditJournal:
         self._file = self._open(self._file_number)
         self._file_first_seq = None
         self._seal(closed, first_seq or self._seq, self._seq, self._head_hash)
+        self._apply_retention()
 
     def _seal(self, raw: Path, first_seq: int, last_seq: int, last_hash: str) -> None:
         """Compress ``raw``, record the seal in the live chain (fsynced), then delete

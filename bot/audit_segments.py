@@ -102,8 +102,16 @@ def newest_numbers(directory: Path) -> tuple[int, int]:
 
 def read_segment(path: Path) -> tuple[list[bytes], str]:
     """The segment's lines and the sha256 of the file as stored (compressed when sealed).
-    Raises OSError, EOFError or ``gzip.BadGzipFile`` on a file that cannot be read."""
-    stored = path.read_bytes()
+    A raw file sealed since it was listed (a running bot rotated) is read from its
+    sealed twin. Raises OSError, EOFError or ``zlib.error`` on a file that cannot be read."""
+    try:
+        stored = path.read_bytes()
+    except FileNotFoundError:
+        number = number_of(path)
+        twin = path.with_name(sealed_name(number)) if number is not None else path
+        if twin == path or not twin.exists():
+            raise
+        path, stored = twin, twin.read_bytes()
     text = gzip.decompress(stored) if path.name.endswith(SEALED_SUFFIX) else stored
     return text.splitlines(), hashlib.sha256(stored).hexdigest()
 

@@ -143,6 +143,7 @@ class Runtime:
             max_bytes=self.config.logging.audit_segment_bytes,
             redactor=self.redactor,
             key=key,
+            retention=timedelta(days=self.config.logging.audit_retention_days),
         )
 
     def _open_journal(self) -> AuditJournal:
@@ -155,14 +156,16 @@ class Runtime:
                 KEY_ENV,
             )
         log_file = self.state_dir / "logs" / LOG_FILE
-        result = check_journal(audit_dir, self._audit_key, log_file, live_only=True)
+        # archiving records the old journal's verification: all of it, not only the live part
+        live_only = self._archive_reason is None
+        result = check_journal(audit_dir, self._audit_key, log_file, live_only=live_only)
         if self._archive_reason is not None:
             return self._start_new_chain(audit_dir, result)
         problem = None if result.ok else describe(result)
         if problem is None and result.keyed and self._audit_key is None:
             problem = f"the audit journal's records carry MACs but {KEY_ENV} is not set"
         if problem is None:
-            return self._retire_old_segments(self._journal(audit_dir))
+            return self._journal(audit_dir)
         if self.mode != EMERGENCY_MODE:
             log.error("%s; %s", problem, WHAT_TO_RUN)
             raise AuditBroken(problem)
@@ -172,15 +175,6 @@ class Runtime:
         )
         journal = self._journal(segment)
         journal.append("broken_journal", {"journal": audit_dir, "problem": problem}, sync=True)
-        return journal
-
-    def _retire_old_segments(self, journal: AuditJournal) -> AuditJournal:
-        """Retention (``logging.audit_retention_days``): sealed segments older than that
-        are deleted, after a ``retire`` record that keeps the rest verifiable."""
-        days = self.config.logging.audit_retention_days
-        retired = journal.retire(datetime.now(UTC) - timedelta(days=days))
-        if retired:
-            log.info("audit: %d sealed segments older than %d days retired", len(retired), days)
         return journal
 
     def _start_new_chain(self, audit_dir: Path, result: Verification) -> AuditJournal:

@@ -180,6 +180,32 @@ def test_retention_retires_old_segments_with_a_record_that_keeps_the_rest_verifi
     assert not result.ok and "deleted" in result.reason
 
 
+def test_a_journal_that_stays_open_retires_after_its_next_seal(tmp_path):
+    write_segments(tmp_path, count=2)
+    clock = Clock(datetime.now(UTC))
+    with AuditJournal(tmp_path, clock=clock, retention=timedelta(days=400)) as journal:
+        journal.append("fill", {"n": 1})
+        _age(tmp_path / "audit-000001.jsonl.gz", 500)  # a service running for a year
+        clock.now += timedelta(days=1)
+        journal.append("fill", {"n": 2})  # a new day: seals, then retires
+    assert not (tmp_path / "audit-000001.jsonl.gz").exists()
+    assert [r["kind"] for r in all_records(tmp_path)].count("retire") == 1
+    assert verify(tmp_path).ok
+
+
+def test_a_segment_sealed_while_verify_reads_the_journal_is_read_from_its_twin(tmp_path):
+    from bot.audit_segments import read_segment
+
+    with AuditJournal(tmp_path) as journal:
+        journal.append("fill", {"n": 1})
+    [listed] = journal_files(tmp_path)
+    lines, _ = read_segment(listed)
+    with AuditJournal(tmp_path, max_bytes=1) as journal:
+        journal.append("fill", {"n": 2})  # rotates: the listed file is sealed and deleted
+    assert not listed.exists()
+    assert read_segment(listed)[0] == lines
+
+
 def test_retention_keeps_everything_younger_than_the_cut(tmp_path):
     write_segments(tmp_path, count=2)
     with AuditJournal(tmp_path) as journal:
