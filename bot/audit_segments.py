@@ -23,7 +23,8 @@ PREFIX = "audit-"
 RAW_SUFFIX = ".jsonl"
 SEALED_SUFFIX = ".jsonl.gz"
 PARTIAL_SUFFIX = ".tmp"
-# gzip level 6 (the default) compresses the journal ~10×, at ~0.1 s per 10 MB segment
+# gzip level 6 (the default): ~7.5× on the journal (its hashes are random hex), ~25 ms
+# per 2 MiB segment; level 1 halves the time for ~6.7×, level 9 doubles it for ~7.6×
 COMPRESS_LEVEL = 6
 
 
