@@ -19,7 +19,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, machine
 
-BENCHMARKS = ("oms_ingest", "decision_latency", "cron_startup", "api_weight", "soak")
+BENCHMARKS = (
+    "oms_ingest",
+    "decision_latency",
+    "cron_startup",
+    "api_weight",
+    "soak",
+    "audit_history",
+)
 RESULTS = ROOT / "bench" / "results.json"
 
 
@@ -120,6 +127,10 @@ def rows(results: dict[str, dict]) -> list[tuple[str, str, str, str]]:
                     f"no polling: {_ok(met['service_no_polling'])}",
                 )
             )
+        elif name == "audit_history":
+            s, d = r["startup_s"], r["disk_per_month_mb"]
+            out.append((name, f"start-up +{s['worst_added']} s after {r['extrapolated_to_days']} days (full live segment)", f"fresh {s['fresh']} s; import floor {s['import_floor']} s", f"≤ 0.3× floor: {_ok(met['startup'])}"))  # fmt: skip
+            out.append((name, f"disk {d['kept_sealed']} MB/month sealed", f"{d['raw_written']} MB written ({d['ratio']}×); full verify {r['full_verify_s']['per_month']} s/month", ""))  # fmt: skip
         elif name == "soak":
             out.append((name, f"RSS {r['rss_mb']['start']} → {r['rss_mb']['end']} MB, max queue {r['max_queue_depth']}", f"{r['sim_minutes']} sim min, {r['fills']} fills, {r['drops']} drops", f"flat/bounded/in sync: {_ok(all(met.values()))}"))  # fmt: skip
     return out

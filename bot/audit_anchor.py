@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import re
+import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,11 +29,13 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from bot.audit import HEAD_FILE, AuditJournal, HeadClaim, Verification, journal_files, verify
+from bot import audit_segments
+from bot.audit import HEAD_FILE, AuditJournal, HeadClaim, Verification, verify
 
 KEY_ENV = "BOT_AUDIT_KEY"
 CHAIN_STARTED = "audit chain started"
-_HEAD_LINE = re.compile(rb"audit head seq=(\d+) hash=([0-9a-f]{64})")
+# a new chain (after ``audit archive``) or a logged head; the log's lines hold no newline
+_ANCHOR_LINE = re.compile(rb"audit (?:chain started|head seq=(\d+) hash=([0-9a-f]{64}))")
 
 # Its own logger at INFO, so the anchor is written whatever logging.level says.
 head_log = logging.getLogger("bot.audit.head")
@@ -72,26 +75,39 @@ def log_files(log_file: Path) -> list[Path]:
 
 
 def head_claims(log_file: Path) -> list[HeadClaim]:
-    """The heads logged since the current chain started (bytes, so garbage is skipped)."""
+    """The heads logged since the current chain started (bytes, so garbage is skipped).
+
+    Part of every start, and the logs hold up to ``backups + 1`` full files: one
+    ``find`` per candidate and newlines counted in C, not a Python step per line
+    (60 MB of logs: 0.44 s a line at a time, ~0.1 s so)."""
     claims: list[HeadClaim] = []
     for path in log_files(log_file):
         try:
-            lines = path.read_bytes().splitlines()
+            data = path.read_bytes()
         except OSError:
             continue
-        for number, line in enumerate(lines, 1):
-            if CHAIN_STARTED.encode() in line:
-                claims = []
-            elif match := _HEAD_LINE.search(line):
-                place = f"{path.name}:{number}"
-                claims.append(HeadClaim(int(match[1]), match[2].decode(), place))
+        number, at, found = 1, 0, data.find(b"audit ")
+        while found >= 0:
+            if match := _ANCHOR_LINE.match(data, found):
+                number += data.count(b"\n", at, found)
+                at = found
+                if match[1] is None:
+                    claims = []
+                else:
+                    place = f"{path.name}:{number}"
+                    claims.append(HeadClaim(int(match[1]), match[2].decode(), place))
+            found = data.find(b"audit ", found + 1)
     return claims
 
 
-def check_journal(audit_dir: Path, key: str | None, log_file: Path | None) -> Verification:
-    """Verify the journal against the key and the heads in the log (if there is one)."""
+def check_journal(
+    audit_dir: Path, key: str | None, log_file: Path | None, *, live_only: bool = False
+) -> Verification:
+    """Verify the journal against the key and the heads in the log (if there is one).
+    ``live_only`` is the start-up check: the live segments and the newest seal (see
+    :func:`bot.audit.verify`), so its cost does not grow with the history."""
     heads = head_claims(log_file) if log_file is not None else []
-    return verify(audit_dir, key=key.encode() if key else None, heads=heads)
+    return verify(audit_dir, key=key.encode() if key else None, heads=heads, live_only=live_only)
 
 
 def describe(result: Verification) -> str:
@@ -116,8 +132,12 @@ def last_head(audit_dir: Path) -> dict[str, Any]:
     head_file = audit_dir / HEAD_FILE
     if head_file.exists():
         head["head_file"] = head_file.read_bytes()[:200].decode("utf-8", "replace")
-    for path in reversed(journal_files(audit_dir)):
-        for line in reversed(path.read_bytes().splitlines()):
+    for path in reversed(audit_segments.chain_segments(audit_dir)):
+        try:
+            lines, _ = audit_segments.read_segment(path)
+        except (OSError, EOFError, zlib.error):  # gzip.BadGzipFile is an OSError
+            continue
+        for line in reversed(lines):
             try:
                 record = json.loads(line.decode("utf-8"))
                 head["seq"], head["hash"] = int(record["seq"]), str(record["hash"])

@@ -176,7 +176,7 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
     else:
         macs = "MACs not checked: BOT_AUDIT_KEY not set" if result.keyed else "not keyed"
     print(
-        f"audit journal intact: {result.records} records ({macs}; "
+        f"audit journal intact: {result.records} records in {result.segments} segments ({macs}; "
         f"{result.heads_checked} logged heads checked)"
     )
     return EXIT_OK

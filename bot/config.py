@@ -151,6 +151,8 @@ class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=1024**3)
     backups: int = Field(5, ge=0, le=100)
+    audit_retention_days: int = Field(400, ge=1, le=36500)
+    audit_segment_bytes: int = Field(2 * 1024 * 1024, ge=64 * 1024, le=1024**3)
 
 
 class BotConfig(_Section):

@@ -5,7 +5,8 @@ logs, journal or store), then logging and the audit journal; on exit they close
 in reverse and the journal's last record says how the run ended.
 
 The journal is verified before anything is appended to it (against the audit key
-and the heads this log holds): on a broken journal every command refuses to start,
+and the heads this log holds; at start only the live segments and the newest seal,
+so start-up does not grow with the history: ``verify-audit`` checks all of it): on a broken journal every command refuses to start,
 so a run can never paper over a break by rewriting HEAD, until the operator moves
 it aside with ``audit archive``. The one exception is ``emergency-stop``: the exit
 is never blocked, so it writes to a fresh segment under ``audit-emergency/`` and
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.audit import AuditJournal, Verification
@@ -138,7 +139,11 @@ class Runtime:
     def _journal(self, directory: Path) -> AuditJournal:
         key = self._audit_key.encode() if self._audit_key else None
         return AuditJournal(
-            directory, max_bytes=self.config.logging.max_bytes, redactor=self.redactor, key=key
+            directory,
+            max_bytes=self.config.logging.audit_segment_bytes,
+            redactor=self.redactor,
+            key=key,
+            retention=timedelta(days=self.config.logging.audit_retention_days),
         )
 
     def _open_journal(self) -> AuditJournal:
@@ -150,7 +155,10 @@ class Runtime:
                 "rewrite of the state dir would go unnoticed",
                 KEY_ENV,
             )
-        result = check_journal(audit_dir, self._audit_key, self.state_dir / "logs" / LOG_FILE)
+        log_file = self.state_dir / "logs" / LOG_FILE
+        # archiving records the old journal's verification: all of it, not only the live part
+        live_only = self._archive_reason is None
+        result = check_journal(audit_dir, self._audit_key, log_file, live_only=live_only)
         if self._archive_reason is not None:
             return self._start_new_chain(audit_dir, result)
         problem = None if result.ok else describe(result)

@@ -6,15 +6,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.audit import journal_files
+from bot.audit_segments import chain_segments, read_segment
 
 
 def audit_records(directory: Path, kind: str | None = None) -> list[dict[str, Any]]:
-    """Every record of the journal in ``directory`` (all its files), or those of ``kind``."""
+    """Every record of the journal in ``directory`` (all its segments, sealed ones
+    decompressed: a run that crosses midnight UTC seals one), or those of ``kind``."""
     records = [
         json.loads(line)
-        for path in journal_files(directory)
-        for line in path.read_text(encoding="utf-8").splitlines()
+        for path in chain_segments(directory)
+        for line in read_segment(path)[0]
         if line
     ]
     return [r for r in records if kind is None or r["kind"] == kind]

@@ -28,14 +28,18 @@ def test_intact_journal_verifies_with_its_record_count(tmp_path):
 
 
 def test_chain_continues_across_restart_and_rotation(tmp_path):
+    import gzip
+
+    from bot.audit_segments import chain_segments
+
     write_journal(tmp_path, count=3, max_bytes=200)
     write_journal(tmp_path, count=3, max_bytes=200)
-    files = journal_files(tmp_path)
-    assert len(files) > 1
-    first_of_second = json.loads(files[1].read_text().splitlines()[0])
-    last_of_first = json.loads(files[0].read_text().splitlines()[-1])
+    files = chain_segments(tmp_path)
+    assert len(files) > 1 and files[0].name.endswith(".jsonl.gz")  # rotated, then sealed
+    first_of_second = json.loads(gzip.decompress(files[1].read_bytes()).splitlines()[0])
+    last_of_first = json.loads(gzip.decompress(files[0].read_bytes()).splitlines()[-1])
     assert first_of_second["prev"] == last_of_first["hash"]
-    assert verify(tmp_path).records == 6
+    assert verify(tmp_path).records == 6 + len(files) - 1  # and one seal per sealed file
 
 
 def _edit_data(lines):
@@ -266,3 +270,18 @@ def test_records_with_fields_of_the_wrong_type_are_broken_not_a_crash(tmp_path):
     rewrite(journal_files(tmp_path)[0], damage)
     result = verify(tmp_path)
     assert not result.ok and result.place == "audit-000001.jsonl:2"
+
+
+def test_logged_heads_are_read_with_their_place_and_a_new_chain_forgets_older_ones(tmp_path):
+    from bot.audit_anchor import head_claims
+
+    def head(seq: int) -> bytes:
+        return f"T INFO bot.audit.head: audit head seq={seq} hash={'ab' * 32} (stop)\n".encode()
+
+    (tmp_path / "bot.log.2").write_bytes(head(1) + b"noise\n")
+    (tmp_path / "bot.log.1").write_bytes(
+        b"\xff\xfe garbage audit \n" + head(2) + b"T INFO audit chain started: archived\n" + head(1)
+    )
+    (tmp_path / "bot.log").write_bytes(b"a\nb\n" + head(2) + b"audit head seq=3 hash=short\n")
+    claims = head_claims(tmp_path / "bot.log")
+    assert [(c.seq, c.place) for c in claims] == [(1, "bot.log.1:4"), (2, "bot.log:3")]

@@ -3,10 +3,12 @@ emergency exit, until the operator archives it (``main.py audit archive``)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,18 @@ def run(workdir: Path, *args: str, key: str | None = None) -> subprocess.Complet
         text=True,
         timeout=60,
     )
+
+
+def audit_records_of(directory: Path, kind: str) -> list[dict]:
+    """Records of ``kind`` in every segment, sealed ones decompressed."""
+    from bot.audit_segments import chain_segments
+
+    found = []
+    for path in chain_segments(directory):
+        data = path.read_bytes()
+        lines = (gzip.decompress(data) if path.name.endswith(".gz") else data).splitlines()
+        found += [r for r in map(json.loads, lines) if r["kind"] == kind]
+    return found
 
 
 def journal(workdir: Path) -> Path:
@@ -123,3 +137,46 @@ def test_the_audit_key_macs_every_record_and_never_reaches_the_log(workdir):
     assert checked.returncode == 0 and "MACs checked" in checked.stdout
     without = run(workdir, "resume")
     assert without.returncode == 1 and "BOT_AUDIT_KEY" in without.stderr
+
+
+def sealed_history(workdir: Path, days: int) -> Path:
+    """``days`` sealed day-segments written before today, as a bot that ran then would."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.audit import AuditJournal
+
+    directory = journal(workdir)
+    start = datetime.now(UTC) - timedelta(days=days)
+    for day in range(days):
+        stamp = start + timedelta(days=day)
+        with AuditJournal(directory, clock=lambda stamp=stamp: stamp) as history:
+            history.append("fill", {"day": day}, sync=True)
+    return directory
+
+
+def test_start_retires_segments_past_the_retention_and_the_rest_still_verifies(workdir):
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["logging"] = {"audit_retention_days": 30}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    directory = sealed_history(workdir, 3)
+    old = directory / "audit-000001.jsonl.gz"
+    stamp = time.time() - 40 * 86400
+    os.utime(old, (stamp, stamp))
+    assert run(workdir, "resume").returncode == 0
+    assert not old.exists() and (directory / "audit-000002.jsonl.gz").exists()
+    checked = run(workdir, "verify-audit")
+    assert checked.returncode == 0, checked.stdout
+    [retire] = audit_records_of(directory, "retire")
+    assert retire["data"]["segments"][0]["segment"] == old.name
+
+
+def test_start_checks_the_live_segment_and_verify_audit_checks_every_sealed_one(workdir):
+    directory = sealed_history(workdir, 4)
+    (directory / "audit-000002.jsonl.gz").unlink()
+    assert run(workdir, "resume").returncode == 0  # start-up does not read old segments
+    result = run(workdir, "verify-audit")
+    assert result.returncode == 1
+    assert "deleted" in result.stdout and "audit-000003.jsonl.gz:1" in result.stdout
+    (directory / "audit-000004.jsonl.gz").unlink()  # the newest sealed one: seen at start
+    refused = run(workdir, "resume")
+    assert refused.returncode == 1 and "BROKEN" in refused.stderr and "deleted" in refused.stderr
