@@ -136,6 +136,8 @@ class StreamConfig(_Section):
 class DryRunConfig(_Section):
     slippage_bps: Decimal = Field(Decimal(5), ge=0, le=1000)
     taker_fee_rate: Decimal = Field(Decimal("0.0004"), ge=0, le=Decimal("0.01"))
+    maker_fee_rate: Decimal = Field(Decimal("0.0002"), ge=0, le=Decimal("0.01"))
+    price_interval_s: float = Field(2, ge=0.25, le=60)  # the real venue's prices polled
 
 
 class SimConfig(_Section):

@@ -30,7 +30,7 @@ from bot.sim.market_streams import MarketFeed
 from bot.sim.rest import RestServer
 from bot.sim.routes import build_routes
 from bot.sim.stream import ListenKeys, StreamHub
-from bot.sim.symbols import default_symbols
+from bot.sim.symbols import SymbolSpec, default_symbols
 from bot.sim.venue import Json
 
 TICK_S = 0.25
@@ -50,17 +50,19 @@ class Simulator:
         feed: PriceFeed | None = None,
         fees: Fees | None = None,
         clock_offset_ms: int | None = None,
+        specs: dict[str, SymbolSpec] | None = None,
     ) -> None:
         """``feed``: where prices come from (the seeded path by default, ``bot.sim.feeds``);
         ``clock_offset_ms``: server time minus wall time when the feed's venue dictates
-        it (else the saved offset, which only ``advance`` grows)."""
+        it (else the saved offset, which only ``advance`` grows); ``specs``: the
+        instruments (the simulator's own by default, ``bot.sim.symbols``)."""
         self.state_file = Path(state_file) if state_file is not None else None
         saved = state.read(self.state_file) if self.state_file is not None else None
         account, offset_ms, pins = state.load_state(saved) if saved else (None, 0, {})
         self.exchange = Exchange(
             seed=seed,
             clock=Clock(offset_ms if clock_offset_ms is None else clock_offset_ms),
-            specs=default_symbols(),
+            specs=default_symbols() if specs is None else specs,
             listen_keys=ListenKeys(int(listen_key_ttl_s * 1000)),
             account=account,
             feed=feed,

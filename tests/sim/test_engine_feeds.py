@@ -125,3 +125,19 @@ def test_resting_limit_fills_at_its_price_with_the_maker_fee_when_the_price_cros
         (trade,) = engine.exchange.account.trades
     assert trade.price == Decimal("59500") and trade.maker
     assert trade.commission == Decimal("0.05950000")
+
+
+def test_dry_run_engine_lists_the_venue_symbols_with_the_venue_filters():
+    from dataclasses import replace
+
+    from bot.sim.symbols import default_symbols, exchange_info, spec_from_info
+    from bot.wiring import venue_specs
+
+    listed = replace(default_symbols()["ETHUSDC"], symbol="SOLUSDC", tick_size=Decimal("0.010"))
+    info = exchange_info({"SOLUSDC": listed, **default_symbols()}, 0)
+
+    specs = venue_specs(info, ["SOLUSDC", "DOGEUSDC"])
+
+    assert list(specs) == ["SOLUSDC"]  # an unlisted symbol stays unlisted
+    assert specs["SOLUSDC"] == spec_from_info(info["symbols"][0])
+    assert specs["SOLUSDC"] == replace(listed, base_price=Decimal(0))

@@ -142,8 +142,13 @@ def test_funding_is_settled_every_eight_hours_with_its_symbol_and_change(
     _at_60000(sim)
     client.new_order(symbol=BTC, side="BUY", type="MARKET", quantity="0.100")
     before = sim.balance()
-    for _ in range(10):  # 8 h 20 min, keeping the listenKey (60 min) alive
-        sim.advance(50 * 60)
+    eight_h_ms = EIGHT_HOURS_S * 1000
+    # just past the next funding time (one, whatever the time of day), keeping the
+    # listenKey (60 min) alive
+    remaining_s = (eight_h_ms - sim.now_ms() % eight_h_ms) / 1000 + 60
+    while remaining_s > 0:
+        sim.advance(min(remaining_s, 50 * 60))
+        remaining_s -= 50 * 60
         client.new_listen_key()
     event = stream.next("ACCOUNT_UPDATE")
     while event["a"]["m"] != "FUNDING_FEE":
