@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.account_sync import AccountSync, position_amounts
 from bot.clock import ExchangeClock
@@ -38,6 +38,9 @@ from bot.strategy.loader import load_strategy
 from bot.stream.recovery import missed_exit_events
 from bot.stream.user_stream import UserStream, take_snapshot
 from bot.wiring import connect_venue, credentials, order_settings, risk_limits
+
+if TYPE_CHECKING:
+    from requests.adapters import BaseAdapter
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,7 @@ class App:
             read_only=self.read_only,
             on_alarm=self._alarm,
             on_secret=self.runtime.redactor.add,  # listenKeys, as the client learns them
+            adapter=self._engine_adapter(),
         )
         self._opened("exchange client", self.client.close)
         client = self.client
@@ -142,6 +146,12 @@ class App:
             reconcile=self.apply_snapshot,
         )
         self.account = AccountSync(config, self.client, self.oms.snapshot, self.submit, self.clock)
+
+    def _engine_adapter(self) -> BaseAdapter | None:
+        """The engine in this process answers REST without a socket (``sim.transport``)."""
+        if self.sim is None or self.config.sim.transport != "in_process":
+            return None
+        return self.sim.adapter()
 
     def _alarm(self, kind: str, data: dict[str, Any]) -> None:
         log.critical("ALARM %s: %s", kind, data)

@@ -143,6 +143,9 @@ class DryRunConfig(_Section):
 class SimConfig(_Section):
     seed: int = Field(7, ge=0, le=2**32 - 1)
     starting_balance: Decimal = Field(Decimal(10000), ge=0, le=MAX_MONEY)
+    # how the bot reaches the engine in its own process (embedded venue, dry-run);
+    # bench/transport.py: no --once start-up gain in process, so HTTP stays the default
+    transport: Literal["http", "in_process"] = "http"
 
 
 class PathsConfig(_Section):

@@ -24,6 +24,7 @@ from bot.sim.exchange import Exchange
 from bot.sim.faults import FaultPlan
 from bot.sim.gateway import Gateway, RequestRecord
 from bot.sim.hooks import CrashAt, Hook, RequestHooks
+from bot.sim.inprocess import InProcessAdapter
 from bot.sim.limits import RateLimiter
 from bot.sim.market import Clock, PriceFeed
 from bot.sim.market_streams import MarketFeed
@@ -138,6 +139,11 @@ class Simulator:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    def adapter(self) -> InProcessAdapter:
+        """A ``requests`` adapter answering REST from this process, without a socket
+        (mount it on a session for the simulator's URL; see ``bot.sim.inprocess``)."""
+        return InProcessAdapter(self.gateway)
 
     @property
     def rest_url(self) -> str:

@@ -118,3 +118,21 @@ def test_paper_account_survives_between_processes(bot):
     status = bot.run("--dry-run", "status").stdout
     assert "open algo orders (TP/SL): 2" in status
     assert "no state yet" in bot.run("status").stdout  # live state untouched
+
+
+def test_dry_run_once_on_the_embedded_venue_in_process_enters_once_and_keeps_its_account(bot):
+    bot.configure(
+        exchange={"rest_url": None, "ws_url": None},  # the embedded engine: feed and venue
+        sim={"transport": "in_process"},
+        strategy={"name": "tests.e2e.strategies:AlwaysLong", "interval": "15m"},
+    )
+
+    first = bot.run("--dry-run", "--once")
+    second = bot.run("--dry-run", "--once")
+
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "filled" in first.stdout and "filled" not in second.stdout
+    assert "positions: BTCUSDC 0." in second.stdout
+    entries = [o for o in paper_account(bot).orders.values() if o.type == "MARKET"]
+    assert len(entries) == 1
+    assert bot.sim.request_log == []  # the test's simulator was not the venue
