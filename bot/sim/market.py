@@ -123,8 +123,9 @@ class PricePath:
 class PriceFeed(Protocol):
     """Where the engine's market comes from (``bot.sim.feeds``): the seeded path, the real
     venue's prices, or (the backtest) historical candles. Calls come with the engine lock
-    held and must not wait on the network; ``refresh`` is the one call that may, and the
-    engine makes it outside the lock, at its ticker's cadence."""
+    held, so prices answer from memory; ``refresh`` (polling) is made outside the lock, at
+    the ticker's cadence. A live feed's ``klines`` (once per cycle and symbol) and first
+    quote of a symbol are read through, holding the lock for that request."""
 
     def last(self, symbol: str, at_ms: int) -> Decimal: ...
 
