@@ -50,18 +50,13 @@ class AccountSync:
         view: Callable[[], OmsView],
         submit: Callable[..., None],
         clock: ExchangeClock,
-        *,
-        remember_setup: bool = True,
     ) -> None:
-        """``submit(*commands)`` stores commands through the OMS thread;
-        ``remember_setup=False`` (the dry-run paper account) applies the settings on
-        every run."""
+        """``submit(*commands)`` stores commands through the OMS thread."""
         self._config = config
         self._venue = venue
         self._view = view
         self._submit = submit
         self._clock = clock
-        self._remember_setup = remember_setup
 
     def setup_account(self) -> None:
         """One-way mode, margin type and leverage: once per UTC day and settings, not on
@@ -76,13 +71,12 @@ class AccountSync:
                 str(self._clock.today()),
             ]
         )
-        if self._remember_setup and self._view().meta.get(ACCOUNT_SETUP_KEY) == wanted:
+        if self._view().meta.get(ACCOUNT_SETUP_KEY) == wanted:
             return
         self._venue.setup_account(
             self._config.symbols, leverage=execution.leverage, margin_type=execution.margin_type
         )
-        if self._remember_setup:
-            self._submit(SetMeta(ACCOUNT_SETUP_KEY, wanted))
+        self._submit(SetMeta(ACCOUNT_SETUP_KEY, wanted))
 
     def income_is_due(self, *, positions_before: Mapping[str, Decimal]) -> bool:
         """Whether today's income history must be read again.

@@ -9,14 +9,12 @@ them all, in reverse order of start.
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.account_sync import AccountSync, position_amounts
@@ -27,7 +25,6 @@ from bot.exchange.errors import ExchangeError
 from bot.exchange.user_data import parse_user_data
 from bot.execution.orders import OrderManager
 from bot.execution.plans import PlanBook
-from bot.files import write_atomic
 from bot.killswitch import KillSwitch, StopRequest
 from bot.oms.commands import Command, OmsUnavailable
 from bot.oms.events import Event, OwnChanges, Snapshot
@@ -39,15 +36,14 @@ from bot.risk.guard import RiskGuard
 from bot.runtime import Runtime
 from bot.strategy.loader import load_strategy
 from bot.stream.recovery import missed_exit_events
-from bot.stream.user_stream import StreamClient, UserStream, take_snapshot
+from bot.stream.user_stream import UserStream, take_snapshot
 from bot.wiring import connect_venue, credentials, order_settings, risk_limits
 
 if TYPE_CHECKING:
-    from bot.execution.paper import PaperExecutor
+    from requests.adapters import BaseAdapter
 
 log = logging.getLogger(__name__)
 
-PAPER_STATE_FILE = "paper-account.json"  # dry-run only, beside the dry-run state.db
 STREAM_READY_TIMEOUT_S = 15.0
 OMS_COMMAND_TIMEOUT_S = 10.0  # a command (plan, seed, marker) is stored within this
 OMS_IDLE_TIMEOUT_S = 5.0  # an entry waits this long for the OMS to apply what is queued
@@ -59,9 +55,10 @@ class App:
     closed again if any step fails), always ended with :meth:`shutdown`."""
 
     def __init__(self, runtime: Runtime, *, read_only: bool = False) -> None:
-        """``read_only`` (always on in dry-run) makes the client refuse anything but reads."""
+        """``read_only`` makes the client refuse anything but reads. In dry-run the venue is
+        the exchange engine in this process (``connect_venue``), trading a paper account."""
         self.runtime = runtime
-        self.read_only = read_only or runtime.dry_run
+        self.read_only = read_only
         self.config = runtime.config
         self.dry_run = runtime.dry_run
         self.audit = runtime.audit
@@ -88,10 +85,13 @@ class App:
         """Connect to the venue and build every component (no thread but the sim's yet)."""
         config, state_dir = self.config, self.runtime.state_dir
         exchange = config.exchange
-        venue, self.sim = connect_venue(config, state_dir)  # the embedded simulator, or None
+        # the embedded simulator or dry-run's engine, or None
+        venue, self.sim = connect_venue(config, state_dir, dry_run=self.dry_run)
         if self.sim is not None:
             self._opened("simulator", self.sim.stop)
-        api_key, api_secret = credentials(self.runtime.secrets, exchange.venue)
+        api_key, api_secret = credentials(
+            self.runtime.secrets, "sim" if self.dry_run else exchange.venue
+        )
         self.runtime.redactor.add(api_key)
         self.runtime.redactor.add(api_secret)
         self.client = ExchangeClient(
@@ -106,6 +106,7 @@ class App:
             read_only=self.read_only,
             on_alarm=self._alarm,
             on_secret=self.runtime.redactor.add,  # listenKeys, as the client learns them
+            adapter=self._engine_adapter(),
         )
         self._opened("exchange client", self.client.close)
         client = self.client
@@ -117,27 +118,9 @@ class App:
         self.oms = Oms(self.store, self.audit, tag=settings.tag)
         self.plans = PlanBook(self.oms.snapshot, self.submit)
         self.worker = OmsWorker(self.oms, self.inbound, decode=parse_user_data)
-        self.paper: PaperExecutor | None = None  # the dry-run executor
-        if self.dry_run:
-            from bot.execution.paper import PaperExecutor  # dry-run only: not on the cron path
-
-            self.paper = PaperExecutor(
-                self.client,
-                self.inbound,
-                self.client.symbol_rules,
-                slippage_bps=config.dry_run.slippage_bps,
-                taker_fee=config.dry_run.taker_fee_rate,
-                starting_balance=config.sim.starting_balance,
-                leverage=config.execution.leverage,
-                clock_ms=self.clock.now_ms,
-            )
-            if self._paper_file.exists():
-                self.paper.import_state(json.loads(self._paper_file.read_text(encoding="utf-8")))
-            self._opened("paper account", self._save_paper)
-        self.executor = self.paper or self.client
         self.guard = RiskGuard(risk_limits(config))
         self.orders = OrderManager(
-            self.executor,
+            self.client,
             self.guard,
             self.audit,
             self.oms.snapshot,
@@ -150,7 +133,7 @@ class App:
         self.strategy = load_strategy(config.strategy.name, config.strategy.params)
         self.trading = TradingCycle(
             config,
-            market=self.executor,
+            market=self.client,
             strategy=self.strategy,
             orders=self.orders,
             guard=self.guard,
@@ -161,30 +144,14 @@ class App:
             oms_problem=self.oms_problem,
             wait_applied=lambda: self.worker.wait_idle(timeout=10),
             reconcile=self.apply_snapshot,
-            settle=self._settle_paper if self.paper is not None else None,
         )
-        self.account = AccountSync(
-            config,
-            self.executor,
-            self.oms.snapshot,
-            self.submit,
-            self.clock,
-            remember_setup=self.paper is None,
-        )
+        self.account = AccountSync(config, self.client, self.oms.snapshot, self.submit, self.clock)
 
-    @property
-    def _paper_file(self) -> Path:
-        return self.runtime.state_dir / PAPER_STATE_FILE
-
-    def _save_paper(self) -> None:
-        if self.paper is not None:
-            write_atomic(self._paper_file, json.dumps(self.paper.export_state()))
-
-    def _settle_paper(self) -> None:
-        """Dry-run: the paper venue fires its triggers, and the OMS applies the fills."""
-        if self.paper is not None:
-            self.paper.poll()
-        self.worker.wait_idle(timeout=10)
+    def _engine_adapter(self) -> BaseAdapter | None:
+        """The engine in this process answers REST without a socket (``sim.transport``)."""
+        if self.sim is None or self.config.sim.transport != "in_process":
+            return None
+        return self.sim.adapter()
 
     def _alarm(self, kind: str, data: dict[str, Any]) -> None:
         log.critical("ALARM %s: %s", kind, data)
@@ -245,9 +212,8 @@ class App:
         return self.worker.health().healthy
 
     def rest_snapshot(self) -> Snapshot:
-        """The configured symbols' state from REST (the paper account in dry-run)."""
-        venue: StreamClient = self.executor  # type: ignore[assignment]  # paper: same reads, typed by issue 13's engine
-        return take_snapshot(venue, frozenset(self.config.symbols), self.clock.now_s)
+        """The configured symbols' state from REST (the engine's paper account in dry-run)."""
+        return take_snapshot(self.client, frozenset(self.config.symbols), self.clock.now_s)
 
     def apply_snapshot(self, own_changes: OwnChanges | None = None) -> None:
         """Put a REST snapshot on the queue, preceded by any exits it hid, and wait
@@ -255,9 +221,8 @@ class App:
         snapshot = self.rest_snapshot()
         if own_changes is not None:
             snapshot = replace(snapshot, own_changes=own_changes)
-        if self.paper is None:
-            for event in self._recover_missed_exits(snapshot):
-                self.inbound.put(event)
+        for event in self._recover_missed_exits(snapshot):
+            self.inbound.put(event)
         self.inbound.put(snapshot)
         self.worker.wait_idle(timeout=30)
 
@@ -296,7 +261,7 @@ class App:
         positions_before = position_amounts(self.oms.snapshot())
         self.start_consumer()
         self.account.setup_account()
-        if stream and not self.dry_run:
+        if stream:
             self.start_stream()
         else:
             self.apply_snapshot()
@@ -313,7 +278,7 @@ class App:
         stream_ok = self.stream is not None and self.stream.health().reconnects == 0
         if self.stream is not None:
             self.worker.wait_idle(timeout=10)
-        if self.paper is not None or changed or not stream_ok:
+        if changed or not stream_ok:
             self.apply_snapshot()
 
     # --- operator commands ------------------------------------------------------------

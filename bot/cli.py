@@ -67,7 +67,7 @@ def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
         "--dry-run",
         action="store_true",
         default=default(False),
-        help="paper trading: no signed order request leaves the process; state kept apart",
+        help="paper trading on the local exchange engine; nothing signed reaches the venue",
     )
     return parser
 

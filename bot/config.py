@@ -136,11 +136,16 @@ class StreamConfig(_Section):
 class DryRunConfig(_Section):
     slippage_bps: Decimal = Field(Decimal(5), ge=0, le=1000)
     taker_fee_rate: Decimal = Field(Decimal("0.0004"), ge=0, le=Decimal("0.01"))
+    maker_fee_rate: Decimal = Field(Decimal("0.0002"), ge=0, le=Decimal("0.01"))
+    price_interval_s: float = Field(2, ge=0.25, le=60)  # the real venue's prices polled
 
 
 class SimConfig(_Section):
     seed: int = Field(7, ge=0, le=2**32 - 1)
     starting_balance: Decimal = Field(Decimal(10000), ge=0, le=MAX_MONEY)
+    # how the bot reaches the engine in its own process (embedded venue, dry-run);
+    # bench/transport.py: no --once start-up gain in process, so HTTP stays the default
+    transport: Literal["http", "in_process"] = "http"
 
 
 class PathsConfig(_Section):

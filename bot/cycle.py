@@ -74,12 +74,10 @@ class TradingCycle:
         oms_problem: Callable[[], str | None],
         wait_applied: Callable[[], object],
         reconcile: Callable[[], None],
-        settle: Callable[[], None] | None = None,
     ) -> None:
         """``oms_problem`` says why no entry may be decided on the view now (or None);
         ``wait_applied`` waits for the OMS to apply what is queued; ``reconcile``
-        applies a REST snapshot (the exchange's truth); ``settle`` lets a dry-run paper
-        venue fire its triggers first."""
+        applies a REST snapshot (the exchange's truth)."""
         self._config = config
         self._market = market
         self._strategy = strategy
@@ -92,12 +90,9 @@ class TradingCycle:
         self._oms_problem = oms_problem
         self._wait_applied = wait_applied
         self._reconcile = reconcile
-        self._settle = settle
 
     def look_after_positions(self, report: CycleReport) -> None:
-        """Dry-run triggers first (``settle``), then: every position has its SL, no orphans."""
-        if self._settle is not None:
-            self._settle()
+        """Every position has its SL, no orphans."""
         for line in self._orders.protect_positions(self._view()):
             report.add(line)
             report.attention = True

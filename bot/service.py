@@ -41,8 +41,7 @@ CANDLE_CLOSES = {
     "4h": {"hour": "*/4", "minute": "0"},
     "1d": {"hour": "0", "minute": "0"},
 }
-GUARD_INTERVAL_S = 30  # protect positions, paper triggers, health file
-DRY_RUN_TRIGGER_INTERVAL_S = 2  # how often paper TP/SL see the market in dry-run
+GUARD_INTERVAL_S = 30  # protect positions, health file
 STOP_CHECK_INTERVAL_S = 1  # ends the scheduler if a signal came just before its start
 STOP_REQUEST_INTERVAL_S = 1  # emergency-stop beside the service waits for this job
 
@@ -63,9 +62,7 @@ def build_scheduler(app: App) -> BlockingScheduler:
     )
     scheduler.add_job(
         lambda: _guarded("position guard", lambda: _guard(app, scheduler)),
-        IntervalTrigger(
-            seconds=DRY_RUN_TRIGGER_INTERVAL_S if app.dry_run else GUARD_INTERVAL_S, timezone=UTC
-        ),
+        IntervalTrigger(seconds=GUARD_INTERVAL_S, timezone=UTC),
         id="position-guard",
         name="position-guard",
     )

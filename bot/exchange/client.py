@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.domain.enums import IncomeType
 from bot.domain.records import (
@@ -58,6 +58,9 @@ from bot.files import write_atomic
 
 log = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    from requests.adapters import BaseAdapter
+
 INCOME_PAGE = 1000  # Binance's max page size for /fapi/v1/income
 MARGIN_TYPES = {"ISOLATED": "ISOLATED", "CROSSED": "CROSSED", "CROSS": "CROSSED"}
 IDEMPOTENT = (Transient, RateLimited, UnknownOutcome)  # for cancels and account settings
@@ -88,7 +91,10 @@ class ExchangeClient:
         sleep: Callable[[float], None] = time.sleep,
         resolve_delay_s: float = 0.5,
         create_rounds: int = 3,
+        adapter: BaseAdapter | None = None,
     ) -> None:
+        """``adapter``: a ``requests`` transport adapter for the venue's URL (the engine in
+        this process, ``bot.sim.inprocess``); requests are signed and checked as ever."""
         self.venue = venue
         self._on_secret = on_secret or (lambda secret: None)  # the redactor learns listenKeys
         self._transport = Transport(
@@ -101,6 +107,7 @@ class ExchangeClient:
             read_only=read_only,
             on_alarm=on_alarm,
             sleep=sleep,
+            adapter=adapter,
         )
         self._sleep = sleep
         self._cache_file = cache_dir / "exchange_info.json" if cache_dir else None

@@ -24,6 +24,7 @@ import requests
 from binance.error import ClientError, ServerError
 from binance.error import Error as SdkError
 from binance.um_futures import UMFutures
+from requests.adapters import BaseAdapter
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -152,8 +153,11 @@ class Transport:
         on_alarm: Callable[[str, dict[str, object]], None] | None,
         sleep: Callable[[float], None],
         attempts: int = 4,
+        adapter: BaseAdapter | None = None,
     ) -> None:
         self._sdk = _SignedUMFutures(api_key, api_secret, base_url=base_url, timeout=timeout_s)
+        if adapter is not None:  # the venue in this process: answered without a socket
+            self._sdk.session.mount(f"{base_url}/", adapter)
         self._base_url = base_url
         self._recv_window_ms = recv_window_ms
         self._budget = int(WEIGHT_LIMIT_1M * weight_budget_share)

@@ -1,1 +1,1 @@
-"""Turning signals into orders: sizing, brackets, the order manager, the paper executor."""
+"""Turning signals into orders: sizing, brackets, the order manager, the position guard."""

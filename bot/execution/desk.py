@@ -92,7 +92,7 @@ class OrderDesk:
         kill_switch: Callable[[], bool],
         clock: Callable[[], datetime],
     ) -> None:
-        """``client`` is an ExchangeClient or a PaperExecutor (same order methods);
+        """``client`` is the ExchangeClient (in dry-run, on the exchange engine);
         ``view_provider`` returns the OMS's current read-only view."""
         self.client = client
         self.guard = guard

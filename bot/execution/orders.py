@@ -74,7 +74,7 @@ class OrderManager:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """``client`` is an ExchangeClient or a PaperExecutor (same order methods);
+        """``client`` is the ExchangeClient (in dry-run, on the exchange engine);
         ``view_provider`` returns the OMS's current read-only view; ``plans`` keeps each
         symbol's bracket plan (in the state store)."""
         self._desk = OrderDesk(

@@ -1,7 +1,7 @@
 """Typed, immutable events: what reaches the OMS, over one queue.
 
 Everything that changes trading state arrives as one of these: websocket messages
-(and the paper executor's identical payloads) as :class:`RawMessage`, decoded into
+as :class:`RawMessage`, decoded into
 the typed events below at the exchange boundary
 (:func:`bot.exchange.user_data.parse_user_data`); REST snapshots as
 :class:`Snapshot`, built from the exchange's typed records. Every amount is a

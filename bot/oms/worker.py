@@ -1,6 +1,6 @@
 """The OMS consumer thread: drains the inbound queue into :class:`bot.oms.oms.Oms`.
 
-Items are :class:`RawMessage` (websocket text, paper fills), already-typed events
+Items are :class:`RawMessage` (websocket text), already-typed events
 (REST snapshots) or commands (:mod:`bot.oms.commands`: day-PnL seed, prune,
 metadata). This thread is the OMS's only writer (it binds itself at start; a change
 from any other thread raises). Each item is applied the moment it is taken; readers

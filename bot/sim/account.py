@@ -9,12 +9,32 @@ remainder at the fill price.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 ZERO = Decimal(0)
 TAKER_FEE = Decimal("0.0004")
 MAKER_FEE = Decimal("0.0002")
 PRICE_DECIMALS = Decimal("0.00000001")
+BPS = Decimal(10_000)
+
+
+@dataclass(frozen=True)
+class Fees:
+    """What a fill costs: commission rates, and the slippage a MARKET fill pays over the
+    feed's last price (0 on the embedded venue, whose book is one tick wide; dry-run's
+    ``slippage_bps`` against a real market, where depth is not modelled)."""
+
+    maker: Decimal = MAKER_FEE
+    taker: Decimal = TAKER_FEE
+    slippage_bps: Decimal = ZERO
+
+    def market_price(self, side: str, last: Decimal, tick: Decimal) -> Decimal:
+        """A MARKET fill's price: ``last`` moved against the taker, to a whole tick."""
+        if not self.slippage_bps:
+            return last
+        slipped = last * (BPS + self.slippage_bps if side == "BUY" else BPS - self.slippage_bps)
+        steps = (slipped / BPS / tick).to_integral_value(ROUND_UP if side == "BUY" else ROUND_DOWN)
+        return steps * tick
 
 
 @dataclass

@@ -12,12 +12,13 @@ import threading
 from decimal import Decimal
 
 from bot.sim import errors
-from bot.sim.account import AccountState
+from bot.sim.account import AccountState, Fees
 from bot.sim.accounts import AccountApi
 from bot.sim.algo import AlgoTrading
+from bot.sim.feeds import SeededFeed
 from bot.sim.funding import FundingSettlement
 from bot.sim.margin import MarginEngine
-from bot.sim.market import INTERVAL_MS, Clock, KlineRow, Market
+from bot.sim.market import INTERVAL_MS, Clock, KlineRow, Market, PriceFeed
 from bot.sim.market_api import MarketDataApi
 from bot.sim.stream import ListenKeys
 from bot.sim.symbols import SymbolSpec, exchange_info
@@ -34,11 +35,14 @@ class Exchange(Trading, AlgoTrading, AccountApi, MarketDataApi, MarginEngine, Fu
         specs: dict[str, SymbolSpec],
         listen_keys: ListenKeys,
         account: AccountState | None = None,
+        feed: PriceFeed | None = None,
+        fees: Fees | None = None,
     ) -> None:
         self.lock = threading.RLock()
         self.clock = clock
         self.specs = specs
-        self.market = Market(seed, clock, specs)
+        self.market = Market(seed, clock, specs, feed or SeededFeed(seed, specs))
+        self.fees = fees or Fees()
         self.listen_keys = listen_keys
         self.account = account or AccountState()
         self.outbox: list[Json] = []

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from typing import Protocol
 
 from bot.sim.symbols import SymbolSpec
 
@@ -29,7 +30,7 @@ KlineRow = list[int | str]  # [open time, "open", "high", "low", "close", "volum
 MINUTE_MS = 60_000
 _LEVELS = 14  # 1 minute … ~5.7 days
 _SIGMA = 0.0005  # per-minute log-price scale
-_MARK_DECIMALS = Decimal("0.00000001")
+MARK_DECIMALS = Decimal("0.00000001")
 
 INTERVAL_MS = {
     "1m": MINUTE_MS,
@@ -95,8 +96,7 @@ class PricePath:
         return self.round_price(self._base * math.exp(log_price))
 
     def round_price(self, value: float | Decimal) -> Decimal:
-        tick = self.spec.tick_size
-        return (Decimal(f"{value:.8f}") / tick).quantize(Decimal(1), ROUND_HALF_UP) * tick
+        return round_to_tick(Decimal(f"{value:.8f}"), self.spec.tick_size)
 
     def last_at(self, t_ms: int) -> Decimal:
         minute, rest = divmod(t_ms, MINUTE_MS)
@@ -120,44 +120,80 @@ class PricePath:
         return o, high, low, c, volume
 
 
+class PriceFeed(Protocol):
+    """Where the engine's market comes from (``bot.sim.feeds``): the seeded path, the real
+    venue's prices, or (the backtest) historical candles. Calls come with the engine lock
+    held, so prices answer from memory; ``refresh`` (polling) is made outside the lock, at
+    the ticker's cadence. A live feed's ``klines`` (once per cycle and symbol) and first
+    quote of a symbol are read through, holding the lock for that request."""
+
+    def last(self, symbol: str, at_ms: int) -> Decimal: ...
+
+    def mark(self, symbol: str, at_ms: int, last: Decimal) -> Decimal:
+        """``last``: the engine's last price at ``at_ms`` (a pin, if a test set one)."""
+        ...
+
+    def klines(
+        self,
+        symbol: str,
+        interval: str,
+        limit: int,
+        start_ms: int | None,
+        end_ms: int | None,
+        now_ms: int,
+        last: Decimal,
+    ) -> list[KlineRow]:
+        """Binance kline rows up to ``now_ms``; ``last`` closes the still-open candle."""
+        ...
+
+    def refresh(self, now_ms: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class Pins:
     last: Decimal | None = None
     mark: Decimal | None = None
 
 
+def round_to_tick(value: Decimal, tick: Decimal) -> Decimal:
+    return (Decimal(value) / tick).quantize(Decimal(1), ROUND_HALF_UP) * tick
+
+
 @dataclass
 class Market:
-    """Prices of every symbol at the sim clock's time, honouring test pins."""
+    """Prices of every symbol at the engine clock's time: the feed's, unless a test pinned them.
+
+    The feed (``bot.sim.feeds``) decides where prices come from: the seeded path, the
+    real venue, or history; the pins, the tick rounding and the kline shape are the
+    engine's, whatever the feed."""
 
     seed: int
     clock: Clock
     specs: dict[str, SymbolSpec]
+    feed: PriceFeed
     pins: dict[str, Pins] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.paths = {s: PricePath(self.seed, spec) for s, spec in self.specs.items()}
 
     def last(self, symbol: str, at_ms: int | None = None) -> Decimal:
         pin = self.pins.get(symbol)
         if pin and pin.last is not None:
             return pin.last
-        return self.paths[symbol].last_at(self.clock.now_ms() if at_ms is None else at_ms)
+        return self.feed.last(symbol, self.clock.now_ms() if at_ms is None else at_ms)
 
     def mark(self, symbol: str, at_ms: int | None = None) -> Decimal:
         pin = self.pins.get(symbol)
         if pin and pin.mark is not None:
             return pin.mark
         t = self.clock.now_ms() if at_ms is None else at_ms
-        last = self.last(symbol, t)
-        return (last * (1 + self.paths[symbol].basis_at(t))).quantize(_MARK_DECIMALS)
+        return self.feed.mark(symbol, t, self.last(symbol, t)).quantize(MARK_DECIMALS)
 
     def pin(self, symbol: str, *, mark: Decimal | None, last: Decimal | None) -> None:
         pin = self.pins.setdefault(symbol, Pins())
         if last is not None:
-            pin.last = self.paths[symbol].round_price(last)
+            pin.last = round_to_tick(last, self.specs[symbol].tick_size)
         if mark is not None:
-            pin.mark = Decimal(mark).quantize(_MARK_DECIMALS)
+            pin.mark = Decimal(mark).quantize(MARK_DECIMALS)
 
     def unpin(self, symbol: str) -> None:
         self.pins.pop(symbol, None)
@@ -171,47 +207,5 @@ class Market:
         end_ms: int | None = None,
     ) -> list[KlineRow]:
         """Binance kline rows; the still-open candle ends at the current last price."""
-        step = INTERVAL_MS[interval]
         now = self.clock.now_ms()
-        current = now - now % step
-        if start_ms is not None:
-            first = start_ms - start_ms % step + (step if start_ms % step else 0)
-            opens = [first + i * step for i in range(limit)]
-        else:
-            last_open = current if end_ms is None else min(current, end_ms - end_ms % step)
-            opens = [last_open - (limit - 1 - i) * step for i in range(limit)]
-        end = now if end_ms is None else min(end_ms, now)
-        return [self._kline(symbol, t, step, now) for t in opens if t <= end]
-
-    def _kline(self, symbol: str, open_ms: int, step: int, now: int) -> KlineRow:
-        path = self.paths[symbol]
-        first_minute = open_ms // MINUTE_MS
-        closed_until = min(open_ms + step, now - now % MINUTE_MS) // MINUTE_MS
-        candles = [path.minute_candle(m) for m in range(first_minute, closed_until)]
-        o = path.minute_open(first_minute)
-        highs = [c[1] for c in candles]
-        lows = [c[2] for c in candles]
-        close = candles[-1][3] if candles else o
-        volume = sum((c[4] for c in candles), Decimal(0))
-        if open_ms + step > now:  # the open candle: up to the current last price
-            close = self.last(symbol, now)
-            highs.append(max(o, close))
-            lows.append(min(o, close))
-            volume += Decimal("1.000")
-        high, low = max(highs), min(lows)
-        quote = (volume * (o + close) / 2).quantize(Decimal("0.00001"))
-        taker = (volume / 2).quantize(Decimal("0.001"))
-        return [
-            open_ms,
-            f"{o:f}",
-            f"{high:f}",
-            f"{low:f}",
-            f"{close:f}",
-            f"{volume:f}",
-            open_ms + step - 1,
-            f"{quote:f}",
-            int(volume * 100),
-            f"{taker:f}",
-            f"{(quote / 2).quantize(Decimal('0.00001')):f}",
-            "0",
-        ]
+        return self.feed.klines(symbol, interval, limit, start_ms, end_ms, now, self.last(symbol))

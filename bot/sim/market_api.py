@@ -9,7 +9,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.sim import errors, quotes
-from bot.sim.account import MAKER_FEE, TAKER_FEE
 from bot.sim.venue import Json, Venue
 
 DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
@@ -88,8 +87,8 @@ class MarketDataApi(Venue):
         symbol = self.spec(params.get("symbol")).symbol
         return {
             "symbol": symbol,
-            "makerCommissionRate": f"{MAKER_FEE:f}",
-            "takerCommissionRate": f"{TAKER_FEE:f}",
+            "makerCommissionRate": f"{self.fees.maker:f}",
+            "takerCommissionRate": f"{self.fees.taker:f}",
             "rpiCommissionRate": "0",
         }
 

@@ -8,6 +8,7 @@ manager; every thread it starts is named and joined on exit.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -16,21 +17,26 @@ from pathlib import Path
 from typing import Any
 
 from bot.sim import state
+from bot.sim.account import Fees
 from bot.sim.credentials import SIM_API_KEY, SIM_API_SECRET
+from bot.sim.errors import SimError
 from bot.sim.exchange import Exchange
 from bot.sim.faults import FaultPlan
 from bot.sim.gateway import Gateway, RequestRecord
 from bot.sim.hooks import CrashAt, Hook, RequestHooks
+from bot.sim.inprocess import InProcessAdapter
 from bot.sim.limits import RateLimiter
-from bot.sim.market import Clock
+from bot.sim.market import Clock, PriceFeed
 from bot.sim.market_streams import MarketFeed
 from bot.sim.rest import RestServer
 from bot.sim.routes import build_routes
 from bot.sim.stream import ListenKeys, StreamHub
-from bot.sim.symbols import default_symbols
+from bot.sim.symbols import SymbolSpec, default_symbols
 from bot.sim.venue import Json
 
 TICK_S = 0.25
+
+log = logging.getLogger(__name__)
 
 
 class Simulator:
@@ -42,16 +48,26 @@ class Simulator:
         ping_interval_s: float = 180,
         port: int = 0,
         ws_port: int = 0,
+        feed: PriceFeed | None = None,
+        fees: Fees | None = None,
+        clock_offset_ms: int | None = None,
+        specs: dict[str, SymbolSpec] | None = None,
     ) -> None:
+        """``feed``: where prices come from (the seeded path by default, ``bot.sim.feeds``);
+        ``clock_offset_ms``: server time minus wall time when the feed's venue dictates
+        it (else the saved offset, which only ``advance`` grows); ``specs``: the
+        instruments (the simulator's own by default, ``bot.sim.symbols``)."""
         self.state_file = Path(state_file) if state_file is not None else None
         saved = state.read(self.state_file) if self.state_file is not None else None
         account, offset_ms, pins = state.load_state(saved) if saved else (None, 0, {})
         self.exchange = Exchange(
             seed=seed,
-            clock=Clock(offset_ms),
-            specs=default_symbols(),
+            clock=Clock(offset_ms if clock_offset_ms is None else clock_offset_ms),
+            specs=default_symbols() if specs is None else specs,
             listen_keys=ListenKeys(int(listen_key_ttl_s * 1000)),
             account=account,
+            feed=feed,
+            fees=fees,
         )
         self.exchange.market.pins.update(pins)
         self.limiter = RateLimiter()
@@ -78,6 +94,9 @@ class Simulator:
 
     # --- lifecycle ---------------------------------------------------------------------
     def start(self) -> Simulator:
+        """Catch up with the market (triggers and fills due while no process ran), then
+        serve REST and the streams and start the ticker."""
+        self._catch_up()
         self._hub = StreamHub(
             self.exchange.listen_keys,
             self._key_is_valid,
@@ -101,6 +120,7 @@ class Simulator:
             self._hub.stop()
         with self.exchange.lock:
             self.save()
+        self.exchange.market.feed.close()
 
     def save(self) -> None:
         """Write the state file now (no-op without one)."""
@@ -119,6 +139,11 @@ class Simulator:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    def adapter(self) -> InProcessAdapter:
+        """A ``requests`` adapter answering REST from this process, without a socket
+        (mount it on a session for the simulator's URL; see ``bot.sim.inprocess``)."""
+        return InProcessAdapter(self.gateway)
 
     @property
     def rest_url(self) -> str:
@@ -361,8 +386,16 @@ class Simulator:
 
     def _tick_loop(self) -> None:
         while not self._stop.wait(TICK_S):
-            with self.exchange.lock:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Poll the feed (network I/O, so outside the lock), then match at its prices."""
+        self.exchange.market.feed.refresh(self.exchange.now_ms())
+        with self.exchange.lock:
+            try:
                 self._run_market()
+            except SimError as error:  # the feed had no price: match again next tick
+                log.warning("market not matched: %s", error.body())
 
     def _control(self, method: str, name: str, payload: Json) -> tuple[int, object]:
         """The `/_sim/<name>` HTTP control API (JSON in, JSON out) for subprocess tests."""

@@ -103,6 +103,33 @@ def default_symbols() -> dict[str, SymbolSpec]:
     return {s.symbol: s for s in specs}
 
 
+def spec_from_info(entry: Json) -> SymbolSpec:
+    """A real venue's ``symbols[]`` entry as the engine's instrument (dry-run trades the
+    venue's own filters). The inverse of :func:`symbol_info`; raises KeyError/ValueError
+    on an entry without the filters the engine checks."""
+    filters = {f["filterType"]: f for f in entry["filters"]}
+    price, lot = filters["PRICE_FILTER"], filters["LOT_SIZE"]
+    market_lot = filters.get("MARKET_LOT_SIZE", lot)
+    return SymbolSpec(
+        symbol=entry["symbol"],
+        base_asset=entry["baseAsset"],
+        quote_asset=entry["marginAsset"],
+        base_price=Decimal(0),  # the seeded path's start: unused, the venue prices it
+        tick_size=Decimal(price["tickSize"]),
+        price_precision=int(entry["pricePrecision"]),
+        step_size=Decimal(lot["stepSize"]),
+        quantity_precision=int(entry["quantityPrecision"]),
+        min_qty=Decimal(lot["minQty"]),
+        max_qty=Decimal(lot["maxQty"]),
+        market_max_qty=Decimal(market_lot["maxQty"]),
+        min_notional=Decimal(filters["MIN_NOTIONAL"]["notional"]),
+        min_price=Decimal(price["minPrice"]),
+        max_price=Decimal(price["maxPrice"]),
+        onboard_ms=int(entry.get("onboardDate", 0)),
+        liquidation_fee=Decimal(entry.get("liquidationFee", "0.0125")),
+    )
+
+
 def symbol_info(spec: SymbolSpec) -> Json:
     """One `symbols[]` entry of GET /fapi/v1/exchangeInfo."""
     return {

@@ -12,7 +12,7 @@ import secrets
 from decimal import Decimal
 
 from bot.sim import errors, views
-from bot.sim.account import MAKER_FEE, TAKER_FEE, ZERO, Income, Order, Trade, apply_fill
+from bot.sim.account import ZERO, Income, Order, Trade, apply_fill
 from bot.sim.validation import (
     CONDITIONAL_TYPES,
     bool_param,
@@ -112,7 +112,8 @@ class Trading(Venue):
     def execute_on_arrival(self, order: Order) -> None:
         last = self.market.last(order.symbol)
         if order.type == "MARKET":
-            self.fill(order, order.orig_qty, last, maker=False)
+            tick = self.specs[order.symbol].tick_size
+            self.fill(order, order.orig_qty, self.fees.market_price(order.side, last, tick), False)
             return
         crosses = order.price >= last if order.side == "BUY" else order.price <= last
         if crosses:
@@ -173,7 +174,8 @@ class Trading(Venue):
         signed = qty if order.side == "BUY" else -qty
         realised = apply_fill(position, signed, price)
         position.update_time = now
-        fee = (qty * price * (MAKER_FEE if maker else TAKER_FEE)).quantize(FEE_DECIMALS)
+        rate = self.fees.maker if maker else self.fees.taker
+        fee = (qty * price * rate).quantize(FEE_DECIMALS)
         asset = self.asset_of(order.symbol)
         self.account.wallet[asset] = self.account.wallet.get(asset, ZERO) + realised - fee
         trade = Trade(

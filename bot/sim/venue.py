@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.sim.account import AccountState, AlgoOrder, Order, Position
+    from bot.sim.account import AccountState, AlgoOrder, Fees, Order, Position
     from bot.sim.market import Clock, Market
     from bot.sim.stream import ListenKeys
     from bot.sim.symbols import SymbolSpec
@@ -29,6 +29,7 @@ class Venue:
     clock: Clock
     specs: dict[str, SymbolSpec]
     market: Market
+    fees: Fees
     listen_keys: ListenKeys
     account: AccountState
     outbox: list[Json]  # user-stream events, in the order they happened

@@ -60,8 +60,7 @@ BINANCE_FIELDS = frozenset(
         "commissionAsset", "isolatedWallet", "origType", "stopPrice",
     }
 )  # fmt: skip
-# The paper executor is Binance-shaped inside and is deleted by a later issue.
-WIRE_SPEAKERS = ("bot/exchange/", "bot/sim/", "bot/execution/paper")
+WIRE_SPEAKERS = ("bot/exchange/", "bot/sim/")
 
 
 def _field_reads(tree: ast.AST) -> list[tuple[int, str]]:
