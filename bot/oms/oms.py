@@ -52,6 +52,7 @@ from bot.oms.state import (
     OmsView,
     OrderState,
     PositionState,
+    index_by_client_id,
 )
 from bot.oms.store import Store
 
@@ -102,6 +103,7 @@ class Oms:
         self._orders: Map[tuple[str, int], OrderState] = Map(
             {(o.symbol, o.order_id): o for o in stored.orders}
         )
+        self._order_keys: Map[str, tuple[str, int]] = Map(index_by_client_id(self._orders))
         self._algo_orders = Map({a.client_algo_id: a for a in stored.algo_orders})
         self._algo_by_child = {
             (a.symbol, a.actual_order_id): a.client_algo_id
@@ -175,6 +177,7 @@ class Oms:
             day_pnls=self._ledger.day_pnls,
             leverage=self._leverage,
             meta=self._meta,
+            order_keys=self._order_keys,
         )
 
     def _check_writer(self) -> None:
@@ -216,6 +219,7 @@ class Oms:
             for key in orders:
                 del remaining_orders[key]
             self._orders = remaining_orders.finish()
+        self._order_keys = Map(index_by_client_id(self._orders))
         with self._algo_orders.mutate() as remaining_algos:
             for client_algo_id in algos:
                 del remaining_algos[client_algo_id]
@@ -529,7 +533,12 @@ class Oms:
         self._view = None
 
     def _put_order(self, order: OrderState) -> None:
-        self._orders = self._orders.set((order.symbol, order.order_id), order)
+        key = (order.symbol, order.order_id)
+        self._orders = self._orders.set(key, order)
+        indexed = self._order_keys.get(order.client_order_id)
+        held = None if indexed is None else self._orders.get(indexed)
+        if held is None or indexed == key or order.updated_ms >= held.updated_ms:
+            self._order_keys = self._order_keys.set(order.client_order_id, key)
         self._store.put_order(order)
         self._invalidate()
 

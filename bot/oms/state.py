@@ -169,10 +169,15 @@ class OmsView:
     day_pnls: Mapping[date, DayPnl] = field(default_factory=dict)
     leverage: Mapping[str, int] = field(default_factory=dict)
     meta: Mapping[str, str] = field(default_factory=dict)  # small records (plans, markers)
+    # client order id -> key in ``orders`` of the newest order with that id; built from
+    # ``orders`` when not given (the OMS keeps it up to date, so a lookup is O(1))
+    order_keys: Mapping[str, tuple[str, int]] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("orders", "algo_orders", "position_records", "day_pnls", "leverage", "meta"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
+        if self.order_keys is None:
+            object.__setattr__(self, "order_keys", _frozen(index_by_client_id(self.orders)))
 
     @property
     def open_orders(self) -> Mapping[str, OrderState]:
@@ -208,8 +213,21 @@ class OmsView:
 
     def order(self, client_order_id: str) -> OrderState | None:
         """The newest order with this client id (a filled order's id can be reused)."""
-        matches = [o for o in self.orders.values() if o.client_order_id == client_order_id]
-        return max(matches, key=lambda o: o.updated_ms, default=None)
+        assert self.order_keys is not None  # set in __post_init__
+        key = self.order_keys.get(client_order_id)
+        return None if key is None else self.orders.get(key)
+
+
+def index_by_client_id(
+    orders: Mapping[tuple[str, int], OrderState],
+) -> dict[str, tuple[str, int]]:
+    """Client order id -> key of the newest order carrying it."""
+    newest: dict[str, OrderState] = {}
+    for order in orders.values():
+        held = newest.get(order.client_order_id)
+        if held is None or order.updated_ms >= held.updated_ms:
+            newest[order.client_order_id] = order
+    return {cid: (o.symbol, o.order_id) for cid, o in newest.items()}
 
 
 Record = TypeVar("Record", bound="DataclassInstance")

@@ -274,3 +274,15 @@ def test_isolated_funding_fee_takes_its_symbol_from_the_position(oms, audit_dir)
     feed(oms, isolated, isolated)
     assert oms.snapshot().day_pnl(DAY) == Decimal("-0.5")
     assert [r["data"]["symbol"] for r in audit_records(audit_dir, "funding")] == ["BTCUSDC"]
+
+
+def test_a_reused_client_id_finds_the_newest_order_also_after_a_restart(oms, store, audit_dir):
+    feed(
+        oms,
+        payloads.order_update(E=1_760_000_000_100, c="reused", i=1, t=1),
+        payloads.order_update(E=1_760_000_500_000, c="reused", i=2, t=2),
+        payloads.order_update(E=1_760_000_000_200, c="reused", i=1, t=3),  # the old one, late
+    )
+    assert oms.snapshot().order("reused").order_id == 2
+    with AuditJournal(audit_dir) as journal:  # a new process reads the same store
+        assert Oms(store, journal, clock=lambda: NOW).snapshot().order("reused").order_id == 2
