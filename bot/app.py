@@ -23,6 +23,7 @@ from bot.cycle import TradingCycle
 from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import ExchangeError
 from bot.exchange.user_data import parse_user_data
+from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.execution.orders import OrderManager
 from bot.execution.plans import PlanBook
 from bot.killswitch import KillSwitch, StopRequest
@@ -42,6 +43,8 @@ from bot.wiring import connect_venue, credentials, order_settings, risk_limits
 if TYPE_CHECKING:
     from requests.adapters import BaseAdapter
 
+    from bot.sim import Simulator
+
 log = logging.getLogger(__name__)
 
 STREAM_READY_TIMEOUT_S = 15.0
@@ -54,13 +57,17 @@ class App:
     """The bot for one process: built whole by its constructor (what it opened is
     closed again if any step fails), always ended with :meth:`shutdown`."""
 
-    def __init__(self, runtime: Runtime, *, read_only: bool = False) -> None:
+    def __init__(
+        self, runtime: Runtime, *, read_only: bool = False, engine: Simulator | None = None
+    ) -> None:
         """``read_only`` makes the client refuse anything but reads. In dry-run the venue is
-        the exchange engine in this process (``connect_venue``), trading a paper account."""
+        the exchange engine in this process (``connect_venue``), trading a paper account;
+        ``engine`` (the backtest's) is the venue instead, owned and stopped by the App."""
         self.runtime = runtime
         self.read_only = read_only
         self.config = runtime.config
         self.dry_run = runtime.dry_run
+        self._engine = engine
         self.audit = runtime.audit
         self.kill_switch = KillSwitch(runtime.state_dir)
         self.stream: UserStream | None = None  # started by the modes that listen
@@ -86,7 +93,11 @@ class App:
         config, state_dir = self.config, self.runtime.state_dir
         exchange = config.exchange
         # the embedded simulator or dry-run's engine, or None
-        venue, self.sim = connect_venue(config, state_dir, dry_run=self.dry_run)
+        if self._engine is None:
+            venue, self.sim = connect_venue(config, state_dir, dry_run=self.dry_run)
+        else:
+            self.sim = self._engine
+            venue = Venue(self.sim.rest_url, self.sim.ws_url, SIM_USER_PATH)
         if self.sim is not None:
             self._opened("simulator", self.sim.stop)
         api_key, api_secret = credentials(

@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("resume", parents=common, help="clear the kill switch")
     sub.add_parser("status", parents=common, help="positions, orders, PnL, limits, health")
+    from bot.backtest.command import add_parser as add_backtest
+
+    add_backtest(sub, common)
     return parser
 
 
@@ -388,6 +391,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """The backtest (``bot.backtest``): a bad data file is a usage error (exit 2)."""
+    from bot.backtest.command import cmd_backtest as run_backtest
+    from bot.backtest.data import DataError
+
+    try:
+        return run_backtest(_load(args), args)
+    except DataError as exc:
+        print(f"data error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: cmd_run,
     "verify-audit": cmd_verify_audit,
@@ -398,6 +413,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "emergency-stop": cmd_emergency_stop,
     "resume": cmd_resume,
     "status": cmd_status,
+    "backtest": cmd_backtest,
 }
 
 

@@ -1,0 +1,1 @@
+"""The backtest: the unchanged bot trading the exchange engine replaying historical candles."""

@@ -1,0 +1,120 @@
+"""Binance's public USDⓈ-M data files (data.binance.vision layout), read into typed rows.
+
+Klines have 12 columns and ms timestamps; newer files start with a header row and some
+2025+ files stamp in µs: both are detected, never assumed. A ``.zip`` is read as
+published (its one CSV inside), checked against its ``.CHECKSUM`` (sha256) when that file
+is beside it. Gaps in a series are reported, never filled.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+import zipfile
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+US_THRESHOLD = 10**14  # an epoch above this is in µs (ms epochs stay below until year 5138)
+
+
+class DataError(ValueError):
+    """A data file that cannot be trusted: unreadable, a checksum mismatch, a bad row."""
+
+
+@dataclass(frozen=True)
+class Bar:
+    open_ms: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+
+@dataclass(frozen=True)
+class FundingRow:
+    time_ms: int
+    interval_hours: int
+    rate: Decimal
+
+
+@dataclass(frozen=True)
+class DataFile:
+    path: Path
+    sha256: str
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_text(path: Path) -> str:
+    """A CSV's text; a zip's single CSV after its ``.CHECKSUM`` (if present) matched."""
+    if path.suffix != ".zip":
+        return path.read_text()
+    checksum = path.with_name(path.name + ".CHECKSUM")
+    if checksum.exists():
+        expected = checksum.read_text().split()[0].lower()
+        if sha256_of(path) != expected:
+            raise DataError(f"{path.name}: sha256 does not match {checksum.name}; refused")
+    with zipfile.ZipFile(path) as archive:
+        names = [n for n in archive.namelist() if n.endswith(".csv")]
+        if len(names) != 1:
+            raise DataError(f"{path.name}: expected one CSV inside, found {len(names)}")
+        return archive.read(names[0]).decode()
+
+
+def _rows(path: Path) -> list[list[str]]:
+    rows = [row for row in csv.reader(io.StringIO(read_text(path))) if row]
+    if rows and not rows[0][0].strip().lstrip("-").isdigit():  # the header of newer files
+        rows = rows[1:]
+    return rows
+
+
+def _ms(value: str) -> int:
+    stamp = int(value)
+    return stamp // 1000 if stamp >= US_THRESHOLD else stamp
+
+
+def read_klines(path: Path) -> list[Bar]:
+    """Kline (or mark-price kline) rows: open time and OHLC(V); volume 0 when absent."""
+    bars = []
+    for number, row in enumerate(_rows(path), 1):
+        try:
+            o, h, low, c = (Decimal(v) for v in row[1:5])
+            bar = Bar(_ms(row[0]), o, h, low, c, Decimal(row[5]) if len(row) > 5 else Decimal(0))
+        except (IndexError, ValueError, ArithmeticError):
+            raise DataError(f"{path.name}: row {number} is not a kline: {row[:6]}") from None
+        if not (bar.low <= min(bar.open, bar.close) and max(bar.open, bar.close) <= bar.high):
+            raise DataError(f"{path.name}: row {number}: OHLC out of order")
+        bars.append(bar)
+    return bars
+
+
+def read_funding(path: Path) -> list[FundingRow]:
+    """``calc_time,funding_interval_hours,last_funding_rate`` rows."""
+    rows = []
+    for number, row in enumerate(_rows(path), 1):
+        try:
+            rows.append(FundingRow(_ms(row[0]), int(row[1]), Decimal(row[2])))
+        except (IndexError, ValueError, ArithmeticError):
+            raise DataError(f"{path.name}: row {number} is not a funding rate: {row}") from None
+    return rows
+
+
+def merge_bars(series: list[list[Bar]]) -> list[Bar]:
+    """Files of one symbol joined in time order; a bar present twice is kept once."""
+    by_open = {bar.open_ms: bar for bars in series for bar in bars}
+    return [by_open[t] for t in sorted(by_open)]
+
+
+def gaps(bars: list[Bar], step_ms: int) -> list[tuple[int, int]]:
+    """(last open before, first open after) of every hole in the series."""
+    return [
+        (a.open_ms, b.open_ms)
+        for a, b in itertools.pairwise(bars)
+        if b.open_ms - a.open_ms != step_ms
+    ]
