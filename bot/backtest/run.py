@@ -142,22 +142,29 @@ def run(config: BotConfig, market: Market, out: Path, *, tick_order: str) -> Tra
     start = next(iter(market.bars.values()))[0].open_ms
     engine = ReplayEngine(
         feed=feed, specs=specs, fees=fees, start_ms=start, balance=config.sim.starting_balance
-    ).start()
-    with Runtime(
-        config,
-        Secrets(),
-        dry_run=False,
-        mode="backtest",
-        log_level=config.logging.level,
-        console_level="ERROR",
-    ) as runtime:
-        app = App(runtime, engine=engine)
-        try:
-            app.prepare(stream=False)
-            driver = Driver(app, engine, feed, market.bars, market.funding, tick_order=tick_order)
-            trace = driver.run()
-            app.finish()
-            trace.account = engine.exchange.account
-        finally:
-            app.shutdown()
+    )
+    engine.start()
+    try:
+        with Runtime(
+            config,
+            Secrets(),
+            dry_run=False,
+            mode="backtest",
+            log_level=config.logging.level,
+            console_level="ERROR",
+        ) as runtime:
+            app = App(runtime, engine=engine)  # from here on the App owns and stops it
+            try:
+                app.prepare(stream=False)
+                driver = Driver(
+                    app, engine, feed, market.bars, market.funding, tick_order=tick_order
+                )
+                trace = driver.run()
+                app.finish()
+                trace.account = engine.exchange.account
+            finally:
+                app.shutdown()
+    except BaseException:
+        engine.stop()  # the App may not have taken it over yet (stopping twice is harmless)
+        raise
     return trace
