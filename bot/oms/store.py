@@ -197,7 +197,7 @@ class Store:
 
     def order(self, key: tuple[str, int]) -> OrderState | None:
         """An order by (symbol, order_id), staged or stored: history out of memory."""
-        staged = self._staged["orders"].get(key)
+        staged: OrderState | None = self._staged["orders"].get(key)
         if staged is not None:
             return staged
         row = self._db.execute(
@@ -207,7 +207,7 @@ class Store:
 
     def algo_order(self, client_algo_id: str) -> AlgoOrderState | None:
         """An algo order by clientAlgoId, staged or stored."""
-        staged = self._staged["algo_orders"].get(client_algo_id)
+        staged: AlgoOrderState | None = self._staged["algo_orders"].get(client_algo_id)
         if staged is not None:
             return staged
         row = self._db.execute(

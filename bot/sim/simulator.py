@@ -290,8 +290,9 @@ class Simulator:
             "raw", method=method, path=path, count=count, **options, content_type=content_type
         )
 
-    def push_raw_frame(self, text: str) -> None:
-        """Send one text frame, exactly as given, to every connected user-data socket."""
+    def push_raw_frame(self, text: str | bytes) -> None:
+        """Send one text frame, exactly as given, to every connected user-data socket
+        (bytes as they are: a frame that is not UTF-8, as a broken link may deliver)."""
         self._require_hub().push_raw(text)
 
     def on_request(self, hook: Hook | None) -> None:
