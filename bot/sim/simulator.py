@@ -424,6 +424,9 @@ class Simulator:
             self.reply_raw(body.pop("method", None), body.pop("path", None), **body)
         elif name == "push_raw_frame":
             self.push_raw_frame(payload["text"])
+        elif name == "push_raw_frames":  # many in one request: a bench's burst
+            for text in payload["frames"]:
+                self.push_raw_frame(text)
         elif name == "stall_triggers":
             self.stall_triggers(bool(payload.get("on", True)))
         elif name == "set_funding_rate":
