@@ -56,11 +56,12 @@ def _account(e_ms: int, wallet: Decimal, position: tuple[str, str, str] | None) 
     return json.dumps({"e": "ACCOUNT_UPDATE", "E": e_ms, "T": e_ms - 1, "a": a})
 
 
-def user_data_payloads(count: int, start_ms: int) -> list[str]:
-    """``count`` payloads (a multiple of ten is a whole number of trades)."""
+def user_data_payloads(count: int, start_ms: int, first_trade: int = 0) -> list[str]:
+    """``count`` payloads (a multiple of ten is a whole number of trades); a later
+    ``first_trade`` continues the sequence (new ids and times) in bounded chunks."""
     out: list[str] = []
     wallet = Decimal("10000")
-    trade = 0
+    trade = first_trade
     while len(out) < count:
         symbol, price = SYMBOLS[trade % len(SYMBOLS)]
         e = start_ms + trade * 1000

@@ -26,6 +26,8 @@ BENCHMARKS = (
     "api_weight",
     "soak",
     "audit_history",
+    "oms_history",
+    "socket_ingest",
 )
 RESULTS = ROOT / "bench" / "results.json"
 
@@ -131,6 +133,14 @@ def rows(results: dict[str, dict]) -> list[tuple[str, str, str, str]]:
             s, d = r["startup_s"], r["disk_per_month_mb"]
             out.append((name, f"start-up +{s['worst_added']} s after {r['extrapolated_to_days']} days (full live segment)", f"fresh {s['fresh']} s; import floor {s['import_floor']} s", f"≤ 0.3× floor: {_ok(met['startup'])}"))  # fmt: skip
             out.append((name, f"disk {d['kept_sealed']} MB/month sealed", f"{d['raw_written']} MB written ({d['ratio']}×); full verify {r['full_verify_s']['per_month']} s/month", ""))  # fmt: skip
+        elif name == "oms_history":
+            f, m, v = r["once_fresh"], r["once_month"], r["service_rss"]
+            out.append((name, f"--once {m['wall_s_median']} s, {m['max_rss_mb']} MB after {r['history']['days']} days", f"fresh {f['wall_s_median']} s, {f['max_rss_mb']} MB ({r['wall_vs_fresh']}×, {r['rss_vs_fresh']}×)", f"≤ 1.3× fresh: {_ok(met['wall'] and met['rss'])}"))  # fmt: skip
+            out.append((name, f"service RSS {v['month_mb']} MB; lookup {r['lookups']['view_order_by_client_id_us']} µs", f"fresh {v['fresh_mb']} MB; store by key {r['lookups']['store_order_by_key_us']} µs", f"≤ 80 MB: {_ok(met['service_rss'])}"))  # fmt: skip
+        elif name == "socket_ingest":
+            a = r["recv_alone_per_s"]
+            out.append((name, f"{r['socket_to_oms_per_s']:,} messages/s socket → OMS", f"socket alone {r['socket_alone_per_s']:,}/s; OMS consumer alone {r['oms_consumer_alone_per_s']:,}/s", f"≥ 50k/s: {_ok(met['socket_to_oms'])}"))  # fmt: skip
+            out.append((name, f"recv {a['utf8_skipped']:,}/s without the UTF-8 check", f"{a['utf8_checked']:,}/s with it", ""))  # fmt: skip
         elif name == "soak":
             out.append((name, f"RSS {r['rss_mb']['start']} → {r['rss_mb']['end']} MB, max queue {r['max_queue_depth']}", f"{r['sim_minutes']} sim min, {r['fills']} fills, {r['drops']} drops", f"flat/bounded/in sync: {_ok(all(met.values()))}"))  # fmt: skip
     return out

@@ -29,7 +29,7 @@ from bot.execution.plans import PlanBook
 from bot.killswitch import KillSwitch, StopRequest
 from bot.oms.commands import Command, OmsUnavailable
 from bot.oms.events import Event, OwnChanges, Snapshot
-from bot.oms.oms import Oms
+from bot.oms.oms import Oms, memory_window
 from bot.oms.reconcile import Drift, diff
 from bot.oms.store import Store
 from bot.oms.worker import OmsWorker
@@ -126,7 +126,9 @@ class App:
         self.store = Store.open(state_dir / "state.db")
         self._opened("store", self.store.close)
         settings = order_settings(config, dry_run=self.dry_run)
-        self.oms = Oms(self.store, self.audit, tag=settings.tag)
+        self.oms = Oms(
+            self.store, self.audit, tag=settings.tag, window=memory_window(config.strategy.interval)
+        )
         self.plans = PlanBook(self.oms.snapshot, self.submit)
         self.worker = OmsWorker(self.oms, self.inbound, decode=parse_user_data)
         self.guard = RiskGuard(risk_limits(config))

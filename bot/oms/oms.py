@@ -59,15 +59,27 @@ from bot.oms.store import Store
 log = logging.getLogger(__name__)
 
 PROCESSED_ID_RETENTION = timedelta(days=7)
-# Terminal orders and algo orders are history after this long: the SL streak has
-# counted them (a triggered child's ALGO_UPDATE link arrives within seconds) and the
-# duplicate-entry check only looks up the current candle's entry id.
+# Terminal orders and algo orders are deleted from the store after this long: the SL
+# streak has counted them and the exchange keeps the history.
 ORDER_RETENTION = timedelta(days=2)
+# Memory holds open state and only this much terminal history (at least two candles,
+# see memory_window): the SL streak counts an exit as soon as its leg is known (a
+# triggered child's ALGO_UPDATE link arrives within seconds) and the duplicate-entry
+# check looks up the current candle's entry id (and asks the exchange). Older records
+# are read from the store by key when an event for them arrives.
+MEMORY_WINDOW = timedelta(hours=1)
+_UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 _STATUS_RANK = {"NEW": 0, "PARTIALLY_FILLED": 1}  # every other status is final
 
 
 class WrongThread(RuntimeError):
     """A state change off the OMS worker thread: a bug, never to be caught and ignored."""
+
+
+def memory_window(interval: str) -> timedelta:
+    """The in-memory window for a candle interval (``"15m"``, ``"4h"``, ``"1d"``): the
+    current and previous candle, and at least MEMORY_WINDOW."""
+    return max(MEMORY_WINDOW, 2 * int(interval[:-1]) * _UNIT[interval[-1]])
 
 
 def _utc_now() -> datetime:
@@ -88,15 +100,24 @@ class Oms:
         *,
         clock: Callable[[], datetime] = _utc_now,
         tag: str = DEFAULT_TAG,
+        window: timedelta = MEMORY_WINDOW,
     ) -> None:
-        """``tag`` names this bot's client ids: only its own exits count in the streak."""
+        """``tag`` names this bot's client ids: only its own exits count in the streak;
+        ``window`` is how much terminal history memory keeps (see MEMORY_WINDOW)."""
         self._tag = tag
+        self._window_ms = window // timedelta(milliseconds=1)
         self._store = store
         self._audit = audit
         self._clock = clock
         self._writer: int | None = None  # the one thread allowed to change state
         self._view: OmsView | None = None
-        stored = store.load()
+        self._newest = store.newest_ms()  # the newest exchange time of an order held
+        self._evicted_at = self._newest  # exchange time of the last eviction from memory
+        self._processed_evicted_at = self._now_ms()
+        stored = store.load(
+            since_ms=self._newest - self._window_ms,
+            processed_since_ms=self._processed_evicted_at - self._window_ms,
+        )
         self._meta = dict(stored.meta)
         # Persistent maps: a change makes a new map sharing the rest, so publishing a
         # view is O(1) whatever the size of the history, and a reader's view never moves.
@@ -155,6 +176,7 @@ class Oms:
     def commit(self) -> None:
         self._check_writer()
         self._store.commit()
+        self._evict_if_due()
 
     def publish(self) -> None:
         """Make the current state what :meth:`snapshot` returns (built only if changed)."""
@@ -193,18 +215,36 @@ class Oms:
         self._invalidate()
 
     def _on_prune(self, command: Prune) -> None:
-        """Forget terminal (not open) orders and algo orders last updated before
-        ``before_ms`` and fill ids processed more than PROCESSED_ID_RETENTION ago, in
-        memory and in the store, so a long-running service stays bounded. Open orders
+        """Delete terminal (not open) orders and algo orders last updated before
+        ``before_ms`` and fill ids processed more than PROCESSED_ID_RETENTION ago from
+        the store, and evict from memory what the window no longer covers. Open orders
         stay whatever their age. Run at start and from the daily roll.
 
         The default horizon is ORDER_RETENTION before the newest exchange time the OMS
         holds, not before the local clock: a simulator's clock may be far from ours,
         and a restart after a long pause must not drop the orders of the last session."""
         before_ms = command.before_ms
-        processed_before_ms = int((self._clock() - PROCESSED_ID_RETENTION).timestamp() * 1000)
         if before_ms is None:
-            before_ms = self._newest_ms() - int(ORDER_RETENTION.total_seconds() * 1000)
+            before_ms = self._newest - int(ORDER_RETENTION.total_seconds() * 1000)
+        self._store.prune_orders(before_ms)
+        self._store.prune_processed(
+            int((self._clock() - PROCESSED_ID_RETENTION).timestamp() * 1000)
+        )
+        self._evict()
+
+    def _evict_if_due(self) -> None:
+        """Evict a quarter window after the last eviction (exchange time for orders,
+        local time for fill ids), so memory holds at most about 1.25 windows."""
+        quarter = self._window_ms // 4
+        if self._newest - self._evicted_at >= quarter or (
+            self._now_ms() - self._processed_evicted_at >= quarter
+        ):
+            self._evict()
+
+    def _evict(self) -> None:
+        """Terminal orders and algo orders older than the window, and fill ids processed
+        before it, leave memory; they stay in the store (read by key when needed)."""
+        before_ms = self._newest - self._window_ms
         orders = [
             key
             for key, order in self._orders.items()
@@ -215,39 +255,41 @@ class Oms:
             for key, algo in self._algo_orders.items()
             if not algo.is_open and algo.updated_ms < before_ms
         ]
-        with self._orders.mutate() as remaining_orders:
-            for key in orders:
-                del remaining_orders[key]
-            self._orders = remaining_orders.finish()
-        self._order_keys = Map(index_by_client_id(self._orders))
-        with self._algo_orders.mutate() as remaining_algos:
-            for client_algo_id in algos:
-                del remaining_algos[client_algo_id]
-            self._algo_orders = remaining_algos.finish()
-        gone = set(algos)
-        self._algo_by_child = {
-            child: algo for child, algo in self._algo_by_child.items() if algo not in gone
-        }
+        if orders:
+            with self._orders.mutate() as remaining_orders:
+                for key in orders:
+                    del remaining_orders[key]
+                self._orders = remaining_orders.finish()
+            self._order_keys = Map(index_by_client_id(self._orders))
+        if algos:
+            with self._algo_orders.mutate() as remaining_algos:
+                for client_algo_id in algos:
+                    del remaining_algos[client_algo_id]
+                self._algo_orders = remaining_algos.finish()
+            gone = set(algos)
+            self._algo_by_child = {
+                child: algo for child, algo in self._algo_by_child.items() if algo not in gone
+            }
+        now_ms = self._now_ms()
+        processed_before_ms = now_ms - self._window_ms
         self._processed = {
             key: at for key, at in self._processed.items() if at >= processed_before_ms
         }
-        self._store.delete_orders(orders)
-        self._store.delete_algo_orders(algos)
-        self._store.prune_processed(processed_before_ms)
+        self._evicted_at, self._processed_evicted_at = self._newest, now_ms
         self._invalidate()
         if orders or algos:
             log.info(
-                "pruned %d orders and %d algo orders last updated before %d",
+                "%d orders and %d algo orders last updated before %d left memory",
                 len(orders),
                 len(algos),
                 before_ms,
             )
 
-    def _newest_ms(self) -> int:
-        return max(
-            (r.updated_ms for r in (*self._orders.values(), *self._algo_orders.values())),
-            default=0,
-        )
+    def _now_ms(self) -> int:
+        return int(self._clock().timestamp() * 1000)
+
+    def _is_processed(self, key: str) -> bool:
+        return key in self._processed or self._store.is_processed(key)
 
     def _on_seed(self, command: SeedDayPnl) -> None:
         """Merge a day's income history from the exchange (commission negative, as the
@@ -264,7 +306,7 @@ class Oms:
         )
         if seeded is not before:
             for key in command.counted:
-                if key not in self._processed:
+                if not self._is_processed(key):
                     self._mark_processed(key)
 
     def alarm(self, kind: str, message: str, data: dict[str, Any]) -> None:
@@ -292,8 +334,8 @@ class Oms:
 
     def _on_order_update(self, event: OrderTradeUpdate) -> None:
         key = (event.symbol, event.order_id)
-        current = self._orders.get(key)
-        new_fill = event.is_fill and event.fill_key not in self._processed
+        current = self._orders.get(key) or self._store.order(key)
+        new_fill = event.is_fill and not self._is_processed(event.fill_key)
         first_fill_ms = current.first_fill_ms if current else None
         if new_fill and (first_fill_ms is None or event.trade_time_ms < first_fill_ms):
             first_fill_ms = event.trade_time_ms
@@ -372,7 +414,9 @@ class Oms:
     # algo orders ------------------------------------------------------------------------
 
     def _on_algo_update(self, event: AlgoUpdate) -> None:
-        current = self._algo_orders.get(event.client_algo_id)
+        current = self._algo_orders.get(event.client_algo_id) or self._store.algo_order(
+            event.client_algo_id
+        )
         actual = event.actual_order_id or (current.actual_order_id if current else None)
         if current is None or event.event_time_ms >= current.updated_ms:
             self._put_algo_order(
@@ -403,7 +447,9 @@ class Oms:
         if actual is not None:
             # The link is timeless: record it even from a stale event.
             self._algo_by_child[(event.symbol, actual)] = event.client_algo_id
-            child = self._orders.get((event.symbol, actual))
+            child = self._orders.get((event.symbol, actual)) or self._store.order(
+                (event.symbol, actual)
+            )
             if child is not None and (counted := self._count_exit(child)) is not child:
                 self._put_order(counted)
 
@@ -445,7 +491,7 @@ class Oms:
             event.transaction_time_ms or event.event_time_ms,
             event.event_time_ms,
         )
-        if key in self._processed:
+        if self._is_processed(key):
             return
         self._mark_processed(key)
         self._ledger.record_funding(event, amount)
@@ -534,6 +580,7 @@ class Oms:
 
     def _put_order(self, order: OrderState) -> None:
         key = (order.symbol, order.order_id)
+        self._newest = max(self._newest, order.updated_ms)
         self._orders = self._orders.set(key, order)
         indexed = self._order_keys.get(order.client_order_id)
         held = None if indexed is None else self._orders.get(indexed)
@@ -543,6 +590,7 @@ class Oms:
         self._invalidate()
 
     def _put_algo_order(self, algo: AlgoOrderState) -> None:
+        self._newest = max(self._newest, algo.updated_ms)
         self._algo_orders = self._algo_orders.set(algo.client_algo_id, algo)
         if algo.actual_order_id is not None:
             self._algo_by_child[(algo.symbol, algo.actual_order_id)] = algo.client_algo_id
@@ -560,15 +608,16 @@ class Oms:
         self._invalidate()
 
     def _mark_processed(self, key: str) -> None:
-        processed_ms = int(self._clock().timestamp() * 1000)
+        processed_ms = self._now_ms()
         self._processed[key] = processed_ms
         self._store.add_processed(key, processed_ms)
 
 
 def load_view(store: Store) -> OmsView:
     """The persisted state as a view, without an OMS and without writing anything
-    (for the read-only ``main.py reconcile``: ``diff(take_snapshot(...), load_view(store))``)."""
-    stored = store.load()
+    (for the read-only ``main.py reconcile``: ``diff(take_snapshot(...), load_view(store))``):
+    open state and the last MEMORY_WINDOW of terminal history, like an OMS's start."""
+    stored = store.load(since_ms=store.newest_ms() - MEMORY_WINDOW // timedelta(milliseconds=1))
     return OmsView(
         orders=Map({(o.symbol, o.order_id): o for o in stored.orders}),
         algo_orders=Map({a.client_algo_id: a for a in stored.algo_orders}),

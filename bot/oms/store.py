@@ -33,13 +33,14 @@ after start-up and the income-history seed repair.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bot.domain.enums import OPEN_ALGO_STATUSES, OPEN_ORDER_STATUSES
 from bot.oms.state import (
     AlgoOrderState,
     BalanceState,
@@ -51,7 +52,7 @@ from bot.oms.state import (
     encode,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = """
 CREATE TABLE orders (
@@ -71,8 +72,20 @@ CREATE TABLE risk_counters (name TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+# Start-up reads open records and a recent window, retention deletes by age: indexed,
+# so neither scans a month of history.
+_SCHEMA_V2 = """
+CREATE INDEX orders_by_status ON orders (status);
+CREATE INDEX orders_by_updated ON orders (updated_ms);
+CREATE INDEX algo_orders_by_status ON algo_orders (status);
+CREATE INDEX algo_orders_by_updated ON algo_orders (updated_ms);
+CREATE INDEX processed_ids_by_time ON processed_ids (processed_ms);
+"""
+
 # Upgrades from version N to N+1; append, never edit.
-_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1}
+_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2}
+_OPEN_ORDERS = ",".join(f"'{s}'" for s in sorted(OPEN_ORDER_STATUSES))
+_OPEN_ALGOS = ",".join(f"'{s}'" for s in sorted(OPEN_ALGO_STATUSES))
 
 
 class StoreError(RuntimeError):
@@ -105,8 +118,8 @@ class Store:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
         self._prune_processed_before: int | None = None
+        self._prune_orders_before: int | None = None
         self._staged = _empty_stage()
-        self._deleted = _empty_deletes()
         self.path = path
 
     @classmethod
@@ -132,18 +145,40 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def load(self) -> StoredState:
+    def load(self, *, since_ms: int | None = None, processed_since_ms: int = 0) -> StoredState:
+        """The committed state. With ``since_ms``, only open orders and algo orders and
+        those updated at or after it (what the OMS keeps in memory); fill ids processed
+        at or after ``processed_since_ms``. Older history stays here, read by key."""
         db = self._db
+        if since_ms is None:
+            order_rows = db.execute("SELECT body FROM orders")
+            algo_rows = db.execute("SELECT body FROM algo_orders")
+        else:
+            order_rows = db.execute(
+                f"SELECT body FROM orders WHERE status IN ({_OPEN_ORDERS}) "
+                f"UNION ALL SELECT body FROM orders WHERE updated_ms >= ? "
+                f"AND status NOT IN ({_OPEN_ORDERS})",
+                (since_ms,),
+            )
+            algo_rows = db.execute(
+                f"SELECT body FROM algo_orders WHERE status IN ({_OPEN_ALGOS}) "
+                f"UNION ALL SELECT body FROM algo_orders WHERE updated_ms >= ? "
+                f"AND status NOT IN ({_OPEN_ALGOS})",
+                (since_ms,),
+            )
         return StoredState(
-            orders=[decode(OrderState, b) for (b,) in db.execute("SELECT body FROM orders")],
-            algo_orders=[
-                decode(AlgoOrderState, b) for (b,) in db.execute("SELECT body FROM algo_orders")
-            ],
+            orders=[decode(OrderState, b) for (b,) in order_rows],
+            algo_orders=[decode(AlgoOrderState, b) for (b,) in algo_rows],
             positions=[
                 decode(PositionState, b) for (b,) in db.execute("SELECT body FROM positions")
             ],
             balances=[decode(BalanceState, b) for (b,) in db.execute("SELECT body FROM balances")],
-            processed_ids=dict(db.execute("SELECT key, processed_ms FROM processed_ids")),
+            processed_ids=dict(
+                db.execute(
+                    "SELECT key, processed_ms FROM processed_ids WHERE processed_ms >= ?",
+                    (processed_since_ms,),
+                )
+            ),
             day_pnls=[
                 DayPnl(date.fromisoformat(d), Decimal(r), Decimal(c), Decimal(f))
                 for d, r, c, f in db.execute(
@@ -153,6 +188,39 @@ class Store:
             counters=self._counters(),
             meta=dict(db.execute("SELECT key, value FROM metadata")),
         )
+
+    def newest_ms(self) -> int:
+        """The newest exchange time of any stored order or algo order (0 if none)."""
+        (orders,) = self._db.execute("SELECT max(updated_ms) FROM orders").fetchone()
+        (algos,) = self._db.execute("SELECT max(updated_ms) FROM algo_orders").fetchone()
+        return max(orders or 0, algos or 0)
+
+    def order(self, key: tuple[str, int]) -> OrderState | None:
+        """An order by (symbol, order_id), staged or stored: history out of memory."""
+        staged: OrderState | None = self._staged["orders"].get(key)
+        if staged is not None:
+            return staged
+        row = self._db.execute(
+            "SELECT body FROM orders WHERE symbol = ? AND order_id = ?", key
+        ).fetchone()
+        return decode(OrderState, row[0]) if row else None
+
+    def algo_order(self, client_algo_id: str) -> AlgoOrderState | None:
+        """An algo order by clientAlgoId, staged or stored."""
+        staged: AlgoOrderState | None = self._staged["algo_orders"].get(client_algo_id)
+        if staged is not None:
+            return staged
+        row = self._db.execute(
+            "SELECT body FROM algo_orders WHERE client_algo_id = ?", (client_algo_id,)
+        ).fetchone()
+        return decode(AlgoOrderState, row[0]) if row else None
+
+    def is_processed(self, key: str) -> bool:
+        """Whether a fill or funding id was processed (staged or stored)."""
+        if key in self._staged["processed_ids"]:
+            return True
+        row = self._db.execute("SELECT 1 FROM processed_ids WHERE key = ?", (key,)).fetchone()
+        return row is not None
 
     def _counters(self) -> RiskCounters:
         row = self._db.execute("SELECT body FROM risk_counters WHERE name = 'sl'").fetchone()
@@ -179,13 +247,10 @@ class Store:
     def add_processed(self, key: str, processed_ms: int) -> None:
         self._staged["processed_ids"].setdefault(key, processed_ms)
 
-    def delete_orders(self, keys: Iterable[tuple[str, int]]) -> None:
-        """Stage the removal of orders by (symbol, order_id), committed with the batch."""
-        self._unstage("orders", keys)
-
-    def delete_algo_orders(self, client_algo_ids: Iterable[str]) -> None:
-        """Stage the removal of algo orders by clientAlgoId, committed with the batch."""
-        self._unstage("algo_orders", client_algo_ids)
+    def prune_orders(self, before_ms: int) -> None:
+        """Delete terminal orders and algo orders last updated before ``before_ms``,
+        with the next commit (open ones stay whatever their age)."""
+        self._prune_orders_before = before_ms
 
     def prune_processed(self, before_ms: int) -> None:
         """Forget ids processed before ``before_ms`` (events that old are never
@@ -199,32 +264,30 @@ class Store:
         """Write every staged change in one transaction: the batch is durable or absent
         (apart from records SQLite refuses; see the module docstring)."""
         staged, self._staged = self._staged, _empty_stage()
-        deleted, self._deleted = self._deleted, _empty_deletes()
         try:
-            self._write(staged, deleted, refused=None)
+            self._write(staged, refused=None)
             self._db.commit()
             return
         except sqlite3.OperationalError:
             # Locked or I/O: nothing is written; keep the batch staged to retry.
             self._db.rollback()
-            self._staged, self._deleted = staged, deleted
+            self._staged = staged
             raise
         except Exception:
             self._db.rollback()
         refused: list[str] = []
         try:
-            self._write(staged, deleted, refused=refused)
+            self._write(staged, refused=refused)
             self._db.commit()
         except BaseException:
             self._db.rollback()
-            self._staged, self._deleted = staged, deleted
+            self._staged = staged
             raise
         raise UnstorableRecords(refused)
 
     def _write(
         self,
         staged: dict[str, dict[Any, Any]],
-        deleted: dict[str, list[_Row]],
         *,
         refused: list[str] | None,
     ) -> None:
@@ -235,9 +298,17 @@ class Store:
                 "DELETE FROM processed_ids WHERE processed_ms < ?", (self._prune_processed_before,)
             )
             self._prune_processed_before = None
-        for table, keys in deleted.items():
-            if keys:
-                self._db.executemany(_DELETE[table], keys)
+        if self._prune_orders_before is not None:
+            before = (self._prune_orders_before,)
+            self._db.execute(
+                f"DELETE FROM orders WHERE updated_ms < ? AND status NOT IN ({_OPEN_ORDERS})",
+                before,
+            )
+            self._db.execute(
+                f"DELETE FROM algo_orders WHERE updated_ms < ? AND status NOT IN ({_OPEN_ALGOS})",
+                before,
+            )
+            self._prune_orders_before = None
         for table, records in staged.items():
             if not records:
                 continue
@@ -257,22 +328,12 @@ class Store:
     def _stage(self, table: str, key: Any, record: Any) -> None:
         self._staged[table][key] = record
 
-    def _unstage(self, table: str, keys: Iterable[Any]) -> None:
-        staged, deleted = self._staged[table], self._deleted[table]
-        for key in keys:
-            staged.pop(key, None)
-            deleted.append(key if isinstance(key, tuple) else (key,))
-
 
 _Row = tuple[Any, ...]  # the SQLite parameters of one row
 
 
 def _empty_stage() -> dict[str, dict[Any, Any]]:
     return {table: {} for table in _UPSERT}
-
-
-def _empty_deletes() -> dict[str, list[_Row]]:
-    return {table: [] for table in _DELETE}
 
 
 _UPSERT = {
@@ -284,10 +345,6 @@ _UPSERT = {
     "day_pnl": "INSERT OR REPLACE INTO day_pnl VALUES (?, ?, ?, ?)",
     "risk_counters": "INSERT OR REPLACE INTO risk_counters VALUES (?, ?)",
     "metadata": "INSERT OR REPLACE INTO metadata VALUES (?, ?)",
-}
-_DELETE = {
-    "orders": "DELETE FROM orders WHERE symbol = ? AND order_id = ?",
-    "algo_orders": "DELETE FROM algo_orders WHERE client_algo_id = ?",
 }
 # Row parameters of a staged (key, record), in column order.
 _ROW: dict[str, Callable[[Any, Any], _Row]] = {

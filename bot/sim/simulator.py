@@ -290,8 +290,9 @@ class Simulator:
             "raw", method=method, path=path, count=count, **options, content_type=content_type
         )
 
-    def push_raw_frame(self, text: str) -> None:
-        """Send one text frame, exactly as given, to every connected user-data socket."""
+    def push_raw_frame(self, text: str | bytes) -> None:
+        """Send one text frame, exactly as given, to every connected user-data socket
+        (bytes as they are: a frame that is not UTF-8, as a broken link may deliver)."""
         self._require_hub().push_raw(text)
 
     def on_request(self, hook: Hook | None) -> None:
@@ -423,6 +424,9 @@ class Simulator:
             self.reply_raw(body.pop("method", None), body.pop("path", None), **body)
         elif name == "push_raw_frame":
             self.push_raw_frame(payload["text"])
+        elif name == "push_raw_frames":  # many in one request: a bench's burst
+            for text in payload["frames"]:
+                self.push_raw_frame(text)
         elif name == "stall_triggers":
             self.stall_triggers(bool(payload.get("on", True)))
         elif name == "set_funding_rate":

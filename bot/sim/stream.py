@@ -148,7 +148,7 @@ class StreamHub:
         if not self._silent.is_set():
             self._queue.put(("key", (key, event)))
 
-    def push_raw(self, text: str) -> None:
+    def push_raw(self, text: str | bytes) -> None:
         """One text frame, exactly as given, to every connected user-data socket."""
         if not self._silent.is_set():
             self._queue.put(("raw", text))
@@ -225,7 +225,7 @@ class StreamHub:
                 if not self._silent.is_set():
                     self._push_market()
             match item:
-                case ("raw", str() as text):
+                case ("raw", str() | bytes() as text):
                     self._send_raw(text)
                 case ("event", dict() as event):
                     self._send_user(event, self._is_valid)
@@ -240,7 +240,7 @@ class StreamHub:
             for key in [k for k in sub.listen_keys if wanted(k)]:
                 _send(sub, ws_protocol.frame(session, key, event))
 
-    def _send_raw(self, text: str) -> None:
+    def _send_raw(self, text: str | bytes) -> None:
         for sub in self._subs_snapshot():
             if sub.session.root == "private":
                 _send(sub, text)
@@ -273,6 +273,6 @@ class StreamHub:
                 sub.connection.ping()
 
 
-def _send(sub: _Subscriber, text: str) -> None:
+def _send(sub: _Subscriber, text: str | bytes) -> None:
     with contextlib.suppress(ConnectionClosed, OSError):
-        sub.connection.send(text)
+        sub.connection.send(text, text=True)  # bytes too: a text frame, valid UTF-8 or not

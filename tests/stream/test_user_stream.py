@@ -84,3 +84,12 @@ def test_a_triggered_stop_loss_reaches_the_streak_through_the_stream(bot: Bot):
     assert view.open_algo_orders == {}
     assert view.algo_orders[sl_id].actual_order_id is not None
     eventually(bot.in_sync, "OMS equals the exchange")
+
+
+def test_a_frame_that_is_not_utf8_is_counted_malformed_and_the_stream_goes_on(bot: Bot):
+    """The socket skips websocket-client's slow UTF-8 check; the decode still refuses."""
+    bot.sim.push_raw_frame(b'{"e":"ORDER_TRADE_UPDATE","E":1,"o":{"c":"\xff\xfe"}}')
+    bot.market("BUY", "0.010", "ufb-BTCUSDC-1760000000004-E")
+    eventually(lambda: "BTCUSDC" in bot.oms.snapshot().positions, "the next event applied")
+    assert bot.worker.malformed == 1
+    assert bot.stream.health().reconnects == 0
