@@ -96,3 +96,40 @@ def test_two_runs_give_byte_identical_reports_and_the_journal_verifies(tmp_path:
     ).read_bytes()
     result = audit_anchor.check_journal(tmp_path / "one" / "state" / "audit", None, None)
     assert result.ok and result.records > 0
+
+
+def test_the_daily_loss_limit_blocks_entries_in_simulated_time_until_00_00_utc(
+    tmp_path: Path,
+) -> None:
+    start = T0 + 23 * 3_600_000 + 40 * 60_000  # 2024-01-01 23:40 UTC
+    bars = [
+        ("40000", "40000", "40000", "40000"),  # close: long @ 40000, SL 39600
+        ("40000", "40100", "39500", "39700"),  # SL: -10.8 with fees; close: long @ 39700
+        ("39700", "39750", "39200", "39300"),  # SL 39303: -10.7; today -21.5: refused at 23:55
+        ("39300", "39300", "39300", "39300"),  # closes 00:00 Jan 2: a new UTC day, enters
+        ("39300", "39300", "38800", "38800"),  # its stop (38907) fills: the trade is complete
+    ]
+    folder = tmp_path / "data"
+    folder.mkdir()
+    lines = [
+        f"{start + i * STEP},{o},{h},{low},{c},1.000,{start + (i + 1) * STEP - 1},0,1,0,0,0"
+        for i, (o, h, low, c) in enumerate(bars)
+    ]
+    (folder / "BTCUSDC-5m-2024-01.csv").write_text("\n".join(lines) + "\n")
+    config = _config().model_copy(
+        update={"risk": _config().risk.model_copy(update={"daily_loss_limit": Decimal(20)})}
+    )
+    args = argparse.Namespace(
+        data=folder, start=None, end=None, symbols=None, out=tmp_path / "out", tick_order="ohlc"
+    )
+
+    report, _ = backtest(config, args)
+
+    entries = [t["entry_time"] for t in _trades(tmp_path / "out")]
+    assert entries == ["2024-01-01T23:45:00Z", "2024-01-01T23:50:00Z", "2024-01-02T00:00:00Z"]
+    # the third stop in a row then starts the SL-streak cooldown (3 by default), also in
+    # simulated time: the last candle's close is refused for that reason
+    assert report["figures"]["entries_refused_by_risk"] == {
+        "daily loss limit": 1,
+        "stop-loss streak": 1,
+    }
