@@ -3,16 +3,15 @@ a frame that breaks parsing, a consumer that is gone, a liquidation."""
 
 from __future__ import annotations
 
-import json
-import time
 from decimal import Decimal
 
-from bot.audit import journal_files
 from bot.cli import EXIT_ERROR, _report
 from bot.exchange.orders import market_order
 from bot.service import _guard
 from bot.sim import Simulator
+from tests.audit_reader import audit_records
 from tests.e2e.conftest import running_app
+from tests.waiting import eventually
 
 
 def push_frame(sim: Simulator, text: str) -> None:
@@ -20,20 +19,8 @@ def push_frame(sim: Simulator, text: str) -> None:
     sim.push_raw_frame(text)
 
 
-def eventually(condition, what: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(0.01)
-
-
 def alarms(tmp_path) -> list[dict]:
-    records = [
-        json.loads(line)
-        for path in journal_files(tmp_path / "audit")
-        for line in path.read_text().splitlines()
-    ]
-    return [r["data"] for r in records if r["kind"] == "alarm"]
+    return [r["data"] for r in audit_records(tmp_path / "audit", "alarm")]
 
 
 def entries_sent(sim: Simulator) -> list:

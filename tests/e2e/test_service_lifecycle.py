@@ -7,12 +7,12 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import ROOT
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -25,13 +25,6 @@ def start_service(bot) -> subprocess.Popen:
         stderr=subprocess.DEVNULL,
         text=True,
     )
-
-
-def wait_for(condition, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.002)
 
 
 def handles(pid: int, signum: int) -> bool:
@@ -47,16 +40,16 @@ def requested(bot, method: str, path: str) -> bool:
 
 
 def as_soon_as_handled(bot, process) -> None:
-    wait_for(lambda: handles(process.pid, signal.SIGTERM))
+    eventually(lambda: handles(process.pid, signal.SIGTERM), timeout=15, interval=0.002)
 
 
 def waiting_for_the_first_snapshot(bot, process) -> None:
     # the listenKey POST is executed, its reply held back: start-up waits for the stream
-    wait_for(lambda: requested(bot, "POST", "/fapi/v1/listenKey"))
+    eventually(lambda: requested(bot, "POST", "/fapi/v1/listenKey"), timeout=15, interval=0.002)
 
 
 def during_the_first_cycle(bot, process) -> None:
-    wait_for(lambda: requested(bot, "GET", "/fapi/v1/klines"))
+    eventually(lambda: requested(bot, "GET", "/fapi/v1/klines"), timeout=15, interval=0.002)
 
 
 def while_the_scheduler_runs(bot, process) -> None:

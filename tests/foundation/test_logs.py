@@ -77,7 +77,7 @@ def test_listen_keys_never_reach_the_debug_log_even_when_replaced(tmp_path, monk
     from bot.exchange.venues import SIM_USER_PATH, Venue
     from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
     from bot.stream.user_stream import UserStream
-    from tests.stream.conftest import eventually
+    from tests.waiting import eventually
 
     numbers = itertools.count()
     keys: list[str] = []

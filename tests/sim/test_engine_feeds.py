@@ -16,6 +16,7 @@ from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
 from bot.sim.account import Fees
 from bot.sim.feeds import VenueFeed
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -23,15 +24,6 @@ def venue_reader(sim: Simulator) -> Iterator[ExchangeClient]:
     """Unsigned reads of the "real venue" (the test's standalone simulator), no keys."""
     with ExchangeClient(Venue(sim.rest_url, sim.ws_url, SIM_USER_PATH), "", "") as reader:
         yield reader
-
-
-def wait_for(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def test_engine_prices_follow_the_venue_feed_with_zero_signed_requests(sim, venue_reader):
@@ -44,7 +36,7 @@ def test_engine_prices_follow_the_venue_feed_with_zero_signed_requests(sim, venu
 
         sim.set_prices("BTCUSDC", mark=Decimal("59000"), last=Decimal("58990"))
 
-        assert wait_for(lambda: market.last("BTCUSDC") == Decimal("58990"))
+        eventually(lambda: market.last("BTCUSDC") == Decimal("58990"), timeout=5, interval=0.02)
         assert market.mark("BTCUSDC") == Decimal("59000")
         candles = market.klines("BTCUSDC", "15m", 5)
         assert candles[-1][4] == "58990.00"  # the venue's own open candle
@@ -80,12 +72,20 @@ def test_mark_price_stop_triggers_on_a_mark_move_of_the_feed_not_a_last_move(sim
             trader.session.close()
 
         sim.set_prices("BTCUSDC", last=Decimal("58000"))  # last through the stop, mark not
-        assert wait_for(lambda: engine.exchange.market.last("BTCUSDC") == Decimal("58000"))
+        eventually(
+            lambda: engine.exchange.market.last("BTCUSDC") == Decimal("58000"),
+            timeout=5,
+            interval=0.02,
+        )
         time.sleep(0.6)  # two engine ticks
         assert engine.position("BTCUSDC")["positionAmt"] == "0.010"
 
         sim.set_prices("BTCUSDC", mark=Decimal("58900"))
-        assert wait_for(lambda: engine.position("BTCUSDC")["positionAmt"] in ("0", "0.000"))
+        eventually(
+            lambda: engine.position("BTCUSDC")["positionAmt"] in ("0", "0.000"),
+            timeout=5,
+            interval=0.02,
+        )
     assert sim.signed_requests() == 0
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 from binance.error import ClientError
@@ -11,6 +9,7 @@ from binance.um_futures import UMFutures
 from websockets.sync.client import connect
 
 from bot.sim import DROP, SIM_API_KEY, SIM_API_SECRET, Simulator
+from tests.waiting import eventually
 
 BTC = "BTCUSDC"
 ORDER = {"symbol": BTC, "side": "BUY", "type": "MARKET", "quantity": "0.010"}
@@ -58,17 +57,10 @@ def test_raw_frame_reaches_every_user_socket(sim: Simulator, client: UMFutures) 
     key = client.new_listen_key()["listenKey"]
     url = f"{sim.ws_url}/private/ws/{key}"
     with connect(url) as first, connect(f"{url}?events=ORDER_TRADE_UPDATE") as second:
-        _wait_for(lambda: sim.stream_connections() == 2)
+        eventually(lambda: sim.stream_connections() == 2, timeout=5)
         sim.push_raw_frame("not json {")
         assert first.recv(timeout=5) == "not json {"
         assert second.recv(timeout=5) == "not json {"
-
-
-def _wait_for(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def test_request_hooks_see_every_request_before_and_after_execution(

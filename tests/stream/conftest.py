@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -25,16 +24,9 @@ from bot.oms.store import Store
 from bot.oms.worker import OmsWorker
 from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
 from bot.stream.user_stream import UserStream, take_snapshot
+from tests.waiting import eventually
 
-WAIT_S = 10.0  # upper bound for "eventually"; tests normally finish far sooner
-
-
-def eventually(condition: Callable[[], object], what: str, timeout: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:g} s: {what}")
-        time.sleep(0.01)
+WAIT_S = 10.0  # upper bound for a wait in these tests; they normally finish far sooner
 
 
 def our_threads() -> set[threading.Thread]:

@@ -3,7 +3,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.exchange.orders import stop_loss
-from tests.stream.conftest import Bot, eventually
+from tests.stream.conftest import Bot
+from tests.waiting import eventually
 
 
 def test_a_fill_updates_position_and_balance_through_the_stream(bot: Bot):
