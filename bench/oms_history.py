@@ -19,7 +19,6 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -28,15 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bot_runs import run_child, run_once, write_config
 from bench.common import cli
+from bench.history import write_history
 from bench.simproc import SimProcess
 from bot.oms.oms import ORDER_RETENTION, PROCESSED_ID_RETENTION, Oms
-from bot.oms.state import DayPnl, OrderState
+from bot.oms.state import DayPnl
 from bot.oms.store import Store
 
 GOAL_FACTOR = 1.3
 GOAL_SERVICE_RSS_MB = 80
 MONTH_DAYS = 30
-BATCH = 20_000
 
 _SERVICE = """
 import sys, time
@@ -59,25 +58,6 @@ with Store.open(__import__("pathlib").Path(state) / "state.db") as store, AuditJ
     print(len(oms.snapshot().orders))
 """
 
-_TEMPLATE = OrderState(
-    symbol="BTCUSDC",
-    order_id=0,
-    client_order_id="",
-    side="SELL",
-    order_type="MARKET",
-    status="FILLED",
-    orig_qty=Decimal("0.010"),
-    price=Decimal(0),
-    avg_price=Decimal("60000.1"),
-    stop_price=Decimal(0),
-    filled_qty=Decimal("0.010"),
-    reduce_only=True,
-    close_position=False,
-    updated_ms=0,
-    first_fill_ms=0,
-    exit_counted=True,
-)
-
 
 def build_history(state_db: Path, end: datetime) -> dict:
     """What a month at one fill per second leaves in the store (see the docstring)."""
@@ -86,23 +66,7 @@ def build_history(state_db: Path, end: datetime) -> dict:
     fill_ids = int(PROCESSED_ID_RETENTION.total_seconds())
     started = time.perf_counter()
     with Store.open(state_db) as store:
-        for n in range(orders):
-            at = end_ms - (orders - n) * 1000
-            store.put_order(
-                replace(
-                    _TEMPLATE,
-                    order_id=10_000_000 + n,
-                    client_order_id=f"ufb-BTCUSDC-h{n}-TP",
-                    updated_ms=at,
-                    first_fill_ms=at,
-                )
-            )
-            if n % BATCH == BATCH - 1:
-                store.commit()
-        for n in range(fill_ids):
-            store.add_processed(f"trade:BTCUSDC:{n}", end_ms - (fill_ids - n) * 1000)
-            if n % BATCH == BATCH - 1:
-                store.commit()
+        write_history(store, orders=orders, fill_ids=fill_ids, end_ms=end_ms)
         for day in range(MONTH_DAYS):
             today = date.fromordinal(end.date().toordinal() - day)
             store.put_day_pnl(DayPnl(today, Decimal("12.5"), Decimal("-20.7"), Decimal("-0.3")))

@@ -4,12 +4,10 @@ run loads only open state and a window, finishes the bracket, and loses nothing.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
-from decimal import Decimal
 
 import pytest
 
-from bot.oms.state import OrderState
+from bench.history import FIRST_ORDER_ID, write_history
 from bot.oms.store import Store
 from tests.e2e.conftest import BotRunner
 from tests.e2e.test_crash_recovery import NEVER, entries, killed_at
@@ -19,42 +17,18 @@ pytestmark = pytest.mark.e2e
 ORDERS = 20_000  # terminal orders, one a second: more than the in-memory window
 FILL_IDS = 60_000
 
-OLD = OrderState(
-    symbol="BTCUSDC",
-    order_id=0,
-    client_order_id="",
-    side="SELL",
-    order_type="MARKET",
-    status="FILLED",
-    orig_qty=Decimal("0.010"),
-    price=Decimal(0),
-    avg_price=Decimal("60000"),
-    stop_price=Decimal(0),
-    filled_qty=Decimal("0.010"),
-    reduce_only=True,
-    close_position=False,
-    updated_ms=0,
-    first_fill_ms=0,
-    exit_counted=True,
-)
-
 
 def add_history(bot: BotRunner) -> None:
-    end_ms = int(time.time() * 1000) - 60_000
     with Store.open(bot.state_dir / "state.db") as store:
-        for n in range(ORDERS):
-            at = end_ms - (ORDERS - n) * 1000
-            store.put_order(
-                replace(OLD, order_id=9_000_000 + n, client_order_id=f"h{n}", updated_ms=at)
-            )
-        for n in range(FILL_IDS):
-            store.add_processed(f"trade:BTCUSDC:{n}", end_ms - (FILL_IDS - n) * 100)
+        write_history(
+            store, orders=ORDERS, fill_ids=FILL_IDS, end_ms=int(time.time() * 1000) - 60_000
+        )
 
 
 def stored_history(bot: BotRunner) -> tuple[int, int]:
     with Store.open(bot.state_dir / "state.db") as store:
         loaded = store.load()
-    old = sum(1 for o in loaded.orders if o.order_id >= 9_000_000 and o.status == "FILLED")
+    old = sum(1 for o in loaded.orders if o.order_id >= FIRST_ORDER_ID and o.status == "FILLED")
     fill_ids = sum(1 for key in loaded.processed_ids if key.startswith("trade:BTCUSDC:"))
     return old, fill_ids
 
