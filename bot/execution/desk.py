@@ -178,6 +178,15 @@ class OrderDesk:
             raise Rejected(0, f"close refused locally: {decision.reason}")
         return self.send(Leg.CLOSE, order)
 
+    def exchange_position(self, symbol: str) -> tuple[Decimal, Decimal]:
+        """(signed amount, entry price) of the symbol's position as the exchange has it
+        now; (0, 0) when flat. The OMS view may lag: decisions that would add risk or
+        remove protection ask here."""
+        for position in self.client.position_risk():
+            if position.symbol == symbol and position.amount != 0:
+                return position.amount, position.entry_price
+        return Decimal(0), Decimal(0)
+
     def reference_price(self, symbol: str, fallback: Decimal | None) -> Decimal:
         """The mark price, else the last price, else ``fallback``: a repair goes on when
         one market-data read fails (the price only feeds the exit's risk check)."""

@@ -23,7 +23,7 @@ from functools import partial
 
 from bot.client_ids import Intent, Leg, Source, make_client_id
 from bot.domain.enums import FINAL_ORDER_STATUSES, BracketOutcome
-from bot.domain.records import Order, Position
+from bot.domain.records import Order
 from bot.domain.rules import SymbolRules
 from bot.exchange.errors import ExchangeError
 from bot.execution.bracket import ENTRY_SIDE, entry_order, exit_orders, exit_prices
@@ -200,7 +200,7 @@ class OrderManager:
             )
         try:
             existing = self._client.query_order(symbol, entry_id)
-            amount = _position_amount(self._client.position_risk(), symbol)
+            amount, _ = self._desk.exchange_position(symbol)
         except ExchangeError as error:
             return self._failed(symbol, entry_id, f"cannot check for an existing entry: {error}")
         if existing is not None:
@@ -335,7 +335,3 @@ class OrderManager:
         self._desk.decision("entry_failed", symbol, client_id, reason)
         log.error("%s %s", symbol, reason)
         return BracketResult(BracketOutcome.ERROR, reason, symbol, client_id)
-
-
-def _position_amount(positions: list[Position], symbol: str) -> Decimal:
-    return sum((p.amount for p in positions if p.symbol == symbol), Decimal(0))

@@ -107,7 +107,7 @@ class PositionGuard:
         )
 
     def _repair(self, symbol: str, plan: BracketPlan | None) -> list[str]:
-        amount, entry_price = self._exchange_position(symbol)
+        amount, entry_price = self._desk.exchange_position(symbol)
         if amount == 0:
             return []
         if plan is not None and not plan.holds(amount):
@@ -247,7 +247,7 @@ class PositionGuard:
         return stuck
 
     def _close_stuck(self, symbol: str, stuck: list[str]) -> list[str]:
-        amount, entry_price = self._exchange_position(symbol)
+        amount, entry_price = self._desk.exchange_position(symbol)
         if amount == 0:
             return []
         close_id = make_client_id(
@@ -285,7 +285,7 @@ class PositionGuard:
         cancelled: list[str] = []
         for symbol, ids in sorted(by_symbol.items()):
             try:
-                amount, _ = self._exchange_position(symbol)
+                amount, _ = self._desk.exchange_position(symbol)
                 if amount != 0:
                     continue
                 for client_algo_id in ids:
@@ -339,12 +339,6 @@ class PositionGuard:
             return self._client.query_algo_order(client_algo_id) is None
         except ExchangeError:
             return False
-
-    def _exchange_position(self, symbol: str) -> tuple[Decimal, Decimal]:
-        for position in self._client.position_risk():
-            if position.symbol == symbol and position.amount != 0:
-                return position.amount, position.entry_price
-        return Decimal(0), Decimal(0)
 
     def _now_ms(self) -> int:
         return int(self._desk.clock().timestamp() * 1000)
