@@ -25,7 +25,7 @@ from bot.execution.orders import BracketResult, OrderManager
 from bot.execution.plans import PlanBook
 from bot.oms.state import OmsView
 from bot.risk.guard import RiskGuard
-from bot.strategy.base import Side, Signal, Strategy, parse_klines
+from bot.strategy.base import Candle, Side, Signal, Strategy, parse_klines
 from bot.strategy.exits import exit_distances
 
 log = logging.getLogger(__name__)
@@ -99,11 +99,15 @@ class TradingCycle:
         for line in self._orders.cancel_orphans(self._view()):
             report.add(line)
 
-    def signal_for(self, symbol: str) -> tuple[Signal | None, str]:
+    def closed_candles(self, symbol: str) -> list[Candle]:
+        """The strategy's history: its interval and length, closed candles only."""
         rows = self._market.klines(
             symbol, self._config.strategy.interval, self._config.strategy.candles
         )
-        candles = parse_klines(rows, self._clock.now_ms())
+        return parse_klines(rows, self._clock.now_ms())
+
+    def signal_for(self, symbol: str) -> tuple[Signal | None, str]:
+        candles = self.closed_candles(symbol)
         if not candles:
             return None, "no closed candle"
         signal = self._strategy.evaluate(symbol, candles, self._view())
@@ -162,10 +166,7 @@ class TradingCycle:
     def forced_signal(self, symbol: str, side: Side) -> Signal | str:
         """An operator's signal: the strategy's exit distances on the latest closed
         candles (the same history the strategy decides on), or why there are none."""
-        rows = self._market.klines(
-            symbol, self._config.strategy.interval, self._config.strategy.candles
-        )
-        candles = parse_klines(rows, self._clock.now_ms())
+        candles = self.closed_candles(symbol)
         distances = exit_distances(self._strategy, candles) if candles else None
         if distances is None:
             return (
