@@ -86,12 +86,12 @@ class PositionGuard:
         open_algos = [_covering(a) for a in view.open_algo_orders.values()]
         plan = self._plans.get(symbol)
         covered = _uncovered(open_algos, symbol, amount) == 0
-        if covered and not self._take_profit_missing(view, plan, amount):
+        if covered and not self._take_profit_missing(view, open_algos, plan, amount):
             return []
         return self._repair(symbol, plan)
 
     def _take_profit_missing(
-        self, view: OmsView, plan: BracketPlan | None, amount: Decimal
+        self, view: OmsView, open_algos: list[_Algo], plan: BracketPlan | None, amount: Decimal
     ) -> bool:
         """Whether the view shows neither the planned take profit nor its end."""
         if plan is None or not plan.holds(amount):
@@ -99,12 +99,7 @@ class PositionGuard:
         planned = view.algo_orders.get(plan.take_profit_client_id)
         if planned is not None and planned.status != CLOSED_BY_RECONCILE:
             return False  # open, or ended in a way to respect (filled, cancelled)
-        return not any(
-            a.symbol == plan.symbol
-            and a.side == plan.exit_side
-            and a.order_type in TAKE_PROFIT_TYPES
-            for a in view.open_algo_orders.values()
-        )
+        return not _has(open_algos, plan.symbol, plan.exit_side, TAKE_PROFIT_TYPES)
 
     def _repair(self, symbol: str, plan: BracketPlan | None) -> list[str]:
         amount, entry_price = self._desk.exchange_position(symbol)
