@@ -172,6 +172,7 @@ class AuditJournal:
         self._file = self._open(self._file_number)
         self._file_first_seq, self._rotate_at = self._live_file_start()
         self._retention = retention
+        self._observers: list[Callable[[dict[str, Any]], None]] = []
         self._finish_seals()
         self._apply_retention()
 
@@ -192,9 +193,24 @@ class AuditJournal:
 
     def append(self, kind: str, data: dict[str, Any], *, sync: bool = False) -> dict[str, Any]:
         """Write one record. ``sync=True`` fsyncs before returning: use it for
-        anything written before an order is sent, so a crash cannot lose it."""
+        anything written before an order is sent, so a crash cannot lose it.
+        Observers see the record after it is written (see :meth:`observe`)."""
         with self._lock:
-            return self._append(kind, data, sync)
+            record = self._append(kind, data, sync)
+        for observer in self._observers:
+            try:
+                observer(record)
+            except Exception:
+                log.exception("audit observer failed on %s record %d", kind, record["seq"])
+        return record
+
+    def observe(self, observer: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``observer`` with every record appended from now on, on the appending
+        thread, outside the journal's lock, with the record as written (redacted). The
+        journal is the one record of what the bot did, so alerts and metrics hang here
+        and never need a hook in trading code. An observer must not block (hand work to
+        its own thread); one that raises is logged and never stops the append."""
+        self._observers.append(observer)
 
     def retire(self, older_than: datetime) -> list[str]:
         """Delete the oldest sealed segments last written before ``older_than``, after

@@ -285,3 +285,19 @@ def test_logged_heads_are_read_with_their_place_and_a_new_chain_forgets_older_on
     (tmp_path / "bot.log").write_bytes(b"a\nb\n" + head(2) + b"audit head seq=3 hash=short\n")
     claims = head_claims(tmp_path / "bot.log")
     assert [(c.seq, c.place) for c in claims] == [(1, "bot.log.1:4"), (2, "bot.log:3")]
+
+
+def test_observers_see_each_record_redacted_and_a_failing_one_never_stops_the_append(tmp_path):
+    seen: list[dict] = []
+
+    def broken(record: dict) -> None:
+        raise RuntimeError("observer bug")
+
+    with AuditJournal(tmp_path, redactor=Redactor(["my-api-key-123"])) as journal:
+        journal.observe(broken)
+        journal.observe(seen.append)
+        journal.append("alarm", {"reason": "key my-api-key-123 rejected"}, sync=True)
+        journal.append("order_send", {"client_id": "ufb-BTCUSDC-x"})
+    assert [record["kind"] for record in seen] == ["alarm", "order_send"]
+    assert "my-api-key-123" not in json.dumps(seen)
+    assert verify(tmp_path).ok
