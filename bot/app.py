@@ -38,7 +38,8 @@ from bot.runtime import Runtime
 from bot.strategy.loader import load_strategy
 from bot.stream.recovery import missed_exit_events
 from bot.stream.user_stream import UserStream, take_snapshot
-from bot.wiring import connect_venue, credentials, order_settings, risk_limits
+from bot.telegram.control import TelegramControl
+from bot.wiring import CredentialsMissing, connect_venue, credentials, order_settings, risk_limits
 
 if TYPE_CHECKING:
     from requests.adapters import BaseAdapter
@@ -71,6 +72,7 @@ class App:
         self.audit = runtime.audit
         self.kill_switch = KillSwitch(runtime.state_dir)
         self.stream: UserStream | None = None  # started by the modes that listen
+        self.telegram: TelegramControl | None = None  # the service's, when configured
         self.stopping = threading.Event()  # set on a stop request: start-up waits end early
         self.oms_failure: str | None = None  # set when the service must stop (see serve)
         self._writes_at_start = 0
@@ -293,6 +295,36 @@ class App:
             self.worker.wait_idle(timeout=10)
         if changed or not stream_ok:
             self.apply_snapshot()
+
+    def start_telegram(self) -> None:
+        """Service mode only (never ``--once``): Telegram control, when configured."""
+        settings = self.config.telegram
+        if not settings.enabled:
+            return
+        token = self.runtime.secrets.telegram_token
+        if token is None:
+            raise CredentialsMissing(
+                "telegram.enabled needs BOT_TELEGRAM_TOKEN in .env or the environment"
+            )
+        from bot.telegram.actions import AppOperator
+        from bot.telegram.api import TelegramApi
+
+        self.telegram = TelegramControl(
+            TelegramApi(settings.api_base, token.get_secret_value()),
+            AppOperator(self),
+            self.audit,
+            chat_ids=settings.chat_ids,
+            poll_timeout_s=settings.poll_timeout_s,
+            confirm_window_s=settings.confirm_window_s,
+        )
+        self.telegram.start()
+        self._opened("telegram control", self.telegram.stop)
+
+    def check_telegram(self) -> None:
+        """Service guard: a control thread that died is alarmed once; trading goes on."""
+        if self.telegram is not None and not self.telegram.alive:
+            self.telegram = None
+            self._alarm("telegram_down", {"reason": "the telegram control thread died"})
 
     # --- operator commands ------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from bot.audit_anchor import AuditBroken
 from bot.config import BotConfig, ConfigError, Secrets, dump_yaml, load_config, migrate_file
 from bot.cycle import CycleReport
 from bot.exchange.errors import SymbolNotTradable
-from bot.killswitch import KillSwitch
+from bot.killswitch import KillSwitch, resume
 from bot.lock import StateDirLocked
 from bot.logs import FILE_ONLY, LOG_FILE
 from bot.oms.reconcile import format_drift_table
@@ -378,8 +378,7 @@ def _ack_wait_s(text: str) -> float:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     with _runtime(args, "resume") as runtime:
-        was_on = KillSwitch(runtime.state_dir).clear()
-        runtime.audit.append("kill_switch", {"engaged": False, "was_engaged": was_on}, sync=True)
+        was_on = resume(KillSwitch(runtime.state_dir), runtime.audit)
     print("kill switch cleared" if was_on else "kill switch was not set")
     return EXIT_OK
 

@@ -29,6 +29,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    StrictInt,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -40,7 +41,7 @@ from bot.strategy.loader import load_strategy
 
 SCHEMA_VERSION: Final = 2
 ENV_PREFIX = "BOT__"
-SECRET_ENV_NAMES = ("BINANCE_API_KEY", "BINANCE_API_SECRET")
+SECRET_ENV_NAMES = ("BINANCE_API_KEY", "BINANCE_API_SECRET", "BOT_TELEGRAM_TOKEN")
 MAX_CONFIG_BYTES = 1024 * 1024
 MAX_YAML_DEPTH = 20
 MAX_MONEY = Decimal(1_000_000_000)  # USDC: any larger limit or balance is a typo
@@ -160,6 +161,32 @@ class LoggingConfig(_Section):
     audit_segment_bytes: int = Field(2 * 1024 * 1024, ge=64 * 1024, le=1024**3)
 
 
+class TelegramConfig(_Section):
+    """Optional control over Telegram (``bot/telegram``); the token is a secret
+    (``BOT_TELEGRAM_TOKEN``), never a key here."""
+
+    enabled: bool = False
+    chat_ids: tuple[StrictInt, ...] = ()  # the only chats whose commands are obeyed
+    poll_timeout_s: int = Field(5, ge=1, le=50)  # getUpdates long poll; bounds stop time
+    confirm_window_s: int = Field(60, ge=10, le=600)  # a /flatten code is valid this long
+    api_base: str = "https://api.telegram.org"
+
+    @field_validator("api_base")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url
+
+    @_model_validator(mode="after")
+    def _enabled_needs_chats(self) -> TelegramConfig:
+        if self.enabled and not self.chat_ids:
+            raise ValueError("telegram.enabled needs at least one allow-listed chat id")
+        if len(set(self.chat_ids)) != len(self.chat_ids):
+            raise ValueError("chat_ids are listed twice")
+        return self
+
+
 class BotConfig(_Section):
     schema_version: Literal[2] = SCHEMA_VERSION
     exchange: ExchangeConfig = ExchangeConfig()
@@ -172,6 +199,7 @@ class BotConfig(_Section):
     sim: SimConfig = SimConfig()
     paths: PathsConfig = PathsConfig()
     logging: LoggingConfig = LoggingConfig()
+    telegram: TelegramConfig = TelegramConfig()
 
     @field_validator("symbols")
     @classmethod
@@ -200,6 +228,7 @@ class Secrets(BaseModel):
     model_config = ConfigDict(frozen=True)
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
+    telegram_token: SecretStr | None = None
 
     @classmethod
     def load(
@@ -210,7 +239,9 @@ class Secrets(BaseModel):
         )
         values.update({k: environ[k] for k in SECRET_ENV_NAMES if environ.get(k)})
         return cls(
-            api_key=values.get("BINANCE_API_KEY"), api_secret=values.get("BINANCE_API_SECRET")
+            api_key=values.get("BINANCE_API_KEY"),
+            api_secret=values.get("BINANCE_API_SECRET"),
+            telegram_token=values.get("BOT_TELEGRAM_TOKEN"),
         )
 
 

@@ -19,8 +19,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.files import write_atomic
+
+if TYPE_CHECKING:
+    from bot.audit import AuditJournal
 
 KILL_SWITCH_FILE = "KILL_SWITCH"
 ACK_FILE = "KILL_SWITCH.ack"
@@ -110,6 +114,24 @@ class KillSwitch:
         if not isinstance(lines, list):
             return Acknowledgement(("(the acknowledgement lists no actions)",), False)
         return Acknowledgement(tuple(str(line) for line in lines), ack.get("ok") is True)
+
+
+def stop_entries(switch: KillSwitch, audit: AuditJournal, reason: str) -> bool:
+    """Engage the switch and nothing else: open positions keep their orders and stops.
+    False (and the file left as it is, so a pending stop request is not overwritten)
+    when it was engaged already."""
+    if switch.engaged:
+        return False
+    switch.engage(reason)
+    audit.append("kill_switch", {"engaged": True, "flatten": False, "reason": reason}, sync=True)
+    return True
+
+
+def resume(switch: KillSwitch, audit: AuditJournal) -> bool:
+    """Clear the switch (``main.py resume``, Telegram ``/resume``); whether it was engaged."""
+    was_on = switch.clear()
+    audit.append("kill_switch", {"engaged": False, "was_engaged": was_on}, sync=True)
+    return was_on
 
 
 def _read_json(path: Path) -> dict[str, object] | None:

@@ -76,7 +76,7 @@ class Runtime:
         self.state_dir = state_dir_for(config, dry_run=dry_run)
         self.redactor = Redactor(
             secret.get_secret_value()
-            for secret in (secrets.api_key, secrets.api_secret)
+            for secret in (secrets.api_key, secrets.api_secret, secrets.telegram_token)
             if secret is not None
         )
         self.redactor.add(audit_key)

@@ -109,6 +109,7 @@ def _guard(app: App, scheduler: BlockingScheduler | None = None) -> None:
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
         return
+    app.check_telegram()
     app.trading.look_after_positions(CycleReport())
     write_health(app)
 
@@ -168,6 +169,7 @@ def serve(app: App, signals: StopSignals) -> None:
     signals.on_stop(app.stopping.set)
     try:
         if not signals.requested:
+            app.start_telegram()
             app.prepare(stream=True)
         if not signals.requested:
             _run_scheduler(app, signals)
