@@ -8,11 +8,14 @@ URL). The token is also registered with the Redactor, which masks it in every lo
 line (urllib3 logs request lines at DEBUG).
 
 Replies are untrusted: an update that does not fit is skipped (its id still moves
-the offset on), a reply that is not ``{"ok": true, "result": ...}`` is an error.
+the offset on), a reply that is not ``{"ok": true, "result": ...}`` (or not JSON
+Python can parse, e.g. nested too deep) is an error, never an exception of another
+type that would end the polling thread.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,9 +89,12 @@ class TelegramApi:
             response = self._session.post(
                 self._url + method, json=params, timeout=(CONNECT_TIMEOUT_S, read_timeout_s)
             )
-            body = response.json()
-        except requests.RequestException as error:  # its message holds the URL; not JSON too
+        except requests.RequestException as error:  # its message holds the URL
             raise TelegramError(f"{method}: {type(error).__name__}") from None
+        try:
+            body = json.loads(response.content)
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
+            raise TelegramError(f"{method}: HTTP {response.status_code}, not JSON") from None
         if not isinstance(body, dict) or body.get("ok") is not True or "result" not in body:
             described = body.get("description") if isinstance(body, dict) else None
             why = described[:MAX_DESCRIPTION] if isinstance(described, str) else "no description"

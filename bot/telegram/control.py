@@ -120,7 +120,7 @@ class TelegramControl:
                     updates = self._api.get_updates(offset, self._poll_timeout_s)
             except TelegramError as error:
                 failures += 1
-                delay = min(MAX_BACKOFF_S, 2.0**failures)
+                delay = min(MAX_BACKOFF_S, 2.0 ** (failures - 1))
                 log.warning("telegram: %s; next try in %g s", error, delay)
                 self._stop.wait(delay)
                 continue

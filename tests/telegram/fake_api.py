@@ -22,6 +22,7 @@ class FakeTelegram:
         self._closing = False
         self.sent: list[tuple[int, str]] = []  # (chat id, text) of every sendMessage
         self.calls: list[str] = []  # every path requested, token included
+        self._raw_replies: list[bytes] = []  # answers to the next getUpdates calls, as is
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -55,6 +56,15 @@ class FakeTelegram:
             )
             self._next_id += 1
             self._cond.notify_all()
+
+    def reply_raw(self, body: bytes) -> None:
+        """The next ``getUpdates`` is answered 200 with ``body``, whatever it is."""
+        with self._cond:
+            self._raw_replies.append(body)
+
+    def raw_pending(self) -> int:
+        with self._cond:
+            return len(self._raw_replies)
 
     def replies(self, chat_id: int) -> list[str]:
         with self._cond:
@@ -94,7 +104,11 @@ class FakeTelegram:
                     )
                     return
                 method = self.path[len(prefix) :]
-                if method == "getUpdates":
+                with fake._cond:
+                    raw = fake._raw_replies.pop(0) if fake._raw_replies else None
+                if method == "getUpdates" and raw is not None:
+                    self._send(200, raw)
+                elif method == "getUpdates":
                     self._reply(200, {"ok": True, "result": fake._get_updates(params)})
                 elif method == "sendMessage":
                     with fake._cond:
@@ -104,7 +118,9 @@ class FakeTelegram:
                     self._reply(404, {"ok": False, "description": "Not Found"})
 
             def _reply(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
+                self._send(status, json.dumps(body).encode())
+
+            def _send(self, status: int, data: bytes) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -33,11 +33,14 @@ def test_an_allow_listed_stopentries_engages_the_kill_switch_keeps_the_stops_and
         assert app.kill_switch.pending_request() is None  # nothing for the service to do
         assert Decimal(sim.position("BTCUSDC")["positionAmt"]) == amount
         assert len(sim.open_algo_orders("BTCUSDC")) == stops > 0
+        telegram.say(ALLOWED, "/stopentries")  # a switch already ON is left as it is
+        assert "already ON (telegram /stopentries)" in answer(telegram, ALLOWED, 2)
         telegram.say(ALLOWED, "/resume")
-        assert answer(telegram, ALLOWED, 2) == "kill switch cleared"
+        assert answer(telegram, ALLOWED, 3) == "kill switch cleared"
         assert not app.kill_switch.engaged
     records = audit_records(tmp_path / "audit")
     assert [r["data"] for r in records if r["kind"] == "telegram_command"] == [
+        {"chat_id": ALLOWED, "command": "/stopentries"},
         {"chat_id": ALLOWED, "command": "/stopentries"},
         {"chat_id": ALLOWED, "command": "/resume"},
     ]
@@ -105,3 +108,14 @@ def test_the_token_never_reaches_the_log_when_telegram_is_unreachable(sim, tmp_p
     text = log_file.read_text()
     assert TOKEN not in text and TOKEN.split(":")[1] not in text
     assert "telegram: getUpdates: ConnectionError; next try in" in text
+
+
+def test_a_malformed_reply_from_telegram_does_not_stop_the_control(sim, tmp_path, telegram):
+    with controlled_app(sim, tmp_path, telegram.base) as app:
+        listening(telegram)
+        telegram.reply_raw(b"[" * 100_000 + b"]" * 100_000)  # json.loads: RecursionError
+        telegram.reply_raw(b'{"ok": true, "result": [{"update_id": true}, 7, {"message": 1}]}')
+        eventually(lambda: telegram.raw_pending() == 0, "the malformed replies served")
+        telegram.say(ALLOWED, "/pnl")
+        assert "realised" in answer(telegram, ALLOWED, 1)
+        assert app.telegram is not None and app.telegram.alive
