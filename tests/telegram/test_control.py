@@ -119,3 +119,15 @@ def test_a_malformed_reply_from_telegram_does_not_stop_the_control(sim, tmp_path
         telegram.say(ALLOWED, "/pnl")
         assert "realised" in answer(telegram, ALLOWED, 1)
         assert app.telegram is not None and app.telegram.alive
+
+
+def test_the_service_guard_alarms_once_when_the_control_thread_is_gone(sim, tmp_path, telegram):
+    from bot.service import _guard
+
+    with controlled_app(sim, tmp_path, telegram.base) as app:
+        listening(telegram)
+        app.telegram.stop()  # no longer running, as a thread that died
+        _guard(app)
+        _guard(app)
+    alarms = [r["data"] for r in audit_records(tmp_path / "audit", "alarm")]
+    assert alarms == [{"kind": "telegram_down", "reason": "the telegram control thread died"}]
