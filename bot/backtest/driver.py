@@ -23,6 +23,7 @@ from bot.backtest.data import Bar
 from bot.backtest.engine import ReplayEngine
 from bot.backtest.feed import CandleFeed
 from bot.oms.events import RawMessage
+from bot.risk.guard import RiskRule
 from bot.sim.account import AccountState
 from bot.sim.funding import FUNDING_INTERVAL_MS
 from bot.sim.market import INTERVAL_MS
@@ -30,14 +31,6 @@ from bot.sim.market import INTERVAL_MS
 log = logging.getLogger(__name__)
 
 TICK_ORDERS = ("ohlc", "adaptive")
-REFUSAL_KINDS = (  # RiskGuard's reasons, by the words they are written with
-    ("daily loss", "daily loss limit"),
-    ("stop-loss exits in a row", "stop-loss streak"),
-    ("positions are open", "caps"),
-    ("notional", "caps"),
-    ("leverage", "caps"),
-    ("kill switch", "kill switch"),
-)
 
 
 @dataclass
@@ -125,8 +118,8 @@ class Driver:
         self.app.sync_time()
         report = self.app.trading.cycle()
         self._deliver()
-        for line in report.lines:
-            self._count_refusal(line, close_ms)
+        for rule in report.risk_refusals:
+            self._count_refusal(rule, close_ms)
         with self.engine.exchange.lock:
             self.trace.equity.append((close_ms, _equity(self.engine)))
 
@@ -138,10 +131,9 @@ class Driver:
         if events:
             self.app.worker.wait_idle(timeout=30)
 
-    def _count_refusal(self, line: str, close_ms: int) -> None:
-        if "no entry:" not in line and " refused:" not in line:
-            return
-        kind = next((k for words, k in REFUSAL_KINDS if words in line), "other")
+    def _count_refusal(self, rule: RiskRule, close_ms: int) -> None:
+        """One entry RiskGuard refused, by its rule (``RiskRule``), and the day it was."""
+        kind = rule.value
         self.trace.refusals[kind] = self.trace.refusals.get(kind, 0) + 1
         day = _day(close_ms)
         days = self.trace.refusal_days.setdefault(kind, [])

@@ -1,0 +1,70 @@
+"""The backtest's report: RiskGuard's refusals by rule, the figures, the files it writes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.backtest import command
+from bot.config import BotConfig
+
+START = 1704152400000  # 2024-01-01 23:40 UTC
+STEP = 300_000
+
+
+def _config(**risk: object) -> BotConfig:
+    config = BotConfig.model_validate(
+        {
+            "strategy": {
+                "name": "tests.e2e.strategies:AlwaysLong",
+                "interval": "5m",
+                "candles": 10,
+                "params": {"stop_pct": "1", "take_profit_pct": "2"},
+            },
+            "execution": {"working_type": "LAST_PRICE"},
+            "dry_run": {"slippage_bps": "0"},
+        }
+    )
+    return config.model_copy(update={"risk": config.risk.model_copy(update=risk)})
+
+
+def _args(data: Path | None, out: Path, start: str | None = None, end: str | None = None):
+    return argparse.Namespace(
+        data=data, start=start, end=end, symbols=None, out=out, tick_order="ohlc", no_plot=True
+    )
+
+
+def _losing_day(folder: Path) -> Path:
+    """A stop-loss before midnight UTC, two closes refused for the day's loss, a new day."""
+    bars = [
+        ("40000", "40000", "40000", "40000"),  # 23:45 close: long @ 40000, SL 39600
+        ("40000", "40100", "39500", "39700"),  # SL fills: a loss; 23:50 close: refused
+        ("39700", "39750", "39600", "39700"),  # 23:55 close: refused
+        ("39700", "39700", "39700", "39700"),  # 00:00 close, a new UTC day: long again
+    ]
+    folder.mkdir(parents=True)
+    lines = [
+        f"{START + i * STEP},{o},{h},{low},{c},1.000,{START + (i + 1) * STEP - 1},0,1,0,0,0"
+        for i, (o, h, low, c) in enumerate(bars)
+    ]
+    (folder / "BTCUSDC-5m-2024-01.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_daily_loss_refusals_are_counted_by_rule_in_report_and_console(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _losing_day(tmp_path / "data")
+    config = _config(daily_loss_limit=Decimal("0.01"), max_sl_streak=10)
+
+    assert command.cmd_backtest(config, _args(folder, tmp_path / "out")) == 0
+
+    figures = json.loads((tmp_path / "out" / "report.json").read_text())["figures"]
+    assert figures["entries_refused_by_risk"] == {"daily_loss": 2}
+    assert figures["refusal_days"] == {"daily_loss": ["2024-01-01"]}
+    console = capsys.readouterr().out
+    assert "refused by RiskGuard: daily_loss 2" in console
