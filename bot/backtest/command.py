@@ -13,6 +13,7 @@ from bot.backtest.run import SAMPLE_DIR, load_market, run
 from bot.config import BotConfig
 
 DEFAULT_OUT = Path("var") / "backtest"
+PICTURE = "equity.png"
 FIXED_MODEL = [
     "decisions at each close of strategy.interval, as the live bot",
     "stops trigger on their working price; a stop crossed inside a candle fills at its "
@@ -39,6 +40,9 @@ def add_parser(sub: Any, common: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("--symbols", nargs="+", type=str.upper, help="USDC symbols to trade")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report and state dir")
     parser.add_argument("--tick-order", choices=TICK_ORDERS, default="ohlc")
+    parser.add_argument(
+        "--no-plot", action="store_true", help=f"do not draw {PICTURE} (equity and drawdown)"
+    )
 
 
 def backtest(config: BotConfig, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
@@ -66,6 +70,14 @@ def backtest(config: BotConfig, args: argparse.Namespace) -> tuple[dict[str, Any
         "figures": reporting.figures(trace, config.sim.starting_balance, start_ms, end_ms),
     }
     digest = reporting.write(args.out, report, trace)
+    if not getattr(args, "no_plot", False):  # a caller's namespace without the flag draws
+        from bot.backtest import picture  # matplotlib: only when drawing
+
+        period = f"{reporting._iso(start_ms)[:10]} → {reporting._iso(end_ms)[:10]}"
+        title = f"{', '.join(market.bars)} {period}"
+        picture.render(
+            [(start_ms, config.sim.starting_balance), *trace.equity], args.out / PICTURE, title
+        )
     return report, digest
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.backtest import command
+from bot.backtest import report as reporting
 from bot.config import BotConfig
 
 START = 1704152400000  # 2024-01-01 23:40 UTC
@@ -68,3 +69,37 @@ def test_daily_loss_refusals_are_counted_by_rule_in_report_and_console(
     assert figures["refusal_days"] == {"daily_loss": ["2024-01-01"]}
     console = capsys.readouterr().out
     assert "refused by RiskGuard: daily_loss 2" in console
+
+
+def test_max_drawdown_is_the_largest_fall_from_a_peak_with_its_start_end_and_duration() -> None:
+    hour = 3_600_000
+    equity = [
+        (0, Decimal(1000)),
+        (1 * hour, Decimal(1100)),  # peak
+        (2 * hour, Decimal(1050)),
+        (3 * hour, Decimal(990)),  # trough: -110 from 1100, the largest
+        (4 * hour, Decimal(1200)),
+        (5 * hour, Decimal(1120)),  # -80: smaller in USDC
+    ]
+    drawdown = reporting.max_drawdown(equity)
+    assert (drawdown.amount, drawdown.start_ms, drawdown.end_ms) == (Decimal(110), hour, 3 * hour)
+    assert drawdown.pct == pytest.approx(10.0)
+
+
+def test_sharpe_and_sortino_use_daily_returns_from_the_start_balance_annualised_by_sqrt_365() -> (
+    None
+):
+    day = 86_400_000
+    equity = [
+        (day - 1, Decimal(1010)),
+        (2 * day - 1, Decimal("999.99")),
+        (3 * day - 1, Decimal(1020)),
+    ]
+    returns = reporting.daily_returns(Decimal(1000), equity)
+    assert returns == pytest.approx([0.01, 999.99 / 1010 - 1, 1020 / 999.99 - 1])
+    sharpe, sortino = reporting._sharpe_sortino(returns)
+    mean = sum(returns) / 3
+    std = (sum((r - mean) ** 2 for r in returns) / 2) ** 0.5
+    downside = (min(returns) ** 2 / 3) ** 0.5
+    assert sharpe == pytest.approx(mean / std * 365**0.5, abs=1e-4)
+    assert sortino == pytest.approx(mean / downside * 365**0.5, abs=1e-4)
