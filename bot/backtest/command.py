@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,25 @@ def add_parser(sub: Any, common: list[argparse.ArgumentParser]) -> None:
     )
 
 
+class Progress:
+    """One rewritten console line, ``backtest 42 %`` of the candles, for a terminal only."""
+
+    def __init__(self, start_ms: int, end_ms: int) -> None:
+        self._start, self._span = start_ms, max(1, end_ms - start_ms)
+        self._shown = -1
+
+    def __call__(self, at_ms: int) -> None:
+        percent = (at_ms - self._start) * 100 // self._span
+        if percent != self._shown:
+            self._shown = percent
+            sys.stdout.write(f"\rbacktest {percent} %")
+            sys.stdout.flush()
+
+    def clear(self) -> None:
+        sys.stdout.write("\r\x1b[K")
+        sys.stdout.flush()
+
+
 def backtest(config: BotConfig, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     """Run and write the report; returns it with its sha256."""
     if args.symbols:
@@ -52,9 +72,14 @@ def backtest(config: BotConfig, args: argparse.Namespace) -> tuple[dict[str, Any
         config = BotConfig.model_validate(config.model_dump())  # USDC symbols only
     folder = args.data or SAMPLE_DIR
     market = load_market(folder, config.symbols, args.start, args.end)
-    trace = run(config, market, args.out, tick_order=args.tick_order)
     first = next(iter(market.bars.values()))
     start_ms, end_ms = first[0].open_ms, first[-1].open_ms + market.step_ms
+    progress = Progress(start_ms, end_ms) if sys.stdout.isatty() else None
+    try:
+        trace = run(config, market, args.out, tick_order=args.tick_order, progress=progress)
+    finally:
+        if progress is not None:
+            progress.clear()
     report = {
         "period": {"from": reporting._iso(start_ms), "to": reporting._iso(end_ms)},
         "market_model": {

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -60,8 +61,11 @@ class Driver:
         funding: dict[str, dict[int, Decimal]],
         *,
         tick_order: str,
+        progress: Callable[[int], None] | None = None,
     ) -> None:
+        """``progress`` is told the time (ms) of each strategy close once it is decided."""
         self.app, self.engine, self.feed = app, engine, feed
+        self.progress = progress
         self.bars, self.funding = bars, funding
         self.tick_order = tick_order
         self.trace = Trace()
@@ -122,6 +126,8 @@ class Driver:
             self._count_refusal(rule, close_ms)
         with self.engine.exchange.lock:
             self.trace.equity.append((close_ms, _equity(self.engine)))
+        if self.progress is not None:
+            self.progress(close_ms)
 
     def _deliver(self) -> None:
         """The engine's user-data events into the OMS queue, in order; wait until applied."""

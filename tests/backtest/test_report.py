@@ -103,3 +103,15 @@ def test_sharpe_and_sortino_use_daily_returns_from_the_start_balance_annualised_
     downside = (min(returns) ** 2 / 3) ** 0.5
     assert sharpe == pytest.approx(mean / std * 365**0.5, abs=1e-4)
     assert sortino == pytest.approx(mean / downside * 365**0.5, abs=1e-4)
+
+
+def test_no_progress_line_is_written_when_stdout_is_not_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _losing_day(tmp_path / "data")
+
+    command.cmd_backtest(_config(), _args(folder, tmp_path / "out"))
+
+    console = capsys.readouterr().out
+    assert "\r" not in console and "backtest 0 %" not in console
+    assert console.startswith("backtest 2024-01-01 23:40")
