@@ -25,7 +25,7 @@ FIXED_MODEL = [
     "funding: the funding file's rate at each 8h funding time, booked as FUNDING_FEE",
     "liquidation as the engine computes it",
     "symbol filters: the engine's exchangeInfo snapshot (bot/sim/symbols.py)",
-    "not modelled: order book depth, queue position, latency",
+    "not modelled: order book depth, queue position, latency, partial fills",
 ]
 
 
