@@ -95,7 +95,7 @@ def backtest(config: BotConfig, args: argparse.Namespace) -> tuple[dict[str, Any
         "figures": reporting.figures(trace, config.sim.starting_balance, start_ms, end_ms),
     }
     digest = reporting.write(args.out, report, trace)
-    if not getattr(args, "no_plot", False):  # a caller's namespace without the flag draws
+    if not getattr(args, "no_plot", True):  # drawn when asked: the CLI asks unless --no-plot
         from bot.backtest import picture  # matplotlib: only when drawing
 
         period = f"{reporting._iso(start_ms)[:10]} → {reporting._iso(end_ms)[:10]}"
