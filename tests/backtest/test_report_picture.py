@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.backtest.command import backtest
+from bot.cli import build_parser
 from tests.backtest.test_report import START, STEP, _config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,17 +26,16 @@ def _data(folder: Path) -> Path:
     return folder
 
 
-def _args(data: Path, out: Path, *, no_plot: bool) -> argparse.Namespace:
-    return argparse.Namespace(
-        data=data, start=None, end=None, symbols=None, out=out, tick_order="ohlc", no_plot=no_plot
-    )
+def _args(*argv: str) -> argparse.Namespace:
+    """The command's arguments as the CLI parses them."""
+    return build_parser().parse_args(["backtest", *argv])
 
 
 def test_the_backtest_draws_its_equity_curve_as_a_png_unless_told_not_to(tmp_path: Path) -> None:
-    data = _data(tmp_path / "data")
+    data = str(_data(tmp_path / "data"))
 
-    backtest(_config(), _args(data, tmp_path / "drawn", no_plot=False))
-    backtest(_config(), _args(data, tmp_path / "plain", no_plot=True))
+    backtest(_config(), _args("--data", data, "--out", str(tmp_path / "drawn")))
+    backtest(_config(), _args("--data", data, "--out", str(tmp_path / "plain"), "--no-plot"))
 
     assert (tmp_path / "drawn" / "equity.png").read_bytes().startswith(PNG_MAGIC)
     assert not (tmp_path / "plain" / "equity.png").exists()
