@@ -28,10 +28,11 @@ from bot.backtest.run import SAMPLE_DIR, load_market, run
 from bot.backtest.stepped import SteppedSimulator
 from bot.config import BotConfig
 from bot.sim.account import AccountState, Fees
+from bot.sim.market import INTERVAL_MS
 from bot.sim.symbols import default_symbols
 
 ROOT = Path(__file__).resolve().parents[2]
-DAY = "2024-01-03"  # the default ema_cross (15m) opens three trades and closes two
+DAY = "2024-01-03"  # the default ema_cross closes three trades (SL, SL, TP) and opens a fourth
 
 
 def _config() -> BotConfig:
@@ -112,8 +113,7 @@ def test_backtest_and_once_processes_on_a_stepped_simulator_send_the_same_orders
     trace = run(config, market, tmp_path / "backtest", tick_order="ohlc")
     assert trace.account is not None
     expected = _orders(trace.account)
-    interval_ms = 15 * 60_000
-    closes = _acting_closes(trace.account, interval_ms)
+    closes = _acting_closes(trace.account, INTERVAL_MS[config.strategy.interval])
     assert len([o for o in expected if o[0] == "fill"]) >= 4  # an entry and an exit at least
 
     sim = SteppedSimulator(
