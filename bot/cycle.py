@@ -24,7 +24,7 @@ from bot.exchange.errors import ExchangeError
 from bot.execution.orders import BracketResult, OrderManager
 from bot.execution.plans import PlanBook
 from bot.oms.state import OmsView
-from bot.risk.guard import RiskGuard
+from bot.risk.guard import RiskGuard, RiskRule
 from bot.strategy.base import Candle, Side, Signal, Strategy, parse_klines
 from bot.strategy.exits import exit_distances
 
@@ -52,6 +52,7 @@ class CycleReport:
     refused: bool = False  # refused by risk, a duplicate, or nothing to do
     attention: bool = False  # something needed a repair, or an outcome stays unresolved
     oms_problem: str | None = None  # entries refused: the OMS view may be stale (exit 1)
+    risk_refusals: list[RiskRule] = field(default_factory=list)  # one per entry RiskGuard refused
 
     def add(self, line: str) -> None:
         log.info(line)
@@ -130,6 +131,8 @@ class TradingCycle:
         else:
             report.add(f"{signal.symbol}: {signal.side} {result.status}: {result.reason}")
         report.refused = report.refused or result.refused
+        if result.risk_rule is not None:
+            report.risk_refusals.append(result.risk_rule)
         report.attention = report.attention or result.status in NEEDS_ATTENTION
         self._wait_applied()
         if result.status in REPAIR_NOW:
@@ -187,12 +190,15 @@ class TradingCycle:
         report = CycleReport()
         self.look_after_positions(report)
         report.oms_problem = self._oms_problem()
-        block = report.oms_problem or self._guard.entry_block(
-            self._orders.risk_state(self._view(), "")
-        )
+        refused = None
+        if report.oms_problem is None:
+            refused = self._guard.entry_block(self._orders.risk_state(self._view(), ""))
+        block = report.oms_problem or (refused.reason if refused is not None else None)
         for symbol in self._config.symbols:
             if block is not None:
                 report.add(f"{symbol}: no entry: {block}")
+                if refused is not None:
+                    report.risk_refusals.append(refused.rule)
                 continue
             try:
                 signal, context = self.signal_for(symbol)

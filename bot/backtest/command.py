@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from bot.backtest.run import SAMPLE_DIR, load_market, run
 from bot.config import BotConfig
 
 DEFAULT_OUT = Path("var") / "backtest"
+PICTURE = "equity.png"
 FIXED_MODEL = [
     "decisions at each close of strategy.interval, as the live bot",
     "stops trigger on their working price; a stop crossed inside a candle fills at its "
@@ -23,7 +25,7 @@ FIXED_MODEL = [
     "funding: the funding file's rate at each 8h funding time, booked as FUNDING_FEE",
     "liquidation as the engine computes it",
     "symbol filters: the engine's exchangeInfo snapshot (bot/sim/symbols.py)",
-    "not modelled: order book depth, queue position, latency",
+    "not modelled: order book depth, queue position, latency, partial fills",
 ]
 
 
@@ -39,6 +41,28 @@ def add_parser(sub: Any, common: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("--symbols", nargs="+", type=str.upper, help="USDC symbols to trade")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report and state dir")
     parser.add_argument("--tick-order", choices=TICK_ORDERS, default="ohlc")
+    parser.add_argument(
+        "--no-plot", action="store_true", help=f"do not draw {PICTURE} (equity and drawdown)"
+    )
+
+
+class Progress:
+    """One rewritten console line, ``backtest 42 %`` of the candles, for a terminal only."""
+
+    def __init__(self, start_ms: int, end_ms: int) -> None:
+        self._start, self._span = start_ms, max(1, end_ms - start_ms)
+        self._shown = -1
+
+    def __call__(self, at_ms: int) -> None:
+        percent = (at_ms - self._start) * 100 // self._span
+        if percent != self._shown:
+            self._shown = percent
+            sys.stdout.write(f"\rbacktest {percent} %")
+            sys.stdout.flush()
+
+    def clear(self) -> None:
+        sys.stdout.write("\r\x1b[K")
+        sys.stdout.flush()
 
 
 def backtest(config: BotConfig, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
@@ -48,9 +72,14 @@ def backtest(config: BotConfig, args: argparse.Namespace) -> tuple[dict[str, Any
         config = BotConfig.model_validate(config.model_dump())  # USDC symbols only
     folder = args.data or SAMPLE_DIR
     market = load_market(folder, config.symbols, args.start, args.end)
-    trace = run(config, market, args.out, tick_order=args.tick_order)
     first = next(iter(market.bars.values()))
     start_ms, end_ms = first[0].open_ms, first[-1].open_ms + market.step_ms
+    progress = Progress(start_ms, end_ms) if sys.stdout.isatty() else None
+    try:
+        trace = run(config, market, args.out, tick_order=args.tick_order, progress=progress)
+    finally:
+        if progress is not None:
+            progress.clear()
     report = {
         "period": {"from": reporting._iso(start_ms), "to": reporting._iso(end_ms)},
         "market_model": {
@@ -66,6 +95,14 @@ def backtest(config: BotConfig, args: argparse.Namespace) -> tuple[dict[str, Any
         "figures": reporting.figures(trace, config.sim.starting_balance, start_ms, end_ms),
     }
     digest = reporting.write(args.out, report, trace)
+    if not getattr(args, "no_plot", True):  # drawn when asked: the CLI asks unless --no-plot
+        from bot.backtest import picture  # matplotlib: only when drawing
+
+        period = f"{reporting._iso(start_ms)[:10]} → {reporting._iso(end_ms)[:10]}"
+        title = f"{', '.join(market.bars)} {period}"
+        picture.render(
+            [(start_ms, config.sim.starting_balance), *trace.equity], args.out / PICTURE, title
+        )
     return report, digest
 
 

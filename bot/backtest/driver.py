@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -23,6 +24,7 @@ from bot.backtest.data import Bar
 from bot.backtest.engine import ReplayEngine
 from bot.backtest.feed import CandleFeed
 from bot.oms.events import RawMessage
+from bot.risk.guard import RiskRule
 from bot.sim.account import AccountState
 from bot.sim.funding import FUNDING_INTERVAL_MS
 from bot.sim.market import INTERVAL_MS
@@ -30,14 +32,6 @@ from bot.sim.market import INTERVAL_MS
 log = logging.getLogger(__name__)
 
 TICK_ORDERS = ("ohlc", "adaptive")
-REFUSAL_KINDS = (  # RiskGuard's reasons, by the words they are written with
-    ("daily loss", "daily loss limit"),
-    ("stop-loss exits in a row", "stop-loss streak"),
-    ("positions are open", "caps"),
-    ("notional", "caps"),
-    ("leverage", "caps"),
-    ("kill switch", "kill switch"),
-)
 
 
 @dataclass
@@ -67,8 +61,11 @@ class Driver:
         funding: dict[str, dict[int, Decimal]],
         *,
         tick_order: str,
+        progress: Callable[[int], None] | None = None,
     ) -> None:
+        """``progress`` is told the time (ms) of each strategy close once it is decided."""
         self.app, self.engine, self.feed = app, engine, feed
+        self.progress = progress
         self.bars, self.funding = bars, funding
         self.tick_order = tick_order
         self.trace = Trace()
@@ -125,10 +122,12 @@ class Driver:
         self.app.sync_time()
         report = self.app.trading.cycle()
         self._deliver()
-        for line in report.lines:
-            self._count_refusal(line, close_ms)
+        for rule in report.risk_refusals:
+            self._count_refusal(rule, close_ms)
         with self.engine.exchange.lock:
             self.trace.equity.append((close_ms, _equity(self.engine)))
+        if self.progress is not None:
+            self.progress(close_ms)
 
     def _deliver(self) -> None:
         """The engine's user-data events into the OMS queue, in order; wait until applied."""
@@ -138,10 +137,9 @@ class Driver:
         if events:
             self.app.worker.wait_idle(timeout=30)
 
-    def _count_refusal(self, line: str, close_ms: int) -> None:
-        if "no entry:" not in line and " refused:" not in line:
-            return
-        kind = next((k for words, k in REFUSAL_KINDS if words in line), "other")
+    def _count_refusal(self, rule: RiskRule, close_ms: int) -> None:
+        """One entry RiskGuard refused, by its rule (``RiskRule``), and the day it was."""
+        kind = rule.value
         self.trace.refusals[kind] = self.trace.refusals.get(kind, 0) + 1
         day = _day(close_ms)
         days = self.trace.refusal_days.setdefault(kind, [])

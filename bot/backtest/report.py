@@ -122,6 +122,60 @@ def _ratio(value: float) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else round(value, 4)
 
 
+EXIT_REASONS = ("SL", "TP", "liquidation", "flatten")
+
+
+@dataclass(frozen=True)
+class Drawdown:
+    """The largest peak-to-trough fall of equity: its size and when it ran."""
+
+    amount: Decimal
+    pct: float  # of the peak it fell from
+    start_ms: int | None  # the peak
+    end_ms: int | None  # the trough
+
+
+def max_drawdown(equity: list[tuple[int, Decimal]]) -> Drawdown:
+    worst = Drawdown(ZERO, 0.0, None, None)
+    peak, peak_ms = equity[0][1], equity[0][0]
+    for at, value in equity:
+        if value > peak:
+            peak, peak_ms = value, at
+        if peak - value > worst.amount:
+            pct = float((peak - value) / peak * 100) if peak > 0 else 0.0
+            worst = Drawdown(peak - value, pct, peak_ms, at)
+    return worst
+
+
+def daily_returns(start_balance: Decimal, equity: list[tuple[int, Decimal]]) -> list[float]:
+    """Each UTC day's return: its last equity sample over the previous day's (the first
+    day's over the start balance)."""
+    closes: dict[str, Decimal] = {}
+    for at, value in equity:
+        closes[_iso(at)[:10]] = value
+    values = [float(start_balance), *(float(v) for v in closes.values())]
+    return [b / a - 1 for a, b in itertools.pairwise(values) if a]
+
+
+def _sharpe_sortino(returns: list[float]) -> tuple[float | None, float | None]:
+    """Mean daily return over its sample standard deviation (Sharpe) or over the downside
+    deviation (Sortino), annualised by √365 (crypto trades every day); risk-free rate 0."""
+    if not returns:
+        return None, None
+    mean = sum(returns) / len(returns)
+    std = (
+        math.sqrt(sum((r - mean) ** 2 for r in returns) / (len(returns) - 1))
+        if len(returns) > 1
+        else 0.0
+    )
+    downside = math.sqrt(sum(min(r, 0.0) ** 2 for r in returns) / len(returns))
+    annual = math.sqrt(365)
+    return (
+        _ratio(mean / std * annual) if std else None,
+        _ratio(mean / downside * annual) if downside else None,
+    )
+
+
 def figures(trace: Trace, start_balance: Decimal, start_ms: int, end_ms: int) -> dict[str, Any]:
     assert trace.account is not None
     account = trace.account
@@ -131,33 +185,8 @@ def figures(trace: Trace, start_balance: Decimal, start_ms: int, end_ms: int) ->
     gross = sum((t.realized_pnl for t in account.trades), ZERO)
     final = account.wallet.get("USDC", ZERO)
     equity = [(start_ms, start_balance), *trace.equity]
-    peak, peak_ms, max_dd, max_dd_pct, dd_start, dd_end = (
-        start_balance,
-        start_ms,
-        ZERO,
-        0.0,
-        None,
-        None,
-    )
-    for at, value in equity:
-        if value > peak:
-            peak, peak_ms = value, at
-        if peak - value > max_dd:
-            max_dd, dd_start, dd_end = peak - value, peak_ms, at
-            max_dd_pct = float((peak - value) / peak * 100) if peak else 0.0
-    daily: dict[str, Decimal] = {}
-    for at, value in equity:
-        daily[_iso(at)[:10]] = value
-    values = [float(v) for v in daily.values()]
-    returns = [b / a - 1 for a, b in itertools.pairwise(values) if a]
-    mean = sum(returns) / len(returns) if returns else 0.0
-    std = (
-        math.sqrt(sum((r - mean) ** 2 for r in returns) / (len(returns) - 1))
-        if len(returns) > 1
-        else 0.0
-    )
-    downside = [min(r, 0.0) for r in returns]
-    dstd = math.sqrt(sum(r * r for r in downside) / len(downside)) if downside else 0.0
+    drawdown = max_drawdown(equity)
+    sharpe, sortino = _sharpe_sortino(daily_returns(start_balance, trace.equity))
     years = (end_ms - start_ms) / (365 * 86_400_000)
     total_return = float(final / start_balance - 1) if start_balance else 0.0
     cagr = (
@@ -167,9 +196,9 @@ def figures(trace: Trace, start_balance: Decimal, start_ms: int, end_ms: int) ->
     losses = [t for t in trips if t.net <= 0]
     won, lost = sum((t.net for t in wins), ZERO), -sum((t.net for t in losses), ZERO)
     exposure_ms = sum(t.exit_ms - t.entry_ms for t in trips)
-    reasons: dict[str, int] = {}
+    reasons = dict.fromkeys(EXIT_REASONS, 0)
     for t in trips:
-        reasons[t.reason] = reasons.get(t.reason, 0) + 1
+        reasons[t.reason] += 1
     return {
         "start_balance": _money(start_balance),
         "final_balance": _money(final),
@@ -179,13 +208,16 @@ def figures(trace: Trace, start_balance: Decimal, start_ms: int, end_ms: int) ->
         "funding": _money(funding),
         "total_return_pct": round(total_return * 100, 4),
         "cagr_pct": _ratio(cagr * 100),
-        "max_drawdown": _money(max_dd),
-        "max_drawdown_pct": round(max_dd_pct, 4),
-        "max_drawdown_start": _iso(dd_start) if dd_start is not None else None,
-        "max_drawdown_end": _iso(dd_end) if dd_end is not None else None,
-        "sharpe": _ratio(mean / std * math.sqrt(365)) if std else None,
-        "sortino": _ratio(mean / dstd * math.sqrt(365)) if dstd else None,
-        "calmar": _ratio(cagr * 100 / max_dd_pct) if max_dd_pct else None,
+        "max_drawdown": _money(drawdown.amount),
+        "max_drawdown_pct": round(drawdown.pct, 4),
+        "max_drawdown_start": _iso(drawdown.start_ms) if drawdown.start_ms is not None else None,
+        "max_drawdown_end": _iso(drawdown.end_ms) if drawdown.end_ms is not None else None,
+        "max_drawdown_duration_min": (drawdown.end_ms - drawdown.start_ms) // 60_000
+        if drawdown.start_ms is not None and drawdown.end_ms is not None
+        else None,
+        "sharpe": sharpe,
+        "sortino": sortino,
+        "calmar": _ratio(cagr * 100 / drawdown.pct) if drawdown.pct else None,
         "trades": len(trips),
         "trades_long": sum(t.side == "LONG" for t in trips),
         "trades_short": sum(t.side == "SHORT" for t in trips),
@@ -196,7 +228,7 @@ def figures(trace: Trace, start_balance: Decimal, start_ms: int, end_ms: int) ->
         "exposure_pct": round(exposure_ms / (end_ms - start_ms) * 100, 2)
         if end_ms > start_ms
         else 0,
-        "exits_by_reason": dict(sorted(reasons.items())),
+        "exits_by_reason": reasons,
         "entries_refused_by_risk": dict(sorted(trace.refusals.items())),
         "refusal_days": {k: v for k, v in sorted(trace.refusal_days.items())},
     }
@@ -246,25 +278,64 @@ def write(out: Path, report: dict[str, Any], trace: Trace) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def _usdc(value: str | None, *, sign: bool = False) -> str:
+    """USDC for a reader: 2 decimals, thousands separated (report.json keeps them all)."""
+    if value is None:
+        return "n/a"
+    amount = Decimal(value).quantize(CENT)
+    return f"{amount:+,.2f}" if sign else f"{amount:,.2f}"
+
+
+def _num(value: float | None, suffix: str = "") -> str:
+    return "n/a" if value is None else f"{value:,.2f}{suffix}"
+
+
+def _duration(minutes: float | None) -> str:
+    if minutes is None:
+        return "n/a"
+    days, rest = divmod(round(minutes), 1440)
+    hours, mins = divmod(rest, 60)
+    return f"{days}d {hours}h {mins:02d}m" if days else f"{hours}h {mins:02d}m"
+
+
+def _minute(iso: str) -> str:
+    return iso[:16].replace("T", " ")
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return "  ".join(f"{name} {n}" for name, n in counts.items()) or "none"
+
+
 def summary(report: dict[str, Any], digest: str) -> list[str]:
+    """The figures a trader reads in ten seconds: one line each, USDC to the cent."""
     f = report["figures"]
+    period = f"{_minute(report['period']['from'])} → {_minute(report['period']['to'])} UTC"
+    drawdown = "none"
+    if f["max_drawdown_start"] is not None:
+        drawdown = (
+            f"{_usdc(f['max_drawdown'])} USDC ({f['max_drawdown_pct']:.2f} %), "
+            f"{_minute(f['max_drawdown_start'])} → {_minute(f['max_drawdown_end'])} "
+            f"({_duration(f['max_drawdown_duration_min'])})"
+        )
     lines = [
-        f"backtest {report['period']['from']} → {report['period']['to']}: {'; '.join(report['market_model']['data'])}"
+        f"backtest {period}: {'; '.join(report['market_model']['data'])}",
+        f"balance   {_usdc(f['start_balance'])} → {_usdc(f['final_balance'])} USDC  "
+        f"{_usdc(f['net_pnl'], sign=True)} ({f['total_return_pct']:+.2f} %)  "
+        f"CAGR {_num(f['cagr_pct'], ' %')}",
+        f"pnl       price {_usdc(f['gross_pnl'], sign=True)}  fees -{_usdc(f['fees'])}  "
+        f"funding {_usdc(f['funding'], sign=True)}",
+        f"drawdown  {drawdown}",
+        f"ratios    Sharpe {_num(f['sharpe'])}  Sortino {_num(f['sortino'])}  "
+        f"Calmar {_num(f['calmar'])}  (daily returns, ×√365)",
+        f"trades    {f['trades']} ({f['trades_long']} long, {f['trades_short']} short)  "
+        f"win {_num(f['win_rate_pct'], ' %')}  profit factor {_num(f['profit_factor'])}  "
+        f"expectancy {_usdc(f['expectancy'], sign=True)}  "
+        f"avg {_duration(f['avg_duration_min'])}",
+        f"exits     {_counts(f['exits_by_reason'])}",
+        f"refused by RiskGuard: {_counts(f['entries_refused_by_risk'])}",
     ]
-    lines.append(
-        f"balance {f['start_balance']} → {f['final_balance']} USDC ({f['total_return_pct']}%); "
-        f"net {f['net_pnl']} = gross {f['gross_pnl']} - fees {f['fees']} + funding {f['funding']}"
-    )
-    lines.append(
-        f"trades {f['trades']} (long {f['trades_long']}, short {f['trades_short']}); win rate "
-        f"{f['win_rate_pct']}%; profit factor {f['profit_factor']}; max drawdown "
-        f"{f['max_drawdown']} ({f['max_drawdown_pct']}%); exposure {f['exposure_pct']}%"
-    )
-    lines.append(
-        f"Sharpe {f['sharpe']}; Sortino {f['sortino']}; Calmar {f['calmar']}; CAGR {f['cagr_pct']}%"
-    )
-    lines.append(
-        f"exits: {f['exits_by_reason'] or 'none'}; refused by RiskGuard: {f['entries_refused_by_risk'] or 'none'}"
-    )
+    gaps = report["market_model"].get("gaps") or []
+    if gaps:
+        lines.append(f"data gaps: {len(gaps)} (listed in report.json)")
     lines.append(f"report.json sha256 {digest}")
     return lines

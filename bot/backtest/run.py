@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -125,8 +126,16 @@ def backtest_config(config: BotConfig, out: Path) -> BotConfig:
     )
 
 
-def run(config: BotConfig, market: Market, out: Path, *, tick_order: str) -> Trace:
-    """Replay ``market`` to the bot; its state (store, journal, logs) in ``out/state``."""
+def run(
+    config: BotConfig,
+    market: Market,
+    out: Path,
+    *,
+    tick_order: str,
+    progress: Callable[[int], None] | None = None,
+) -> Trace:
+    """Replay ``market`` to the bot; its state (store, journal, logs) in ``out/state``;
+    ``progress`` is told each strategy close (ms) once decided."""
     shutil.rmtree(out / STATE_SUBDIR, ignore_errors=True)  # each run starts from nothing
     config = backtest_config(config, out)
     specs = {s: spec for s, spec in default_symbols().items() if s in market.bars}
@@ -157,7 +166,13 @@ def run(config: BotConfig, market: Market, out: Path, *, tick_order: str) -> Tra
             try:
                 app.prepare(stream=False)
                 driver = Driver(
-                    app, engine, feed, market.bars, market.funding, tick_order=tick_order
+                    app,
+                    engine,
+                    feed,
+                    market.bars,
+                    market.funding,
+                    tick_order=tick_order,
+                    progress=progress,
                 )
                 trace = driver.run()
                 app.finish()

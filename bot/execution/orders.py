@@ -33,7 +33,7 @@ from bot.execution.protection import PositionGuard
 from bot.execution.sizing import Refusal, size_entry
 from bot.oms.commands import OmsUnavailable
 from bot.oms.state import OmsView
-from bot.risk.guard import OrderIntent, Refused, RiskGuard, RiskState
+from bot.risk.guard import OrderIntent, Refused, RiskGuard, RiskRule, RiskState
 from bot.strategy.base import Signal
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ class BracketResult:
     entry_price: Decimal | None = None
     stop_price: Decimal | None = None
     take_profit_price: Decimal | None = None
+    risk_rule: RiskRule | None = None  # the RiskGuard rule that refused, if it was RiskGuard
 
     @property
     def refused(self) -> bool:
@@ -130,7 +131,7 @@ class OrderManager:
         )
         decision = self._guard.check(intent_check, self.risk_state(view, symbol), rules)
         if isinstance(decision, Refused):
-            return self._refuse(signal, entry_id, decision.reason)
+            return self._refuse(signal, entry_id, decision.reason, decision.rule)
         try:
             stop, target = exit_prices(
                 signal.side, mark, signal.stop_distance, signal.take_profit_distance, rules
@@ -321,10 +322,21 @@ class OrderManager:
         self._client.cancel_order(symbol, client_id)
         return self._client.query_order(symbol, client_id) or order
 
-    def _refuse(self, signal: Signal, client_id: str, reason: str) -> BracketResult:
-        self._desk.decision("entry_refused", signal.symbol, client_id, reason, signal=signal.reason)
+    def _refuse(
+        self, signal: Signal, client_id: str, reason: str, rule: RiskRule | None = None
+    ) -> BracketResult:
+        self._desk.decision(
+            "entry_refused",
+            signal.symbol,
+            client_id,
+            reason,
+            signal=signal.reason,
+            rule=None if rule is None else rule.value,  # None: sizing or prices, not RiskGuard
+        )
         log.warning("%s entry refused: %s", signal.symbol, reason)
-        return BracketResult(BracketOutcome.REFUSED, reason, signal.symbol, client_id)
+        return BracketResult(
+            BracketOutcome.REFUSED, reason, signal.symbol, client_id, risk_rule=rule
+        )
 
     def _skip(self, symbol: str, client_id: str, reason: str) -> BracketResult:
         self._desk.decision("entry_skipped", symbol, client_id, reason)

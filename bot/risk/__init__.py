@@ -1,5 +1,23 @@
 """Risk decisions: pure functions of limits, state and symbol rules."""
 
-from bot.risk.guard import Allowed, Decision, OrderIntent, Refused, RiskGuard, RiskLimits, RiskState
+from bot.risk.guard import (
+    Allowed,
+    Decision,
+    OrderIntent,
+    Refused,
+    RiskGuard,
+    RiskLimits,
+    RiskRule,
+    RiskState,
+)
 
-__all__ = ["Allowed", "Decision", "OrderIntent", "Refused", "RiskGuard", "RiskLimits", "RiskState"]
+__all__ = [
+    "Allowed",
+    "Decision",
+    "OrderIntent",
+    "Refused",
+    "RiskGuard",
+    "RiskLimits",
+    "RiskRule",
+    "RiskState",
+]

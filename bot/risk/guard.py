@@ -13,11 +13,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Literal
 
 from bot.client_ids import Leg
 from bot.domain.enums import Side
 from bot.domain.rules import SymbolRules
+
+
+class RiskRule(StrEnum):
+    """Which rule refused: a code to count and journal; ``Refused.reason`` is the sentence."""
+
+    KILL_SWITCH = "kill_switch"
+    DAILY_LOSS = "daily_loss"
+    SL_STREAK_COOLDOWN = "sl_streak_cooldown"
+    MAX_LEVERAGE = "max_leverage"
+    MAX_OPEN_POSITIONS = "max_open_positions"
+    MAX_NOTIONAL_PER_SYMBOL = "max_notional_per_symbol"
+    MAX_TOTAL_NOTIONAL = "max_total_notional"
+    NO_QUANTITY = "no_quantity"
+    PRECISION = "precision"  # the exchange's filters (tick, step, min notional, ...)
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,7 @@ class Allowed:
 @dataclass(frozen=True)
 class Refused:
     reason: str
+    rule: RiskRule
     allowed: Literal[False] = field(default=False, init=False)
 
 
@@ -89,15 +105,15 @@ class RiskGuard:
     def check(self, intent: OrderIntent, state: RiskState, rules: SymbolRules) -> Decision:
         """Allowed, or Refused with the first rule that blocks, in order of severity."""
         if not intent.is_exit:
-            reason = self._entry_refusal(intent, state)
-            if reason is not None:
-                return Refused(reason)
+            refused = self._entry_refusal(intent, state)
+            if refused is not None:
+                return refused
         reason = self._precision_refusal(intent, rules)
         if reason is not None:
-            return Refused(reason)
+            return Refused(reason, RiskRule.PRECISION)
         return Allowed("exit: entry limits do not apply" if intent.is_exit else Allowed.reason)
 
-    def entry_block(self, state: RiskState) -> str | None:
+    def entry_block(self, state: RiskState) -> Refused | None:
         """Why no entry at all is possible right now (kill switch, loss, streak), or None.
 
         Useful before any market data is fetched: no point sizing a signal that the
@@ -109,9 +125,9 @@ class RiskGuard:
             or self._leverage(state)
         )
 
-    def _entry_refusal(self, intent: OrderIntent, state: RiskState) -> str | None:
+    def _entry_refusal(self, intent: OrderIntent, state: RiskState) -> Refused | None:
         if intent.qty is None:
-            return f"{intent.symbol}: an entry needs a quantity"
+            return Refused(f"{intent.symbol}: an entry needs a quantity", RiskRule.NO_QUANTITY)
         return (
             self.entry_block(state)
             or self._open_positions(intent, state)
@@ -119,22 +135,30 @@ class RiskGuard:
         )
 
     @staticmethod
-    def _kill_switch(state: RiskState) -> str | None:
+    def _kill_switch(state: RiskState) -> Refused | None:
         if state.kill_switch:
-            return "kill switch is on (emergency-stop): entries are blocked until `resume`"
-        return None
-
-    def _daily_loss(self, state: RiskState) -> str | None:
-        limit = self.limits.daily_loss_limit
-        if state.day_pnl <= -limit:
-            return (
-                f"daily loss limit reached: today's PnL {state.day_pnl} USDC "
-                f"(UTC {state.now.date()}) is at or below -{limit} USDC; "
-                "entries resume after 00:00 UTC"
+            return Refused(
+                "kill switch is on (emergency-stop): entries are blocked until `resume`",
+                RiskRule.KILL_SWITCH,
             )
         return None
 
-    def _sl_streak(self, state: RiskState) -> str | None:
+    def _daily_loss(self, state: RiskState) -> Refused | None:
+        limit = self.limits.daily_loss_limit
+        if state.day_pnl <= -limit:
+            return Refused(
+                f"daily loss limit reached: today's PnL {state.day_pnl} USDC "
+                f"(UTC {state.now.date()}) is at or below -{limit} USDC; "
+                "entries resume after 00:00 UTC",
+                RiskRule.DAILY_LOSS,
+            )
+        return None
+
+    def _sl_streak(self, state: RiskState) -> Refused | None:
+        reason = self._sl_streak_reason(state)
+        return None if reason is None else Refused(reason, RiskRule.SL_STREAK_COOLDOWN)
+
+    def _sl_streak_reason(self, state: RiskState) -> str | None:
         limit = self.limits.max_sl_streak
         if state.sl_streak < limit:
             return None
@@ -156,37 +180,43 @@ class RiskGuard:
             )
         return None
 
-    def _leverage(self, state: RiskState) -> str | None:
+    def _leverage(self, state: RiskState) -> Refused | None:
         if state.leverage > self.limits.max_leverage:
-            return f"leverage {state.leverage}x is above the cap {self.limits.max_leverage}x"
+            return Refused(
+                f"leverage {state.leverage}x is above the cap {self.limits.max_leverage}x",
+                RiskRule.MAX_LEVERAGE,
+            )
         return None
 
-    def _open_positions(self, intent: OrderIntent, state: RiskState) -> str | None:
+    def _open_positions(self, intent: OrderIntent, state: RiskState) -> Refused | None:
         open_symbols = {s for s, notional in state.open_positions.items() if notional != 0}
         if intent.symbol in open_symbols:
             return None  # not a new position; the notional caps still apply
         if len(open_symbols) >= self.limits.max_open_positions:
-            return (
+            return Refused(
                 f"{len(open_symbols)} positions are open ({', '.join(sorted(open_symbols))}); "
-                f"the limit is {self.limits.max_open_positions}"
+                f"the limit is {self.limits.max_open_positions}",
+                RiskRule.MAX_OPEN_POSITIONS,
             )
         return None
 
-    def _notional(self, intent: OrderIntent, qty: Decimal, state: RiskState) -> str | None:
+    def _notional(self, intent: OrderIntent, qty: Decimal, state: RiskState) -> Refused | None:
         added = qty * (intent.mark_price if intent.price is None else intent.price)
         held = abs(state.open_positions.get(intent.symbol, Decimal(0)))
         per_symbol = self.limits.max_notional_per_symbol
         if held + added > per_symbol:
-            return (
+            return Refused(
                 f"{intent.symbol}: notional would be {held + added} USDC "
-                f"({held} held + {added} new), above the per-symbol cap {per_symbol} USDC"
+                f"({held} held + {added} new), above the per-symbol cap {per_symbol} USDC",
+                RiskRule.MAX_NOTIONAL_PER_SYMBOL,
             )
         total = sum((abs(n) for n in state.open_positions.values()), Decimal(0))
         cap = self.limits.max_total_notional
         if total + added > cap:
-            return (
+            return Refused(
                 f"total notional would be {total + added} USDC ({total} held + {added} new), "
-                f"above the total cap {cap} USDC"
+                f"above the total cap {cap} USDC",
+                RiskRule.MAX_TOTAL_NOTIONAL,
             )
         return None
 

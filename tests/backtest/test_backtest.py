@@ -82,7 +82,12 @@ def test_stop_inside_a_bar_fills_at_its_trigger_and_a_gap_at_the_open(tmp_path: 
     assert (second["entry_price"], second["exit_price"]) == ("39700.00", "39000.00")
     assert Decimal(second["price_pnl"]) == Decimal("-17.5")  # (39000 - 39700) × 0.025
     assert Decimal(second["fees"]) == Decimal("0.787")  # 0.04 % of 992.5 + of 975
-    assert report["figures"]["exits_by_reason"] == {"SL": 2}
+    assert report["figures"]["exits_by_reason"] == {
+        "SL": 2,
+        "TP": 0,
+        "liquidation": 0,
+        "flatten": 0,
+    }
 
 
 def test_two_runs_give_byte_identical_reports_and_the_journal_verifies(tmp_path: Path) -> None:
@@ -130,6 +135,6 @@ def test_the_daily_loss_limit_blocks_entries_in_simulated_time_until_00_00_utc(
     # the third stop in a row then starts the SL-streak cooldown (3 by default), also in
     # simulated time: the last candle's close is refused for that reason
     assert report["figures"]["entries_refused_by_risk"] == {
-        "daily loss limit": 1,
-        "stop-loss streak": 1,
+        "daily_loss": 1,
+        "sl_streak_cooldown": 1,
     }

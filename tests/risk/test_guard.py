@@ -6,7 +6,7 @@ import pytest
 
 from bot.client_ids import Leg
 from bot.domain.enums import Side
-from bot.risk import Allowed, OrderIntent, Refused, RiskGuard, RiskLimits, RiskState
+from bot.risk import Allowed, OrderIntent, Refused, RiskGuard, RiskLimits, RiskRule, RiskState
 from tests.execution.rules_data import btc_rules
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -201,3 +201,30 @@ def test_trigger_off_tick_is_refused():
     refused = check(bad, state())
 
     assert isinstance(refused, Refused) and "tickSize" in refused.reason
+
+
+@pytest.mark.parametrize(
+    ("intent", "st", "rule"),
+    [
+        (entry(), state(kill_switch=True), RiskRule.KILL_SWITCH),
+        (entry(), state(day_pnl=Decimal("-100")), RiskRule.DAILY_LOSS),
+        (entry(), state(sl_streak=3, last_sl_exit_at=NOW), RiskRule.SL_STREAK_COOLDOWN),
+        (entry(), state(leverage=11), RiskRule.MAX_LEVERAGE),
+        (
+            entry(symbol="SOLUSDC"),
+            state(open_positions={"BTCUSDC": Decimal(1), "ETHUSDC": Decimal(1)}),
+            RiskRule.MAX_OPEN_POSITIONS,
+        ),
+        (entry(qty="0.1"), state(), RiskRule.MAX_NOTIONAL_PER_SYMBOL),
+        (
+            entry(qty="0.08"),
+            state(open_positions={"ETHUSDC": Decimal(4000)}),
+            RiskRule.MAX_TOTAL_NOTIONAL,
+        ),
+        (entry(qty="0.0101"), state(), RiskRule.PRECISION),
+    ],
+)
+def test_each_refusal_names_the_rule_that_refused_it(intent, st, rule):
+    refused = check(intent, st)
+
+    assert isinstance(refused, Refused) and refused.rule is rule
