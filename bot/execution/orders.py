@@ -31,6 +31,7 @@ from bot.execution.desk import Audit, OrderClient, OrderDesk, OrderSettings
 from bot.execution.plans import BracketPlan, PlanBook
 from bot.execution.protection import PositionGuard
 from bot.execution.sizing import Refusal, size_entry
+from bot.logs import FILE_ONLY
 from bot.oms.commands import OmsUnavailable
 from bot.oms.state import OmsView
 from bot.risk.guard import OrderIntent, Refused, RiskGuard, RiskState
@@ -323,7 +324,8 @@ class OrderManager:
 
     def _refuse(self, signal: Signal, client_id: str, reason: str) -> BracketResult:
         self._desk.decision("entry_refused", signal.symbol, client_id, reason, signal=signal.reason)
-        log.warning("%s entry refused: %s", signal.symbol, reason)
+        # the caller reports the refusal (the cycle's line): the console gets it once
+        log.warning("%s entry refused: %s", signal.symbol, reason, extra=FILE_ONLY)
         return BracketResult(BracketOutcome.REFUSED, reason, signal.symbol, client_id)
 
     def _skip(self, symbol: str, client_id: str, reason: str) -> BracketResult:
