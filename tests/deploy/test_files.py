@@ -76,6 +76,7 @@ def test_compose_runs_the_bot_with_its_keys_and_state_and_monitoring_as_a_profil
     assert bot["env_file"] == ".env"
     assert any(volume.endswith(":/state") for volume in bot["volumes"])
     assert bot["stop_signal"] == "SIGTERM"
+    assert bot["restart"] in ("unless-stopped", "always")  # back after a reboot too
     for name in ("prometheus", "grafana"):
         assert services[name]["profiles"] == ["monitoring"]
     assert any(volume.startswith(f"{DASHBOARD}:") for volume in services["grafana"]["volumes"])
