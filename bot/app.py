@@ -159,6 +159,7 @@ class App:
             oms_problem=self.oms_problem,
             wait_applied=lambda: self.worker.wait_idle(timeout=10),
             reconcile=self.apply_snapshot,
+            rules=self.client.symbol_rules,
         )
         self.account = AccountSync(config, self.client, self.oms.snapshot, self.submit, self.clock)
 

@@ -64,6 +64,13 @@ def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
         help="override logging.level",
     )
     parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default(False),
+        help="also show the bot's INFO lines on the console (always in var/logs/bot.log)",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         default=default(False),
@@ -224,7 +231,9 @@ def _runtime(
     args: argparse.Namespace, mode: str, archive_reason: str | None = None
 ) -> Iterator[Runtime]:
     config = _load(args)
-    quiet = mode != "service" and args.log_level is None  # the command prints its own report
+    # the console shows WARNING and up (a command prints its own report; the service its
+    # banner); -v or --log-level shows the bot's INFO too. The file keeps everything.
+    quiet = args.log_level is None and not args.verbose
     with Runtime(
         config,
         Secrets.load(),
@@ -275,7 +284,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_OK
     with _bot(args, "once") as app:
         app.prepare(stream=True)
-        report = app.trading.cycle()
+        report = app.trading.cycle(printed=True)
         app.finish()
         return _report(app, report)
 
@@ -321,7 +330,7 @@ def cmd_force_entry(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     with _bot(args, "force-entry") as app:
         app.prepare(stream=True)
-        report = CycleReport()
+        report = CycleReport(printed=True)
         app.trading.look_after_positions(report)
         app.trading.force_entry(args.symbol, args.side, report)
         app.trading.summarise(report)

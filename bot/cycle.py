@@ -5,7 +5,8 @@ symbol, candles → strategy → OrderManager (sizing, RiskGuard, bracket). No e
 decided on a stale OMS view (``oms_problem``) or against an account-wide block
 (kill switch, daily loss, stop-loss streak). A bracket that may have left a position
 unprotected is repaired from the exchange's truth at once, not at the next cycle.
-Every line it reports goes to the operator's console and the log.
+Every line it reports goes to the operator's console and the log, with prices at the
+symbol's tick and quantities at its step (``bot.console``).
 """
 
 from __future__ import annotations
@@ -13,16 +14,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Protocol
 
+from bot import console
 from bot.client_ids import Intent, Source, parse_client_id
 from bot.clock import ExchangeClock
 from bot.config import BotConfig
 from bot.domain.enums import BracketOutcome
 from bot.domain.records import Kline
+from bot.domain.rules import SymbolRules
 from bot.exchange.errors import ExchangeError
 from bot.execution.orders import BracketResult, OrderManager
 from bot.execution.plans import PlanBook
+from bot.logs import FILE_ONLY
 from bot.oms.state import OmsView
 from bot.risk.guard import RiskGuard, RiskRule
 from bot.strategy.base import Candle, Side, Signal, Strategy, parse_klines
@@ -46,16 +51,21 @@ class MarketData(Protocol):
 
 @dataclass
 class CycleReport:
-    """What one strategy cycle did, for the operator's console."""
+    """What one strategy cycle did, for the operator's console.
+
+    ``printed``: the caller prints the lines (a command), so the log file keeps them and
+    the console gets each once; otherwise (the service) the log is where they show, a
+    refused entry at WARNING."""
 
     lines: list[str] = field(default_factory=list)
     refused: bool = False  # refused by risk, a duplicate, or nothing to do
     attention: bool = False  # something needed a repair, or an outcome stays unresolved
     oms_problem: str | None = None  # entries refused: the OMS view may be stale (exit 1)
     risk_refusals: list[RiskRule] = field(default_factory=list)  # one per entry RiskGuard refused
+    printed: bool = False
 
-    def add(self, line: str) -> None:
-        log.info(line)
+    def add(self, line: str, level: int = logging.INFO) -> None:
+        log.log(level, line, extra=FILE_ONLY if self.printed else None)
         self.lines.append(line)
 
 
@@ -75,10 +85,12 @@ class TradingCycle:
         oms_problem: Callable[[], str | None],
         wait_applied: Callable[[], object],
         reconcile: Callable[[], None],
+        rules: Callable[[str], SymbolRules],
     ) -> None:
         """``oms_problem`` says why no entry may be decided on the view now (or None);
         ``wait_applied`` waits for the OMS to apply what is queued; ``reconcile``
-        applies a REST snapshot (the exchange's truth)."""
+        applies a REST snapshot (the exchange's truth); ``rules`` gives a symbol's
+        filters, which set the precision of the prices and quantities reported."""
         self._config = config
         self._market = market
         self._strategy = strategy
@@ -91,6 +103,7 @@ class TradingCycle:
         self._oms_problem = oms_problem
         self._wait_applied = wait_applied
         self._reconcile = reconcile
+        self._rules = rules
 
     def look_after_positions(self, report: CycleReport) -> None:
         """Every position has its SL, no orphans."""
@@ -112,7 +125,7 @@ class TradingCycle:
         if not candles:
             return None, "no closed candle"
         signal = self._strategy.evaluate(symbol, candles, self._view())
-        return signal, f"last close {candles[-1].close}"
+        return signal, f"last close {console.price(candles[-1].close, self._rules(symbol))}"
 
     def trade(
         self, signal: Signal, report: CycleReport, intent: Intent | None = None
@@ -124,12 +137,18 @@ class TradingCycle:
             return BracketResult(BracketOutcome.REFUSED, problem, signal.symbol, "")
         result = self._orders.open_bracket(signal, intent)
         if result.status == BracketOutcome.OPENED:
+            rules = self._rules(signal.symbol)
+            prices = [
+                "?" if value is None else console.price(value, rules)
+                for value in (result.entry_price, result.stop_price, result.take_profit_price)
+            ]
             report.add(
-                f"{signal.symbol}: {signal.side} {result.filled_qty} filled @ {result.entry_price}; "
-                f"SL {result.stop_price}; TP {result.take_profit_price} ({signal.reason})"
+                f"{signal.symbol}: {signal.side} {console.qty(result.filled_qty, rules)} filled "
+                f"@ {prices[0]}; SL {prices[1]}; TP {prices[2]} ({signal.reason})"
             )
         else:
-            report.add(f"{signal.symbol}: {signal.side} {result.status}: {result.reason}")
+            level = logging.WARNING if result.refused else logging.INFO
+            report.add(f"{signal.symbol}: {signal.side} {result.status}: {result.reason}", level)
         report.refused = report.refused or result.refused
         if result.risk_rule is not None:
             report.risk_refusals.append(result.risk_rule)
@@ -148,7 +167,7 @@ class TradingCycle:
         persisted plan), so it is resolved by its own client id and never sent twice."""
         signal = self.forced_signal(symbol, side)
         if isinstance(signal, str):
-            report.add(f"{symbol}: {side} refused: {signal}")
+            report.add(f"{symbol}: {side} refused: {signal}", logging.WARNING)
             report.refused = True
             return BracketResult(BracketOutcome.REFUSED, signal, symbol, "")
         result = self.trade(signal, report, self._operator_intent(symbol, side))
@@ -181,13 +200,14 @@ class TradingCycle:
             side=side,
             stop_distance=stop,
             take_profit_distance=take_profit,
-            reason=f"force-entry by operator (stop distance {stop:.8f})",
+            reason=f"force-entry by operator (stop distance "
+            f"{console.price(stop, self._rules(symbol))})",
             candle_open_ms=candles[-1].open_time_ms,
         )
 
-    def cycle(self) -> CycleReport:
-        """One strategy cycle over every configured symbol."""
-        report = CycleReport()
+    def cycle(self, *, printed: bool = False) -> CycleReport:
+        """One strategy cycle over every configured symbol (``printed``: see CycleReport)."""
+        report = CycleReport(printed=printed)
         self.look_after_positions(report)
         report.oms_problem = self._oms_problem()
         refused = None
@@ -216,13 +236,23 @@ class TradingCycle:
         view = self._view()
         today = self._clock.now().date()
         positions = ", ".join(
-            f"{symbol} {p.amount} @ {p.entry_price}"
+            self._position_text(symbol, p.amount, p.entry_price)
             for symbol, p in sorted(view.positions.items())
             if p.amount
         )
         report.add(
-            f"today's PnL {view.day_pnl(today)} USDC (limit -{self._config.risk.daily_loss_limit}); "
+            f"today's PnL {console.usdc(view.day_pnl(today))} USDC "
+            f"(limit -{self._config.risk.daily_loss_limit}); "
             f"SL streak {view.sl_streak}/{self._config.risk.max_sl_streak}; "
             f"positions: {positions or 'none'}; "
             f"kill switch {'ON' if self._kill_switch() else 'off'}"
         )
+
+    def _position_text(self, symbol: str, amount: Decimal, entry_price: Decimal) -> str:
+        """At the symbol's precision; a symbol the venue no longer lists (a position
+        opened by hand) is shown as the exchange gave it, normalised."""
+        try:
+            rules = self._rules(symbol)
+        except ExchangeError:
+            return f"{symbol} {amount.normalize():f} @ {entry_price.normalize():f}"
+        return f"{symbol} {console.qty(amount, rules)} @ {console.price(entry_price, rules)}"

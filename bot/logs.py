@@ -3,6 +3,10 @@
 Redaction happens in the formatter, on the final text of every record, so it also
 covers exception tracebacks and third-party loggers: the SDK logs full signed URLs
 (``...&signature=...``) and listenKeys at DEBUG.
+
+The console is for a person: a library's INFO (websocket-client's "Websocket
+connected", APScheduler's job bookkeeping) goes to the file only; it reaches the
+console from WARNING up, or at every level when the level is DEBUG (debugging).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 LOG_FILE = "bot.log"
 FILE_ONLY = {"file_only": True}
 """``extra=`` for a record the console must not show: the caller prints its own one line."""
+OURS = ("bot", "__main__")  # loggers whose INFO a person may want on the console (``-v``)
 
 
 class RedactingFormatter(logging.Formatter):
@@ -62,6 +67,8 @@ def setup_logging(
     )
     console_handler = logging.StreamHandler(console)
     console_handler.addFilter(lambda record: not getattr(record, "file_only", False))
+    if logging.getLevelName(level) != logging.DEBUG:
+        console_handler.addFilter(_ours_or_a_warning)
     if console_level is not None:
         console_handler.setLevel(console_level)
     root = logging.getLogger()
@@ -70,6 +77,10 @@ def setup_logging(
         root.addHandler(handler)
     root.setLevel(level)
     return [file_handler, console_handler]
+
+
+def _ours_or_a_warning(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or record.name.split(".")[0] in OURS
 
 
 def teardown_logging(handlers: list[logging.Handler]) -> None:

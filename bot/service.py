@@ -20,7 +20,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import health
+from bot import health, sd_notify
 from bot.app import App
 from bot.cycle import CycleReport
 from bot.oms.commands import Prune
@@ -110,6 +110,9 @@ def _guard(app: App, scheduler: BlockingScheduler | None = None) -> None:
             scheduler.shutdown(wait=False)
         return
     app.check_telegram()
+    # alive: the scheduler runs its jobs and the OMS consumer runs (a venue that does not
+    # answer is no reason for systemd to restart the service)
+    sd_notify.notify(sd_notify.WATCHDOG)
     app.trading.look_after_positions(CycleReport())
     write_health(app)
 
@@ -174,6 +177,7 @@ def serve(app: App, signals: StopSignals) -> None:
         if not signals.requested:
             _run_scheduler(app, signals)
     finally:
+        sd_notify.notify(sd_notify.STOPPING)
         health.health_path(app.runtime.state_dir).unlink(missing_ok=True)
         if signals.requested:
             app.runtime.outcome = f"stopped by {signals.name}"
@@ -195,6 +199,8 @@ def _run_scheduler(app: App, signals: StopSignals) -> None:
         return
     log.info("service running: %s", ", ".join(job.id for job in scheduler.get_jobs()))
     print("service running; Ctrl-C or SIGTERM to stop", flush=True)
+    sd_notify.notify(sd_notify.READY)
+    sd_notify.notify(sd_notify.WATCHDOG)
     scheduler.start()
     if app.oms_failure is not None:
         raise RuntimeError(app.oms_failure)

@@ -31,6 +31,7 @@ from bot.execution.desk import Audit, OrderClient, OrderDesk, OrderSettings
 from bot.execution.plans import BracketPlan, PlanBook
 from bot.execution.protection import PositionGuard
 from bot.execution.sizing import Refusal, size_entry
+from bot.logs import FILE_ONLY
 from bot.oms.commands import OmsUnavailable
 from bot.oms.state import OmsView
 from bot.risk.guard import OrderIntent, Refused, RiskGuard, RiskRule, RiskState
@@ -333,7 +334,8 @@ class OrderManager:
             signal=signal.reason,
             rule=None if rule is None else rule.value,  # None: sizing or prices, not RiskGuard
         )
-        log.warning("%s entry refused: %s", signal.symbol, reason)
+        # the caller reports the refusal (the cycle's line): the console gets it once
+        log.warning("%s entry refused: %s", signal.symbol, reason, extra=FILE_ONLY)
         return BracketResult(
             BracketOutcome.REFUSED, reason, signal.symbol, client_id, risk_rule=rule
         )

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from bot import console
 from bot.client_ids import Intent, Leg, Source, make_client_id, parse_client_id
 from bot.domain.enums import (
     STOP_TYPES,
@@ -153,7 +154,7 @@ class PositionGuard:
             stop_id = make_client_id(symbol, repair, Leg.STOP_LOSS, tag=self._tag)
             why = (
                 f"the bot never planned this position: fallback stop "
-                f"{settings.adopted_stop_pct}% from its entry {entry_price} "
+                f"{settings.adopted_stop_pct}% from its entry {console.price(entry_price, rules)} "
                 "(execution.adopted_stop_pct)"
             )
         self._desk.alarm(

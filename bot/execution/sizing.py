@@ -3,13 +3,16 @@
 The size is only ever made smaller (capped by max notional and maxQty, rounded
 DOWN to the market step). When the result is below minQty or MIN_NOTIONAL the
 trade is refused, never enlarged: enlarging it would risk more than configured.
+A refusal's figures are printed at the symbol's precision (``bot.console``): it is
+read by an operator, not traded on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
+from bot import console
 from bot.domain.rules import SymbolRules
 
 HUNDRED = Decimal(100)
@@ -46,8 +49,9 @@ def size_entry(
     wanted = min(by_risk, by_notional, rules.market_max_qty)
     qty = rules.round_qty(wanted, market=True)
     basis = (
-        f"risk {risk_pct}% of {balance} USDC = {risk_amount:.2f} over stop {stop_distance} "
-        f"→ {by_risk:.6f}, notional cap {max_notional} USDC → {by_notional:.6f}"
+        f"risk {risk_pct}% of {console.usdc(balance)} USDC = {console.usdc(risk_amount)} "
+        f"over stop {console.price(stop_distance, rules)} → {console.qty(by_risk, rules)}, "
+        f"notional cap {max_notional} USDC → {console.qty(by_notional, rules)}"
     )
     if qty < rules.market_min_qty:
         return Refusal(
@@ -57,7 +61,7 @@ def size_entry(
     notional = qty * price
     if notional < rules.min_notional:
         return Refusal(
-            f"{rules.symbol}: notional {notional} USDC is below MIN_NOTIONAL "
+            f"{rules.symbol}: notional {console.usdc(notional, ROUND_DOWN)} USDC is below MIN_NOTIONAL "
             f"{rules.min_notional} ({basis}); refused rather than enlarged"
         )
     return qty

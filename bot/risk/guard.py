@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from enum import StrEnum
 from typing import Literal
 
 from bot.client_ids import Leg
+from bot.console import usdc
 from bot.domain.enums import Side
 from bot.domain.rules import SymbolRules
 
@@ -147,7 +148,7 @@ class RiskGuard:
         limit = self.limits.daily_loss_limit
         if state.day_pnl <= -limit:
             return Refused(
-                f"daily loss limit reached: today's PnL {state.day_pnl} USDC "
+                f"daily loss limit reached: today's PnL {usdc(state.day_pnl)} USDC "
                 f"(UTC {state.now.date()}) is at or below -{limit} USDC; "
                 "entries resume after 00:00 UTC",
                 RiskRule.DAILY_LOSS,
@@ -206,15 +207,17 @@ class RiskGuard:
         per_symbol = self.limits.max_notional_per_symbol
         if held + added > per_symbol:
             return Refused(
-                f"{intent.symbol}: notional would be {held + added} USDC "
-                f"({held} held + {added} new), above the per-symbol cap {per_symbol} USDC",
+                f"{intent.symbol}: notional would be {usdc(held + added, ROUND_UP)} USDC "
+                f"({usdc(held)} held + {usdc(added)} new), above the per-symbol cap "
+                f"{per_symbol} USDC",
                 RiskRule.MAX_NOTIONAL_PER_SYMBOL,
             )
         total = sum((abs(n) for n in state.open_positions.values()), Decimal(0))
         cap = self.limits.max_total_notional
         if total + added > cap:
             return Refused(
-                f"total notional would be {total + added} USDC ({total} held + {added} new), "
+                f"total notional would be {usdc(total + added, ROUND_UP)} USDC "
+                f"({usdc(total)} held + {usdc(added)} new), "
                 f"above the total cap {cap} USDC",
                 RiskRule.MAX_TOTAL_NOTIONAL,
             )
