@@ -11,6 +11,7 @@ metadata, written through its queue like every other state change.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -23,6 +24,8 @@ from bot.oms.commands import Command, SeedDayPnl, SetMeta
 from bot.oms.events import income_key
 from bot.oms.state import OmsView
 
+log = logging.getLogger(__name__)
+
 ACCOUNT_SETUP_KEY = "account_setup"  # OMS meta: settings applied today
 INCOME_SYNCED_KEY = "income_synced_ms"  # OMS meta: last read of the income history
 INCOME_RESYNC_S = 3600
@@ -34,7 +37,7 @@ INCOME_TYPES = {
 
 
 class AccountVenue(Protocol):
-    def setup_account(self, symbols: Any, *, leverage: int, margin_type: str) -> None: ...
+    def setup_account(self, symbols: Any, *, leverage: int, margin_type: str) -> list[str]: ...
     def income(self, start_time_ms: int) -> list[Any]: ...
 
 
@@ -73,10 +76,18 @@ class AccountSync:
         )
         if self._view().meta.get(ACCOUNT_SETUP_KEY) == wanted:
             return
-        self._venue.setup_account(
+        held = self._venue.setup_account(
             self._config.symbols, leverage=execution.leverage, margin_type=execution.margin_type
         )
-        self._submit(SetMeta(ACCOUNT_SETUP_KEY, wanted))
+        for symbol in held:
+            log.warning(
+                "%s: margin type not set to %s: Binance does not change it while a position "
+                "or open orders exist; tried again on the next run",
+                symbol,
+                execution.margin_type,
+            )
+        if not held:  # a held symbol is tried again next run
+            self._submit(SetMeta(ACCOUNT_SETUP_KEY, wanted))
 
     def income_is_due(self, *, positions_before: Mapping[str, Decimal]) -> bool:
         """Whether today's income history must be read again.

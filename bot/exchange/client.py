@@ -41,6 +41,7 @@ from bot.exchange import replies
 from bot.exchange.errors import (
     BENIGN,
     DUPLICATE_CLIENT_ID_CODE,
+    MARGIN_TYPE_HELD_CODES,
     ExchangeError,
     MalformedReply,
     NotFound,
@@ -459,11 +460,16 @@ class ExchangeClient:
 
     # --- account setup -----------------------------------------------------------------
 
-    def setup_account(self, symbols: Iterable[str], *, leverage: int, margin_type: str) -> None:
+    def setup_account(
+        self, symbols: Iterable[str], *, leverage: int, margin_type: str
+    ) -> list[str]:
         """One-way position mode, margin type and leverage per symbol; safe to repeat.
 
         A hedge-mode account that cannot be switched (open positions/orders) is refused
         with a clear message. A read-only client only checks the position mode.
+        Returns the symbols whose margin type Binance would not change now because a
+        position or open orders hold it (-4048/-4047): nothing to fail the run on (that
+        position still needs its stop), only a setting to apply on a later run.
         """
         wire_margin = MARGIN_TYPES.get(margin_type.upper())
         if wire_margin is None:
@@ -472,15 +478,22 @@ class ExchangeClient:
             mode = self._read("GET", "/fapi/v1/positionSide/dual", auth=Auth.SIGNED)
             if replies.flag(mode, "dualSidePosition", "positionSide/dual"):
                 raise ExchangeError(_HEDGE_MODE_MESSAGE)
-            return
+            return []
         try:
             self._setting("/fapi/v1/positionSide/dual", {"dualSidePosition": "false"})
         except Rejected as error:
             reason = f"{_HEDGE_MODE_MESSAGE} Binance said: {error.code} {error.message}"
             raise ExchangeError(reason) from error
+        held = []
         for symbol in symbols:
-            self._setting("/fapi/v1/marginType", {"symbol": symbol, "marginType": wire_margin})
+            try:
+                self._setting("/fapi/v1/marginType", {"symbol": symbol, "marginType": wire_margin})
+            except Rejected as error:
+                if error.code not in MARGIN_TYPE_HELD_CODES:
+                    raise
+                held.append(symbol)
             self._setting("/fapi/v1/leverage", {"symbol": symbol, "leverage": leverage})
+        return held
 
     def _setting(self, path: str, params: Params) -> None:
         try:

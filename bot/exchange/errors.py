@@ -7,6 +7,7 @@ the SDK touches this package alone.
 from __future__ import annotations
 
 BENIGN = frozenset({-4046, -4059})  # "no need to change" margin type / position mode: success
+MARGIN_TYPE_HELD_CODES = frozenset({-4047, -4048})  # open orders / a position: not changeable now
 UNKNOWN_OUTCOME_CODES = frozenset(
     {-1006, -1007}
 )  # Binance: execution status unknown, not a failure
