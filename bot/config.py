@@ -15,6 +15,7 @@ reader refuses what could hang or exhaust the process (see :class:`_StrictLoader
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 from collections.abc import Mapping
@@ -160,6 +161,29 @@ class LoggingConfig(_Section):
     audit_segment_bytes: int = Field(2 * 1024 * 1024, ge=64 * 1024, le=1024**3)
 
 
+class MetricsConfig(_Section):
+    """Prometheus metrics: the service serves ``/metrics`` and ``/healthz`` when
+    ``enabled``; ``--once`` writes ``textfile`` (node_exporter's textfile collector)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # loopback: the figures describe an account, keep them local
+    port: int = Field(9108, ge=0, le=65535)  # 0: any free port (tests)
+    textfile: Path | None = None  # a *.prom file in node_exporter's textfile directory
+
+    @field_validator("host")
+    @classmethod
+    def _ip_address(cls, host: str) -> str:
+        ipaddress.ip_address(host)  # ValueError names the value
+        return host
+
+    @field_validator("textfile")
+    @classmethod
+    def _prom_suffix(cls, path: Path | None) -> Path | None:
+        if path is not None and path.suffix != ".prom":
+            raise ValueError("node_exporter's textfile collector reads only *.prom files")
+        return path
+
+
 class BotConfig(_Section):
     schema_version: Literal[2] = SCHEMA_VERSION
     exchange: ExchangeConfig = ExchangeConfig()
@@ -172,6 +196,7 @@ class BotConfig(_Section):
     sim: SimConfig = SimConfig()
     paths: PathsConfig = PathsConfig()
     logging: LoggingConfig = LoggingConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
     @field_validator("symbols")
     @classmethod

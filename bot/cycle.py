@@ -11,8 +11,10 @@ Every line it reports goes to the operator's console and the log.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.client_ids import Intent, Source, parse_client_id
@@ -90,6 +92,8 @@ class TradingCycle:
         self._oms_problem = oms_problem
         self._wait_applied = wait_applied
         self._reconcile = reconcile
+        self.last_cycle_at: datetime | None = None  # when the last cycle completed (metrics)
+        self.last_cycle_s: float | None = None  # how long it took
 
     def look_after_positions(self, report: CycleReport) -> None:
         """Every position has its SL, no orphans."""
@@ -184,6 +188,7 @@ class TradingCycle:
 
     def cycle(self) -> CycleReport:
         """One strategy cycle over every configured symbol."""
+        started = time.perf_counter()
         report = CycleReport()
         self.look_after_positions(report)
         report.oms_problem = self._oms_problem()
@@ -204,6 +209,8 @@ class TradingCycle:
             else:
                 self.trade(signal, report)
         self.summarise(report)
+        self.last_cycle_s = time.perf_counter() - started
+        self.last_cycle_at = datetime.now(UTC)
         return report
 
     def summarise(self, report: CycleReport) -> None:

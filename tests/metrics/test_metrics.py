@@ -1,0 +1,134 @@
+"""Prometheus metrics as an operator's scraper sees them: the App against its own
+simulator in this process, ``/metrics`` and ``/healthz`` over loopback HTTP."""
+
+from __future__ import annotations
+
+import threading
+import urllib.error
+import urllib.request
+from decimal import Decimal
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.config import ConfigError, load_config
+from bot.cycle import CycleReport
+from bot.metrics.registry import BotMetrics
+from tests.e2e.conftest import BotRunner, running_app
+
+METRICS_ON = {"metrics": {"enabled": True, "port": 0}}  # port 0: the OS picks a free one
+
+
+def get(port: int, path: str) -> tuple[int, str]:
+    """Status and body of ``GET path`` on the App's metrics server."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as reply:
+            return reply.status, reply.read().decode()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read().decode()
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a Prometheus text exposition, by name and sorted labels."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    status, body = get(port, "/metrics")
+    assert status == 200
+    return samples(body)
+
+
+def test_a_filled_entry_moves_the_order_and_fill_counters_and_the_position_gauge(tmp_path):
+    with running_app(tmp_path, **METRICS_ON) as (sim, app):
+        port = app.serve_metrics().port
+        before = scrape(port)
+        assert ("usdcbot_position_amount", (("symbol", "BTCUSDC"),)) not in before
+        assert before[("usdcbot_orders_total", (("leg", "ENTRY"), ("outcome", "accepted")))] == 0
+
+        result = app.trading.trade(app.trading.forced_signal("BTCUSDC", "LONG"), CycleReport())
+        assert result.status == "opened"
+        app.worker.wait_idle(5)
+
+        after = scrape(port)
+        btc = (("symbol", "BTCUSDC"),)
+        assert after[("usdcbot_position_amount", btc)] == float(result.filled_qty)
+        notional = result.filled_qty * Decimal(sim.position("BTCUSDC")["entryPrice"])
+        assert after[("usdcbot_position_notional_usdc", btc)] == pytest.approx(float(notional))
+        assert after[("usdcbot_fills_total", (("kind", "fill"), ("symbol", "BTCUSDC")))] >= 1
+        for leg in ("ENTRY", "STOP_LOSS", "TAKE_PROFIT"):
+            assert after[("usdcbot_orders_total", (("leg", leg), ("outcome", "sent")))] == 1
+            assert after[("usdcbot_orders_total", (("leg", leg), ("outcome", "accepted")))] == 1
+        assert after[("usdcbot_open_algo_orders", ())] == 2
+        assert after[("usdcbot_oms_events_total", (("result", "applied"),))] > 0
+        assert after[("usdcbot_rest_weight_used_1m", ())] > 0
+        entry_posts = ("usdcbot_request_seconds_count", (("endpoint", "/fapi/v1/order"),))
+        assert after[(entry_posts[0], (*entry_posts[1], ("method", "POST")))] >= 1
+        endpoints = {
+            dict(labels)["endpoint"] for name, labels in after if "endpoint" in dict(labels)
+        }
+        assert all("?" not in e and "symbol" not in e for e in endpoints)  # templates, no params
+
+
+def test_healthz_is_503_with_the_reason_when_the_oms_consumer_is_dead(tmp_path):
+    with running_app(tmp_path, **METRICS_ON) as (_sim, app):
+        port = app.serve_metrics().port
+        assert get(port, "/healthz") == (503, "no trading cycle has completed yet\n")
+        app.trading.cycle()
+        assert get(port, "/healthz") == (200, "ok\n")
+        assert scrape(port)[("usdcbot_healthy", ())] == 1
+
+        assert app.worker.stop(timeout=5)  # gone, as after an unexpected BaseException
+        assert get(port, "/healthz") == (503, "OMS consumer is not running\n")
+        after = scrape(port)
+        assert after[("usdcbot_healthy", ())] == 0
+        assert after[("usdcbot_oms_consumer_up", ())] == 0
+
+
+def test_the_metrics_server_is_stopped_and_its_port_freed_at_shutdown(tmp_path):
+    with running_app(tmp_path, **METRICS_ON) as (_sim, app):
+        server = app.serve_metrics()
+        port = server.port
+    assert not any(t.name == "metrics-http" for t in threading.enumerate())
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+@pytest.mark.e2e
+def test_once_leaves_a_parseable_textfile_for_node_exporter(sim, tmp_path):
+    bot = BotRunner(sim, tmp_path, tmp_path / "var")
+    textfile = tmp_path / "textfile" / "usdc_futures_bot.prom"
+    bot.configure(metrics={"textfile": str(textfile)})
+    result = bot.run("--once")
+    assert result.returncode == 0, result.stderr
+    exported = samples(textfile.read_text())
+    assert exported[("usdcbot_up", ())] == 1
+    assert exported[("usdcbot_last_cycle_timestamp_seconds", ())] > 0
+    assert exported[("usdcbot_oms_consumer_up", ())] == 1  # written before the teardown
+    assert [p.name for p in textfile.parent.iterdir()] == [textfile.name]  # no temp file left
+
+
+def test_two_bots_in_one_process_count_apart():
+    first, second = BotMetrics(), BotMetrics()
+    first.observe_record({"seq": 1, "kind": "order_send", "data": {"leg": "ENTRY"}})
+    assert b'usdcbot_orders_total{leg="ENTRY",outcome="sent"} 1.0' in first.exposition()
+    assert b'usdcbot_orders_total{leg="ENTRY",outcome="sent"} 0.0' in second.exposition()
+
+
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [({"host": "0.0.0.0x"}, "metrics.host"), ({"textfile": "bot.txt"}, "metrics.textfile")],
+)
+def test_a_bad_metrics_setting_is_a_config_error(section, problem):
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, environ={}, overrides={"metrics": section})
+    assert problem in str(refused.value)
+
+
+def test_metrics_listen_on_loopback_only_by_default():
+    assert load_config(None, environ={}).metrics.host == "127.0.0.1"
