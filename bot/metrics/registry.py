@@ -77,7 +77,7 @@ class BotMetrics:
             buckets=LATENCY_BUCKETS_S,
             registry=self.registry,
         )
-        self._latency_by_endpoint: dict[tuple[str, str], Any] = {}
+        self._children: dict[tuple[object, ...], Any] = {}
 
     def watch(self, collector: Collector) -> None:
         """Add a collector whose figures are read at scrape time."""
@@ -88,22 +88,27 @@ class BotMetrics:
         kind = str(record.get("kind"))
         data = record.get("data")
         data = data if isinstance(data, Mapping) else {}
-        self.audit_records.labels(kind).inc()
+        self._child(self.audit_records, kind).inc()
         outcome = ORDER_OUTCOMES.get(kind)
         if outcome is not None:
-            self.orders.labels(str(data.get("leg")), outcome).inc()
+            self._child(self.orders, str(data.get("leg")), outcome).inc()
         elif kind == "fill" or kind.endswith("_fill"):
-            self.fills.labels(str(data.get("symbol")), kind).inc()
+            self._child(self.fills, str(data.get("symbol")), kind).inc()
         elif kind == "alarm":
-            self.alarms.labels(str(data.get("kind", "order"))).inc()
+            self._child(self.alarms, str(data.get("kind", "order"))).inc()
 
     def observe_request(self, method: str, path: str, seconds: float) -> None:
         """Transport hook, on every request's thread: one dict lookup and one observe."""
-        key = (method, path)
-        child = self._latency_by_endpoint.get(key)
-        if child is None:
-            child = self._latency_by_endpoint[key] = self.request_seconds.labels(method, path)
-        child.observe(seconds)
+        self._child(self.request_seconds, method, path).observe(seconds)
+
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """``metric.labels(*labels)``, remembered: ``labels()`` validates and locks on
+        every call, and these run on the trading and request threads."""
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:  # a race here makes the same child twice: harmless
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def count_alert(self, outcome: str) -> None:
         """For the alert sender: ``sent``, ``failed`` (the service refused or was down)

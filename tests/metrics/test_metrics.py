@@ -3,20 +3,53 @@ simulator in this process, ``/metrics`` and ``/healthz`` over loopback HTTP."""
 
 from __future__ import annotations
 
+import re
+import signal
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.config import ConfigError, load_config
+from bot.app import App
+from bot.config import ConfigError, Secrets, load_config
 from bot.cycle import CycleReport
 from bot.metrics.registry import BotMetrics
+from bot.runtime import Runtime
+from bot.sim import Simulator
 from tests.e2e.conftest import BotRunner, running_app
+from tests.waiting import eventually
 
 METRICS_ON = {"metrics": {"enabled": True, "port": 0}}  # port 0: the OS picks a free one
+SERVING = re.compile(r"metrics on http://127\.0\.0\.1:(\d+)/metrics")
+
+
+@contextmanager
+def app_with_stream_timeout(tmp_path, silence_timeout_s: float) -> Iterator[tuple[Simulator, App]]:
+    """``running_app`` with metrics on and a short stream timeout (its own ``stream``
+    argument says whether the stream starts, so the section cannot be passed through)."""
+    with Simulator() as sim:
+        config = load_config(
+            None,
+            environ={},
+            overrides={
+                "exchange": {"rest_url": sim.rest_url, "ws_url": sim.ws_url},
+                "paths": {"state_dir": str(tmp_path)},
+                "stream": {"silence_timeout_s": silence_timeout_s},
+                **METRICS_ON,
+            },
+        )
+        with Runtime(config, Secrets(), dry_run=False, mode="test", log_level="INFO") as runtime:
+            app = App(runtime)
+            try:
+                app.prepare(stream=True)
+                yield sim, app
+            finally:
+                app.shutdown()
 
 
 def get(port: int, path: str) -> tuple[int, str]:
@@ -132,3 +165,40 @@ def test_a_bad_metrics_setting_is_a_config_error(section, problem):
 
 def test_metrics_listen_on_loopback_only_by_default():
     assert load_config(None, environ={}).metrics.host == "127.0.0.1"
+
+
+@pytest.mark.e2e
+def test_the_service_serves_healthz_on_the_port_it_logs_and_frees_it_at_sigterm(sim, tmp_path):
+    bot = BotRunner(sim, tmp_path, tmp_path / "var")
+    bot.configure(**METRICS_ON)
+    log_file = bot.state_dir / "logs" / "bot.log"
+    process = bot.start()
+    try:
+        eventually(lambda: log_file.exists() and SERVING.search(log_file.read_text()), "port")
+        port = int(SERVING.search(log_file.read_text()).group(1))
+        eventually(lambda: get(port, "/healthz") == (200, "ok\n"), "healthy after the first cycle")
+        exported = scrape(port)
+        assert exported[("usdcbot_stream_state", (("state", "connected"),))] == 1
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def test_healthz_is_503_once_the_user_stream_is_down_longer_than_its_timeout(tmp_path):
+    with app_with_stream_timeout(tmp_path, silence_timeout_s=1) as (sim, app):
+        port = app.serve_metrics().port
+        app.trading.cycle()
+        assert get(port, "/healthz") == (200, "ok\n")
+        refuse = {"status": 500, "body": "", "execute": False}  # no new listenKey: no reconnect
+        sim.inject("raw", method="POST", path="/fapi/v1/listenKey", count=1000, **refuse)
+        sim.drop_streams()
+        eventually(lambda: app.stream.health().state == "reconnecting", "the stream is down")
+        assert get(port, "/healthz") == (200, "ok\n")  # a reconnect is not an outage yet
+        eventually(lambda: get(port, "/healthz")[0] == 503, "the outage reported", timeout=15)
+        assert get(port, "/healthz")[1].startswith("user stream reconnecting for ")
+        assert scrape(port)[("usdcbot_stream_state", (("state", "reconnecting"),))] == 1
