@@ -58,9 +58,14 @@ class MetricsServer:
         self._metrics_app = make_wsgi_app(registry)
         self._problem = problem
         server_class = _Server6 if ipaddress.ip_address(host).version == 6 else _Server4
-        self._server = make_server(
-            host, port, self._route, server_class=server_class, handler_class=_QuietHandler
-        )
+        try:
+            self._server = make_server(
+                host, port, self._route, server_class=server_class, handler_class=_QuietHandler
+            )
+        except OSError as error:  # the operator's one line: which address, and why
+            raise OSError(
+                error.errno, f"metrics: cannot listen on {host}:{port}: {error.strerror}"
+            ) from None
         self.host = host
         self.port: int = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="metrics-http")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -202,3 +203,14 @@ def test_healthz_is_503_once_the_user_stream_is_down_longer_than_its_timeout(tmp
         eventually(lambda: get(port, "/healthz")[0] == 503, "the outage reported", timeout=15)
         assert get(port, "/healthz")[1].startswith("user stream reconnecting for ")
         assert scrape(port)[("usdcbot_stream_state", (("state", "reconnecting"),))] == 1
+
+
+def test_a_metrics_port_in_use_is_refused_naming_the_address(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        metrics = {"enabled": True, "port": port}
+        refused = pytest.raises(OSError, match=f"metrics: cannot listen on 127.0.0.1:{port}: ")
+        with running_app(tmp_path, stream=False, metrics=metrics) as (_sim, app), refused:
+            app.serve_metrics()
