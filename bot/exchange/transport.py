@@ -104,8 +104,17 @@ class _SignedUMFutures(UMFutures):  # type: ignore[misc]  # the binance SDK ship
             reply: SdkReply = super().send_request(http_method, url_path, payload, special)
             return reply
         finally:
-            if self.on_request is not None:
-                self.on_request(http_method, url_path, time.perf_counter() - started)
+            self._observed(http_method, url_path, time.perf_counter() - started)
+
+    def _observed(self, method: str, path: str, seconds: float) -> None:
+        """A failing observer must never change what the request returned or raised."""
+        observer = self.on_request
+        if observer is None:
+            return
+        try:
+            observer(method, path, seconds)
+        except Exception:
+            log.exception("request observer failed on %s %s", method, path)
 
     def sign_request(
         self,

@@ -19,9 +19,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.app import App
 from bot.config import ConfigError, Secrets, load_config
 from bot.cycle import CycleReport
+from bot.exchange.client import ExchangeClient
+from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.metrics.registry import BotMetrics
 from bot.runtime import Runtime
-from bot.sim import Simulator
+from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
 from tests.e2e.conftest import BotRunner, running_app
 from tests.waiting import eventually
 
@@ -214,3 +216,13 @@ def test_a_metrics_port_in_use_is_refused_naming_the_address(tmp_path):
         refused = pytest.raises(OSError, match=f"metrics: cannot listen on 127.0.0.1:{port}: ")
         with running_app(tmp_path, stream=False, metrics=metrics) as (_sim, app), refused:
             app.serve_metrics()
+
+
+def test_a_failing_metrics_hook_never_fails_a_request(sim):
+    def broken(method: str, path: str, seconds: float) -> None:
+        raise RuntimeError("metrics broke")
+
+    venue = Venue(sim.rest_url, sim.ws_url, SIM_USER_PATH)
+    with ExchangeClient(venue, SIM_API_KEY, SIM_API_SECRET, on_request=broken) as client:
+        client.sync_time()
+        assert client.usdc_balance().wallet == sim.balance()
