@@ -110,6 +110,10 @@ def test_a_filled_entry_moves_the_order_and_fill_counters_and_the_position_gauge
         assert after[("usdcbot_request_seconds_count", order_posts)] >= 1
         endpoints = {dict(labels).get("endpoint") for _name, labels in after} - {None}
         assert all("?" not in e and "symbol" not in e for e in endpoints)  # paths, no params
+        exposition = get(port, "/metrics")[1]
+        (listen_key,) = sim.exchange.listen_keys.active(sim.now_ms())
+        assert listen_key not in exposition
+        assert SIM_API_KEY not in exposition and SIM_API_SECRET not in exposition
 
 
 def test_healthz_is_503_with_the_reason_when_the_oms_consumer_is_dead(tmp_path):
