@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -231,3 +232,14 @@ def test_a_failing_metrics_hook_never_fails_a_request(sim):
     with ExchangeClient(venue, SIM_API_KEY, SIM_API_SECRET, on_request=broken) as client:
         client.sync_time()
         assert client.usdc_balance().wallet == sim.balance()
+
+
+def test_healthz_is_503_when_no_cycle_completed_within_two_candle_intervals(tmp_path):
+    with running_app(tmp_path, stream=False) as (_sim, app):
+        app.trading.cycle()
+        assert app.health.problem() is None
+        assert app.health.cycle_limit_s == 2 * 15 * 60 + 60  # strategy.interval 15m
+        late = timedelta(seconds=app.health.cycle_limit_s + 1)
+        app.trading.last_cycle_at = app.trading.last_cycle_at - late  # the scheduler stalled
+        problem = app.health.problem()
+        assert problem.startswith("last trading cycle ended ") and "(limit 1860 s)" in problem
