@@ -37,6 +37,7 @@ from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.execution.bracket import ExitSettings
 from bot.execution.orders import OrderManager, OrderSettings
 from bot.execution.plans import PlanBook
+from bot.metrics.registry import BotMetrics
 from bot.oms.oms import Oms
 from bot.oms.store import Store
 from bot.oms.worker import OmsWorker
@@ -179,9 +180,17 @@ def run(signals: int, floor_samples: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-decision-") as tmp, SimProcess() as sim:
         root = Path(tmp)
         venue = Venue(sim.rest_url, sim.ws_url, SIM_USER_PATH)
-        client = ExchangeClient(venue, SIM_API_KEY, SIM_API_SECRET, cache_dir=root / "cache")
+        metrics = BotMetrics()  # the App's hooks on this path: REST latency, audit counters
+        client = ExchangeClient(
+            venue,
+            SIM_API_KEY,
+            SIM_API_SECRET,
+            cache_dir=root / "cache",
+            on_request=metrics.observe_request,
+        )
         store = Store.open(root / "state.db")
         audit = AuditJournal(root / "audit")
+        audit.observe(metrics.observe_record)
         oms = Oms(store, audit)
         inbound: queue.Queue = queue.Queue()
         worker = OmsWorker(oms, inbound, decode=parse_user_data)

@@ -27,6 +27,10 @@ from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.execution.orders import OrderManager
 from bot.execution.plans import PlanBook
 from bot.killswitch import KillSwitch, StopRequest
+from bot.metrics.health import ServiceHealth
+from bot.metrics.registry import BotMetrics
+from bot.metrics.server import MetricsServer
+from bot.metrics.state import StateCollector
 from bot.oms.commands import Command, OmsUnavailable
 from bot.oms.events import Event, OwnChanges, Snapshot
 from bot.oms.oms import Oms, memory_window
@@ -42,6 +46,8 @@ from bot.telegram.control import TelegramControl
 from bot.wiring import CredentialsMissing, connect_venue, credentials, order_settings, risk_limits
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from requests.adapters import BaseAdapter
 
     from bot.sim import Simulator
@@ -78,6 +84,9 @@ class App:
         self._writes_at_start = 0
         self._oms_alarmed: str | None = None
         self._consumer_restarts = 0
+        self.metrics = BotMetrics()  # this App's own registry (see bot.metrics)
+        self.metrics_server: MetricsServer | None = None  # the service's, when enabled
+        self._metrics_textfile: Path | None = None  # --once: written first at shutdown
         self._closers: list[tuple[str, Callable[[], object]]] = []  # undone in reverse
         try:
             self._build()
@@ -94,6 +103,7 @@ class App:
         """Connect to the venue and build every component (no thread but the sim's yet)."""
         config, state_dir = self.config, self.runtime.state_dir
         exchange = config.exchange
+        self.audit.observe(self.metrics.observe_record)
         # the embedded simulator or dry-run's engine, or None
         if self._engine is None:
             venue, self.sim = connect_venue(config, state_dir, dry_run=self.dry_run)
@@ -120,6 +130,7 @@ class App:
             on_alarm=self._alarm,
             on_secret=self.runtime.redactor.add,  # listenKeys, as the client learns them
             adapter=self._engine_adapter(),
+            on_request=self.metrics.observe_request,
         )
         self._opened("exchange client", self.client.close)
         client = self.client
@@ -162,6 +173,8 @@ class App:
             rules=self.client.symbol_rules,
         )
         self.account = AccountSync(config, self.client, self.oms.snapshot, self.submit, self.clock)
+        self.health = ServiceHealth(self)
+        self.metrics.watch(StateCollector(self, self.health.problem))
 
     def _engine_adapter(self) -> BaseAdapter | None:
         """The engine in this process answers REST without a socket (``sim.transport``)."""
@@ -353,12 +366,33 @@ class App:
             log.warning("snapshot after the emergency stop failed: %s", error)
         return lines
 
+    # --- metrics ----------------------------------------------------------------------
+
+    def serve_metrics(self) -> MetricsServer:
+        """The service's ``/metrics`` and ``/healthz`` (config ``metrics``), until shutdown."""
+        settings = self.config.metrics
+        server = MetricsServer(
+            self.metrics.registry, self.health.problem, host=settings.host, port=settings.port
+        )
+        server.start()
+        self._opened("metrics server", server.stop)
+        self.metrics_server = server
+        return server
+
+    def export_metrics_at_exit(self, path: Path) -> None:
+        """``--once``: write the textfile at shutdown, however the run ends, before
+        anything is stopped (so it shows the run's last state, not the teardown)."""
+        self._metrics_textfile = path
+
     # --- shutdown ---------------------------------------------------------------------
 
     def shutdown(self) -> None:
         """Stop intake, drain and apply the queue, persist, join every thread (bounded):
         everything opened or started, in reverse order. Safe to call twice."""
         closers, self._closers = self._closers, []
+        textfile, self._metrics_textfile = self._metrics_textfile, None
+        if textfile is not None:
+            closers.append(("metrics textfile", lambda: self.metrics.write_textfile(textfile)))
         for name, close in reversed(closers):
             try:
                 close()

@@ -283,6 +283,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 serve(app, signals)
         return EXIT_OK
     with _bot(args, "once") as app:
+        if app.config.metrics.textfile is not None:
+            app.export_metrics_at_exit(app.config.metrics.textfile)
         app.prepare(stream=True)
         report = app.trading.cycle(printed=True)
         app.finish()

@@ -15,6 +15,7 @@ reader refuses what could hang or exhaust the process (see :class:`_StrictLoader
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 from collections.abc import Mapping
@@ -187,6 +188,29 @@ class TelegramConfig(_Section):
         return self
 
 
+class MetricsConfig(_Section):
+    """Prometheus metrics: the service serves ``/metrics`` and ``/healthz`` when
+    ``enabled``; ``--once`` writes ``textfile`` (node_exporter's textfile collector)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # loopback: the figures describe an account, keep them local
+    port: int = Field(9464, ge=0, le=65535)  # 0: any free port (tests)
+    textfile: Path | None = None  # a *.prom file in node_exporter's textfile directory
+
+    @field_validator("host")
+    @classmethod
+    def _ip_address(cls, host: str) -> str:
+        ipaddress.ip_address(host)  # ValueError names the value
+        return host
+
+    @field_validator("textfile")
+    @classmethod
+    def _prom_suffix(cls, path: Path | None) -> Path | None:
+        if path is not None and path.suffix != ".prom":
+            raise ValueError("node_exporter's textfile collector reads only *.prom files")
+        return path
+
+
 class BotConfig(_Section):
     schema_version: Literal[2] = SCHEMA_VERSION
     exchange: ExchangeConfig = ExchangeConfig()
@@ -200,6 +224,8 @@ class BotConfig(_Section):
     paths: PathsConfig = PathsConfig()
     logging: LoggingConfig = LoggingConfig()
     telegram: TelegramConfig = TelegramConfig()
+
+    metrics: MetricsConfig = MetricsConfig()
 
     @field_validator("symbols")
     @classmethod

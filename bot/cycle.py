@@ -12,8 +12,10 @@ symbol's tick and quantities at its step (``bot.console``).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -104,6 +106,8 @@ class TradingCycle:
         self._wait_applied = wait_applied
         self._reconcile = reconcile
         self._rules = rules
+        self.last_cycle_at: datetime | None = None  # when the last cycle completed (metrics)
+        self.last_cycle_s: float | None = None  # how long it took
 
     def look_after_positions(self, report: CycleReport) -> None:
         """Every position has its SL, no orphans."""
@@ -207,6 +211,7 @@ class TradingCycle:
 
     def cycle(self, *, printed: bool = False) -> CycleReport:
         """One strategy cycle over every configured symbol (``printed``: see CycleReport)."""
+        started = time.perf_counter()
         report = CycleReport(printed=printed)
         self.look_after_positions(report)
         report.oms_problem = self._oms_problem()
@@ -230,6 +235,8 @@ class TradingCycle:
             else:
                 self.trade(signal, report)
         self.summarise(report)
+        self.last_cycle_s = time.perf_counter() - started
+        self.last_cycle_at = datetime.now(UTC)
         return report
 
     def summarise(self, report: CycleReport) -> None:

@@ -171,6 +171,8 @@ def serve(app: App, signals: StopSignals) -> None:
     """
     signals.on_stop(app.stopping.set)
     try:
+        if app.config.metrics.enabled:  # /healthz answers 503 until the first cycle
+            app.serve_metrics()
         if not signals.requested:
             app.start_telegram()
             app.prepare(stream=True)

@@ -53,7 +53,7 @@ from bot.exchange.errors import (
 )
 from bot.exchange.orders import algo_params, order_params
 from bot.exchange.rules import rules_from_exchange_info, tradable_usdc_perpetual
-from bot.exchange.transport import Auth, Transport
+from bot.exchange.transport import Auth, RequestObserver, Transport
 from bot.exchange.venues import Venue
 from bot.files import write_atomic
 
@@ -93,9 +93,11 @@ class ExchangeClient:
         resolve_delay_s: float = 0.5,
         create_rounds: int = 3,
         adapter: BaseAdapter | None = None,
+        on_request: RequestObserver | None = None,
     ) -> None:
         """``adapter``: a ``requests`` transport adapter for the venue's URL (the engine in
-        this process, ``bot.sim.inprocess``); requests are signed and checked as ever."""
+        this process, ``bot.sim.inprocess``); requests are signed and checked as ever.
+        ``on_request(method, path, seconds)`` is told of every request's duration (metrics)."""
         self.venue = venue
         self._on_secret = on_secret or (lambda secret: None)  # the redactor learns listenKeys
         self._transport = Transport(
@@ -109,6 +111,7 @@ class ExchangeClient:
             on_alarm=on_alarm,
             sleep=sleep,
             adapter=adapter,
+            on_request=on_request,
         )
         self._sleep = sleep
         self._cache_file = cache_dir / "exchange_info.json" if cache_dir else None

@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 WEIGHT_LIMIT_1M = 2400  # REQUEST_WEIGHT per IP per minute
 WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
 T = TypeVar("T")
+RequestObserver = Callable[[str, str, float], None]  # method, path, seconds (answered or not)
 
 
 class Auth(Enum):
@@ -87,6 +88,33 @@ class _SignedUMFutures(UMFutures):  # type: ignore[misc]  # the binance SDK ship
             key=key, secret=secret, base_url=base_url, timeout=timeout, show_header=True
         )
         self.offset_ms = 0
+        self.on_request: RequestObserver | None = None
+
+    def send_request(
+        self,
+        http_method: str,
+        url_path: str,
+        payload: Mapping[str, object] | None = None,
+        special: bool = False,
+    ) -> SdkReply:
+        """Every request (public, keyed, signed) passes here: timed for ``on_request``,
+        by the path alone (its parameters travel apart, so the label set stays small)."""
+        started = time.perf_counter()
+        try:
+            reply: SdkReply = super().send_request(http_method, url_path, payload, special)
+            return reply
+        finally:
+            self._observed(http_method, url_path, time.perf_counter() - started)
+
+    def _observed(self, method: str, path: str, seconds: float) -> None:
+        """A failing observer must never change what the request returned or raised."""
+        observer = self.on_request
+        if observer is None:
+            return
+        try:
+            observer(method, path, seconds)
+        except Exception:
+            log.exception("request observer failed on %s %s", method, path)
 
     def sign_request(
         self,
@@ -154,8 +182,10 @@ class Transport:
         sleep: Callable[[float], None],
         attempts: int = 4,
         adapter: BaseAdapter | None = None,
+        on_request: RequestObserver | None = None,
     ) -> None:
         self._sdk = _SignedUMFutures(api_key, api_secret, base_url=base_url, timeout=timeout_s)
+        self._sdk.on_request = on_request  # metrics: latency per endpoint
         if adapter is not None:  # the venue in this process: answered without a socket
             self._sdk.session.mount(f"{base_url}/", adapter)
         self._base_url = base_url

@@ -11,13 +11,13 @@ import pytest
 import yaml
 
 from bot.cli import EXIT_REFUSED, EXIT_USAGE
-from bot.config import load_config
+from bot.config import MetricsConfig, load_config
 from bot.service import GUARD_INTERVAL_S
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 SYSTEMD = DEPLOY / "systemd"
-HEALTH_PORT = "9464"  # metrics.port's documented default
+HEALTH_PORT = str(MetricsConfig().port)  # the image asks the port the bot serves by default
 DASHBOARD = "./deploy/grafana/usdc-futures-bot.json"
 
 
@@ -65,6 +65,7 @@ def test_the_image_runs_as_a_non_root_user_with_its_state_on_a_volume_and_a_heal
     healthcheck = docker["HEALTHCHECK"][0]
     assert "http://127.0.0.1:" in healthcheck and "/healthz" in healthcheck
     assert f"BOT_HEALTH_PORT={HEALTH_PORT}" in env
+    assert "BOT__METRICS__ENABLED=true" in env  # the healthcheck needs the endpoint
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".env" in ignored and "var/" in ignored  # keys and state never enter the image
 
