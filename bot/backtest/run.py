@@ -26,7 +26,7 @@ from bot.sim.funding import FUNDING_INTERVAL_MS
 from bot.sim.market import INTERVAL_MS
 from bot.sim.symbols import default_symbols
 
-SAMPLE_DIR = Path(__file__).parent / "sample"
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"  # MANIFEST.md there
 STATE_SUBDIR = "state"
 
 
@@ -39,7 +39,9 @@ class Market:
     step_ms: int
     files: list[data.DataFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    gaps: list[str] = field(default_factory=list)
+    gaps: list[dict[str, str | int]] = field(default_factory=list)
+    marks: dict[str, list[data.Bar]] = field(default_factory=dict)  # mark-price klines
+    mark_step_ms: int = 0
 
 
 def _parse_day(text: str | None) -> int | None:
@@ -66,28 +68,33 @@ def load_market(
             raise data.DataError(f"no kline files for {source} in {folder}")
         interval = min(klines, key=lambda i: INTERVAL_MS[i])
         paths = klines[interval]
-        bars = data.merge_bars([data.read_klines(p) for p in paths])
-        bars = [
-            b
-            for b in bars
-            if (first is None or b.open_ms >= first)
-            and (last is None or b.open_ms < last + 86_400_000)
-        ]
+        market.step_ms = INTERVAL_MS[interval]
+        bars = _window(_read_series(paths, interval), first, last)
         if not bars:
             raise data.DataError(f"no {source} candles between {start} and {end}")
-        market.step_ms = INTERVAL_MS[interval]
         market.files += [data.DataFile(p, data.sha256_of(p)) for p in paths]
         market.gaps += [
-            f"{source}: no candles between {_stamp(a)} and {_stamp(b)}"
+            {
+                "symbol": symbol,
+                "from": _iso(a + market.step_ms),
+                "to": _iso(b),
+                "missing_bars": (b - a) // market.step_ms - 1,
+            }
             for a, b in data.gaps(bars, market.step_ms)
         ]
         market.bars[symbol] = bars
+        _load_marks(market, folder, source, symbol, first, last)
         rates: dict[int, Decimal] = {}
         funding_paths = sorted(folder.glob(f"{source}-fundingRate-*"))
         funding_paths = [p for p in funding_paths if p.suffix in (".csv", ".zip")]
         for path in funding_paths:
             market.files.append(data.DataFile(path, data.sha256_of(path)))
             for row in data.read_funding(path):  # Binance stamps a few ms past the boundary
+                if row.interval_hours * 3_600_000 != FUNDING_INTERVAL_MS:
+                    raise data.DataError(
+                        f"{path.name}: a {row.interval_hours}h funding interval; "
+                        "the engine settles funding every 8h"
+                    )
                 rates[row.time_ms - row.time_ms % FUNDING_INTERVAL_MS] = row.rate
         if not funding_paths:
             market.notes.append(f"no funding file for {source}: funding not applied")
@@ -98,9 +105,52 @@ def load_market(
     return market
 
 
-def _kline_files(folder: Path, source: str) -> dict[str, list[Path]]:
+def _read_series(paths: list[Path], interval: str) -> list[data.Bar]:
+    """The files' candles in time order; a candle off the interval's grid is refused."""
+    step = INTERVAL_MS[interval]
+    series = []
+    for path in paths:
+        bars = data.read_klines(path)
+        off = next((b for b in bars if b.open_ms % step), None)
+        if off is not None:
+            raise data.DataError(
+                f"{path.name}: a candle at {_iso(off.open_ms)} is not on the {interval} grid"
+            )
+        series.append(bars)
+    return data.merge_bars(series)
+
+
+def _window(bars: list[data.Bar], first: int | None, last: int | None) -> list[data.Bar]:
+    return [
+        b
+        for b in bars
+        if (first is None or b.open_ms >= first) and (last is None or b.open_ms < last + 86_400_000)
+    ]
+
+
+def _load_marks(
+    market: Market, folder: Path, source: str, symbol: str, first: int | None, last: int | None
+) -> None:
+    """``SOURCE-markPrice-INTERVAL-*.csv|zip``: the mark price of ``symbol`` when present."""
+    found = _kline_files(folder, source, prefix="markPrice-")
+    if not found:
+        return
+    interval = min(found, key=lambda i: INTERVAL_MS[i])
+    step = INTERVAL_MS[interval]
+    # the mark candle open before the window's first candle sets the mark there
+    marks = _window(_read_series(found[interval], interval), None, last)
+    marks = [m for m in marks if first is None or m.open_ms + step > first]
+    if marks:
+        market.marks[symbol] = marks
+        market.mark_step_ms = step
+        market.files += [data.DataFile(p, data.sha256_of(p)) for p in found[interval]]
+
+
+def _kline_files(folder: Path, source: str, prefix: str = "") -> dict[str, list[Path]]:
+    """``SOURCE-[prefix]INTERVAL-YYYY-MM[-DD|-to-MM].csv|zip`` by interval."""
     found: dict[str, list[Path]] = {}
-    pattern = re.compile(rf"^{re.escape(source)}-(\w+)-\d{{4}}-\d{{2}}(-\d{{2}})?\.(csv|zip)$")
+    name = re.escape(source + "-" + prefix)
+    pattern = re.compile(rf"^{name}(\w+)-\d{{4}}-\d{{2}}(-\d{{2}}|-to-\d{{2}})?\.(csv|zip)$")
     for path in sorted(folder.iterdir()):
         match = pattern.match(path.name)
         if match and match.group(1) in INTERVAL_MS:
@@ -108,8 +158,8 @@ def _kline_files(folder: Path, source: str) -> dict[str, list[Path]]:
     return found
 
 
-def _stamp(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def backtest_config(config: BotConfig, out: Path) -> BotConfig:
@@ -133,7 +183,7 @@ def run(config: BotConfig, market: Market, out: Path, *, tick_order: str) -> Tra
     missing = set(market.bars) - set(specs)
     if missing:
         raise data.DataError(f"no instrument for {', '.join(sorted(missing))}")
-    feed = CandleFeed(market.bars, market.step_ms)
+    feed = CandleFeed(market.bars, market.step_ms, market.marks, market.mark_step_ms)
     fees = Fees(
         maker=config.dry_run.maker_fee_rate,
         taker=config.dry_run.taker_fee_rate,
