@@ -98,11 +98,28 @@ def load_market(
                 rates[row.time_ms - row.time_ms % FUNDING_INTERVAL_MS] = row.rate
         if not funding_paths:
             market.notes.append(f"no funding file for {source}: funding not applied")
+        else:
+            market.notes += _missing_funding(source, bars, market.step_ms, rates)
         market.funding[symbol] = rates
     lengths = {len(b) for b in market.bars.values()}
     if len(lengths) != 1:
         raise data.DataError("the symbols' candle series do not cover the same times")
     return market
+
+
+def _missing_funding(
+    source: str, bars: list[data.Bar], step_ms: int, rates: dict[int, Decimal]
+) -> list[str]:
+    """A note when funding times inside the run have no rate (none is then applied)."""
+    first = bars[0].open_ms - bars[0].open_ms % FUNDING_INTERVAL_MS + FUNDING_INTERVAL_MS
+    due = range(first, bars[-1].open_ms + step_ms + 1, FUNDING_INTERVAL_MS)
+    missing = [t for t in due if t not in rates]
+    if not missing:
+        return []
+    return [
+        f"{source}: no funding rate for {len(missing)} of {len(due)} funding times "
+        f"(first {_iso(missing[0])}): no funding applied there"
+    ]
 
 
 def _read_series(paths: list[Path], interval: str) -> list[data.Bar]:

@@ -10,7 +10,7 @@ import pytest
 
 from bot import cli
 from bot.backtest import data
-from bot.backtest.run import SAMPLE_DIR
+from bot.backtest.run import SAMPLE_DIR, load_market
 from tests.backtest.data_files import (
     KLINE_HEADER,
     STEP,
@@ -146,3 +146,18 @@ def test_the_default_data_is_the_bundled_four_month_sample_replayed_as_btcusdc(
     )
     assert "BTCUSDT-markPrice-8h-2024-01-to-04.csv" in files
     assert "mark-price klines" in report["market_model"]["mark_price"]
+
+
+def test_funding_times_without_a_rate_in_the_file_are_stated_not_invented(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    flat = ("40000", "40000", "40000", "40000")
+    (folder / "BTCUSDC-5m-2024-01.csv").write_text(kline_lines([flat] * 2, start=T0 + 28_500_000))
+    (folder / "BTCUSDC-fundingRate-2024-01.csv").write_text(f"{T0},8,0.0001\n")  # 00:00 only
+
+    market = load_market(folder, ("BTCUSDC",), None, None)
+
+    assert market.notes == [
+        "BTCUSDC: no funding rate for 1 of 1 funding times (first 2024-01-01T08:00:00Z): "
+        "no funding applied there"
+    ]
