@@ -72,10 +72,13 @@ def backtest(config: BotConfig, args: argparse.Namespace) -> tuple[dict[str, Any
 def _mark_model(market: Market) -> str:
     if not market.marks:
         return "the last price (no mark-price klines given)"
+    given = ", ".join(f"{s} {m.interval}" for s, m in market.marks.items())
+    missing = [s for s in market.bars if s not in market.marks]
     return (
-        f"from the mark-price klines ({market.mark_step_ms // 60_000} min): the mark candle's "
-        "open at each of its opens (so at each funding time), in between the last price plus "
-        "the premium (mark − price) at that open"
+        f"from the mark-price klines ({given}): the mark candle's open at each of its opens "
+        "(so at each funding time), in between the last price plus the premium "
+        "(mark − price) at that open"
+        + (f"; the last price for {', '.join(missing)}" if missing else "")
     )
 
 

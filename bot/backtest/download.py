@@ -35,6 +35,7 @@ BASE_URL = "https://data.binance.vision"
 DEFAULT_DEST = Path("var") / "data"
 TIMEOUT_S = 30
 CHUNK_BYTES = 1 << 16
+CHECKSUM_BYTES = 1024
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 SYMBOL = re.compile(r"^[A-Z0-9]{2,30}$")
 
@@ -51,54 +52,39 @@ class Refused(Exception):
     """A file not kept: the one line that says why."""
 
 
+# published path under data/futures/um/{monthly|daily}/, and the name kept, by kind of file
+LAYOUT = {
+    "klines": ("klines/{s}/{i}/{s}-{i}-{t}.zip", "{s}-{i}-{t}.zip"),
+    "fundingRate": ("fundingRate/{s}/{s}-fundingRate-{t}.zip", "{s}-fundingRate-{t}.zip"),
+    "markPriceKlines": ("markPriceKlines/{s}/{i}/{s}-{i}-{t}.zip", "{s}-markPrice-{i}-{t}.zip"),
+}
+MONTHLY_ONLY = {"fundingRate"}
+
+
 def plan(
     symbol: str, interval: str, first: date, last: date, today: date, mark: str | None
 ) -> tuple[list[Remote], list[str]]:
     """The zips for the months ``first``..``last``, and lines about what is not published."""
-    um = "data/futures/um"
+    kinds = [("klines", interval), ("fundingRate", "")] + (
+        [("markPriceKlines", mark)] if mark else []
+    )
     remotes, notes = [], []
     month = first.replace(day=1)
     while month <= last:
-        ym = f"{month:%Y-%m}"
         if (month.year, month.month) < (today.year, today.month):
-            remotes.append(
-                Remote(
-                    f"{um}/monthly/klines/{symbol}/{interval}/{symbol}-{interval}-{ym}.zip",
-                    f"{symbol}-{interval}-{ym}.zip",
-                )
+            stamps = [("monthly", f"{month:%Y-%m}")]
+        else:  # the current month: the days that have ended
+            days = range((today - month).days)
+            stamps = [("daily", f"{month + timedelta(days=d):%Y-%m-%d}") for d in days]
+            notes.append(
+                f"{symbol} funding {month:%Y-%m}: published after the month ends; not fetched"
             )
-            remotes.append(
-                Remote(
-                    f"{um}/monthly/fundingRate/{symbol}/{symbol}-fundingRate-{ym}.zip",
-                    f"{symbol}-fundingRate-{ym}.zip",
-                )
-            )
-            if mark:
-                remotes.append(
-                    Remote(
-                        f"{um}/monthly/markPriceKlines/{symbol}/{mark}/{symbol}-{mark}-{ym}.zip",
-                        f"{symbol}-markPrice-{mark}-{ym}.zip",
-                    )
-                )
-        else:
-            day = month
-            while day < today:
-                ymd = f"{day:%Y-%m-%d}"
-                remotes.append(
-                    Remote(
-                        f"{um}/daily/klines/{symbol}/{interval}/{symbol}-{interval}-{ymd}.zip",
-                        f"{symbol}-{interval}-{ymd}.zip",
-                    )
-                )
-                if mark:
-                    remotes.append(
-                        Remote(
-                            f"{um}/daily/markPriceKlines/{symbol}/{mark}/{symbol}-{mark}-{ymd}.zip",
-                            f"{symbol}-markPrice-{mark}-{ymd}.zip",
-                        )
-                    )
-                day += timedelta(days=1)
-            notes.append(f"{symbol} funding {ym}: not published until the month ends; not fetched")
+        for period, stamp in stamps:
+            for kind, i in kinds:
+                if period == "daily" and kind in MONTHLY_ONLY:
+                    continue
+                path, name = (p.format(s=symbol, i=i, t=stamp) for p in LAYOUT[kind])
+                remotes.append(Remote(f"data/futures/um/{period}/{path}", name))
         month = (month + timedelta(days=32)).replace(day=1)
     return remotes, notes
 
@@ -127,6 +113,9 @@ def download(
             except Refused as exc:
                 ok = False
                 say(f"{remote.name}: {exc}")
+            except OSError as exc:  # the destination: full, read-only
+                ok = False
+                say(f"{remote.name}: cannot write to {dest}: {exc.strerror or exc}")
     for note in notes:
         say(note)
     return ok
@@ -149,31 +138,41 @@ def fetch(
     ):
         return f"{remote.name}: already here, sha256 verified"
     url = f"{base_url}/{remote.path}"
-    checksum_text = _get(session, url + ".CHECKSUM").text
-    expected = _expected(checksum_text, remote.name + ".CHECKSUM")
+    expected = _expected(_head(_get(session, url + ".CHECKSUM")), remote.name + ".CHECKSUM")
     fd, temp_name = tempfile.mkstemp(dir=dest, prefix=f".{remote.name}.", suffix=".part")
     temp = Path(temp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            digest, size = _stream(_get(session, url, stream=True), handle, remote.name, progress)
+            digest, size = _stream(_get(session, url), handle, remote.name, progress)
         if digest != expected:
             raise Refused(f"sha256 {digest} does not match its CHECKSUM {expected}; not kept")
-        write_atomic(checksum_file, checksum_text)
+        write_atomic(checksum_file, f"{expected}  {remote.name}\n")
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
     return f"{remote.name}: {size} bytes, sha256 verified"
 
 
-def _get(session: requests.Session, url: str, *, stream: bool = False) -> requests.Response:
+def _get(session: requests.Session, url: str) -> requests.Response:
+    """The reply, its body not yet read; any status but 200 refused."""
     try:
-        response = session.get(url, timeout=TIMEOUT_S, stream=stream)
+        response = session.get(url, timeout=TIMEOUT_S, stream=True)
     except requests.RequestException as exc:
         raise Refused(f"network error at {url}: {type(exc).__name__}") from None
     if response.status_code != 200:
         response.close()
         raise Refused(f"HTTP {response.status_code} at {url}; not kept")
     return response
+
+
+def _head(response: requests.Response) -> str:
+    """The first bytes of a reply: a ``.CHECKSUM`` is one line, and no more is read."""
+    with response:
+        try:
+            head = next(response.iter_content(CHECKSUM_BYTES), b"")
+        except requests.RequestException as exc:
+            raise Refused(f"network error while reading: {type(exc).__name__}") from None
+    return head.decode("ascii", "replace")
 
 
 def _stream(

@@ -14,10 +14,19 @@ the current price: nothing later than the engine's clock ever leaks out.
 from __future__ import annotations
 
 import bisect
+from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.backtest.data import Bar
 from bot.sim.market import INTERVAL_MS, KlineRow
+
+
+@dataclass(frozen=True)
+class MarkSeries:
+    """One symbol's mark-price candles, oldest first, ``interval`` apart."""
+
+    interval: str
+    bars: list[Bar]
 
 
 class CandleFeed:
@@ -25,29 +34,28 @@ class CandleFeed:
         self,
         bars: dict[str, list[Bar]],
         step_ms: int,
-        marks: dict[str, list[Bar]] | None = None,
-        mark_step_ms: int = 0,
+        marks: dict[str, MarkSeries] | None = None,
     ) -> None:
         """``bars``: each traded symbol's candles, oldest first, ``step_ms`` apart;
-        ``marks``: mark-price candles of some symbols, ``mark_step_ms`` apart."""
+        ``marks``: the mark-price candles of the symbols that have them."""
         self.step_ms = step_ms
         self._bars = bars
         self._opens = {s: [b.open_ms for b in series] for s, series in bars.items()}
         self._last: dict[str, Decimal] = {s: series[0].open for s, series in bars.items()}
         self._mark: dict[str, Decimal] = {}
         self._closed: dict[tuple[str, str], tuple[list[int], list[KlineRow]]] = {}
-        self._mark_step = mark_step_ms
         self._premiums = {s: self._premium_series(s, m) for s, m in (marks or {}).items()}
 
     def _premium_series(
-        self, symbol: str, marks: list[Bar]
-    ) -> tuple[list[int], list[Decimal | None]]:
+        self, symbol: str, marks: MarkSeries
+    ) -> tuple[int, list[int], list[Decimal | None]]:
         """Per mark candle: its open minus the price candle's open at the same time (None
         when the price data has no candle there: then the mark is the last price)."""
         opens = {b.open_ms: b.open for b in self._bars.get(symbol, [])}
         return (
-            [m.open_ms for m in marks],
-            [m.open - opens[m.open_ms] if m.open_ms in opens else None for m in marks],
+            INTERVAL_MS[marks.interval],
+            [m.open_ms for m in marks.bars],
+            [m.open - opens[m.open_ms] if m.open_ms in opens else None for m in marks.bars],
         )
 
     def premium(self, symbol: str, at_ms: int) -> Decimal:
@@ -55,11 +63,10 @@ class CandleFeed:
         series = self._premiums.get(symbol)
         if series is None:
             return Decimal(0)
-        opens, premiums = series
+        step, opens, premiums = series
         k = bisect.bisect_right(opens, at_ms) - 1
-        if k < 0 or at_ms >= opens[k] + self._mark_step:
-            return Decimal(0)
-        return premiums[k] or Decimal(0)
+        premium = premiums[k] if k >= 0 and at_ms < opens[k] + step else None
+        return Decimal(0) if premium is None else premium
 
     # --- moved by the driver -----------------------------------------------------------
     def set_price(self, symbol: str, last: Decimal, mark: Decimal | None = None) -> None:

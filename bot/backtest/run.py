@@ -18,7 +18,7 @@ from bot.app import App
 from bot.backtest import data
 from bot.backtest.driver import Driver, Trace
 from bot.backtest.engine import ReplayEngine
-from bot.backtest.feed import CandleFeed
+from bot.backtest.feed import CandleFeed, MarkSeries
 from bot.config import BotConfig, Secrets
 from bot.runtime import Runtime
 from bot.sim.account import Fees
@@ -40,8 +40,7 @@ class Market:
     files: list[data.DataFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     gaps: list[dict[str, str | int]] = field(default_factory=list)
-    marks: dict[str, list[data.Bar]] = field(default_factory=dict)  # mark-price klines
-    mark_step_ms: int = 0
+    marks: dict[str, MarkSeries] = field(default_factory=dict)  # mark-price klines
 
 
 def _parse_day(text: str | None) -> int | None:
@@ -59,10 +58,9 @@ def load_market(
     first, last = _parse_day(start), _parse_day(end)
     market = Market({}, {}, 0)
     for symbol in symbols:
-        source = symbol
+        source, notes_at = symbol, len(market.notes)
         if not any(folder.glob(f"{symbol}-*")) and symbol.endswith("USDC"):
             source = symbol[: -len("USDC")] + "USDT"
-            market.notes.append(f"{source} candles and funding replayed as {symbol}")
         klines = _kline_files(folder, source)
         if not klines:
             raise data.DataError(f"no kline files for {source} in {folder}")
@@ -100,6 +98,10 @@ def load_market(
             market.notes.append(f"no funding file for {source}: funding not applied")
         else:
             market.notes += _missing_funding(source, bars, market.step_ms, rates)
+        if source != symbol:  # said plainly, never a silent rename
+            what = "candles" + (", funding" if funding_paths else "")
+            what += ", mark price" if symbol in market.marks else ""
+            market.notes.insert(notes_at, f"{source} {what} replayed as {symbol}")
         market.funding[symbol] = rates
     lengths = {len(b) for b in market.bars.values()}
     if len(lengths) != 1:
@@ -158,8 +160,7 @@ def _load_marks(
     marks = _window(_read_series(found[interval], interval), None, last)
     marks = [m for m in marks if first is None or m.open_ms + step > first]
     if marks:
-        market.marks[symbol] = marks
-        market.mark_step_ms = step
+        market.marks[symbol] = MarkSeries(interval, marks)
         market.files += [data.DataFile(p, data.sha256_of(p)) for p in found[interval]]
 
 
@@ -200,7 +201,7 @@ def run(config: BotConfig, market: Market, out: Path, *, tick_order: str) -> Tra
     missing = set(market.bars) - set(specs)
     if missing:
         raise data.DataError(f"no instrument for {', '.join(sorted(missing))}")
-    feed = CandleFeed(market.bars, market.step_ms, market.marks, market.mark_step_ms)
+    feed = CandleFeed(market.bars, market.step_ms, market.marks)
     fees = Fees(
         maker=config.dry_run.maker_fee_rate,
         taker=config.dry_run.taker_fee_rate,

@@ -133,7 +133,9 @@ def test_downloaded_months_are_verified_kept_skipped_next_time_and_backtest_runs
     report = json.loads((out / "report.json").read_text())
     assert report["period"] == {"from": "2024-01-31T23:45:00Z", "to": "2024-02-01T00:15:00Z"}
     assert "mark-price klines" in report["market_model"]["mark_price"]
-    assert report["market_model"]["data"] == ["BTCUSDT candles and funding replayed as BTCUSDC"]
+    assert report["market_model"]["data"] == [
+        "BTCUSDT candles, funding, mark price replayed as BTCUSDC"
+    ]
 
 
 def test_a_wrong_checksum_and_a_missing_file_keep_nothing_and_exit_non_zero(
@@ -190,7 +192,8 @@ def test_the_current_month_comes_from_the_daily_files_up_to_yesterday(
         "BTCUSDT-5m-2024-03-02.zip",
     }
     assert any(
-        "funding" in line and "2024-03" in line and "not published" in line for line in lines
+        "funding" in line and "2024-03" in line and "published after the month ends" in line
+        for line in lines
     )
 
 
