@@ -156,7 +156,7 @@ def _load_marks(
         return
     interval = min(found, key=lambda i: INTERVAL_MS[i])
     step = INTERVAL_MS[interval]
-    # the mark candle open before the window's first candle sets the mark there
+    # the mark candles that overlap the window (one may open before its first candle)
     marks = _window(_read_series(found[interval], interval), None, last)
     marks = [m for m in marks if first is None or m.open_ms + step > first]
     if marks:

@@ -161,3 +161,15 @@ def test_funding_times_without_a_rate_in_the_file_are_stated_not_invented(tmp_pa
         "BTCUSDC: no funding rate for 1 of 1 funding times (first 2024-01-01T08:00:00Z): "
         "no funding applied there"
     ]
+
+
+def test_a_funding_file_with_another_interval_than_8h_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "BTCUSDC-5m-2024-01.csv").write_text(kline_lines(BARS))
+    (folder / "BTCUSDC-fundingRate-2024-01.csv").write_text(
+        f"calc_time,funding_interval_hours,last_funding_rate\n{T0},4,0.0001\n"
+    )
+
+    with pytest.raises(data.DataError, match="a 4h funding interval"):
+        load_market(folder, ("BTCUSDC",), None, None)
