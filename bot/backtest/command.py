@@ -32,7 +32,7 @@ def add_parser(sub: Any, common: list[argparse.ArgumentParser]) -> None:
         parents=common,
         help="the unchanged bot on the exchange engine replaying historical candles",
     )
-    parser.add_argument("--data", type=Path, help="folder of Binance data files (default: sample)")
+    parser.add_argument("--data", type=Path, help="Binance data files (default: data/sample)")
     parser.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (UTC)")
     parser.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day (UTC)")
     parser.add_argument("--symbols", nargs="+", type=str.upper, help="USDC symbols to trade")
