@@ -138,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.backtest.command import add_parser as add_backtest
 
     add_backtest(sub, common)
+    from bot.backtest.download import add_parser as add_data
+
+    add_data(sub, common)
     return parser
 
 
@@ -413,6 +416,13 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
 
+def cmd_data(args: argparse.Namespace) -> int:
+    """``data download`` (``bot.backtest.download``): exit 1 if a file was not kept."""
+    from bot.backtest.download import cmd_download
+
+    return cmd_download(args)
+
+
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: cmd_run,
     "verify-audit": cmd_verify_audit,
@@ -424,6 +434,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "resume": cmd_resume,
     "status": cmd_status,
     "backtest": cmd_backtest,
+    "data": cmd_data,
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.backtest import report as reporting
 from bot.backtest.driver import TICK_ORDERS
-from bot.backtest.run import SAMPLE_DIR, load_market, run
+from bot.backtest.run import SAMPLE_DIR, Market, load_market, run
 from bot.config import BotConfig
 
 DEFAULT_OUT = Path("var") / "backtest"
@@ -21,7 +21,6 @@ FIXED_MODEL = [
     "trigger (+ slippage), one gapped through at the candle's open",
     "LIMIT take-profit fills at its price when crossed (maker fee)",
     "fees: dry_run.maker_fee_rate / taker_fee_rate; slippage: dry_run.slippage_bps on market fills",
-    "mark price = last price (no mark-price klines replayed)",
     "funding: the funding file's rate at each 8h funding time, booked as FUNDING_FEE",
     "liquidation as the engine computes it",
     "symbol filters: the engine's exchangeInfo snapshot (bot/sim/symbols.py)",
@@ -35,7 +34,7 @@ def add_parser(sub: Any, common: list[argparse.ArgumentParser]) -> None:
         parents=common,
         help="the unchanged bot on the exchange engine replaying historical candles",
     )
-    parser.add_argument("--data", type=Path, help="folder of Binance data files (default: sample)")
+    parser.add_argument("--data", type=Path, help="Binance data files (default: data/sample)")
     parser.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (UTC)")
     parser.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day (UTC)")
     parser.add_argument("--symbols", nargs="+", type=str.upper, help="USDC symbols to trade")
@@ -87,6 +86,7 @@ def backtest(config: BotConfig, args: argparse.Namespace) -> tuple[dict[str, Any
             "tick_order": "open → high → low → close"
             if args.tick_order == "ohlc"
             else "open → the extreme nearer the open → the other → close",
+            "mark_price": _mark_model(market),
             "rules": FIXED_MODEL,
             "gaps": market.gaps,
         },
@@ -106,10 +106,27 @@ def backtest(config: BotConfig, args: argparse.Namespace) -> tuple[dict[str, Any
     return report, digest
 
 
+def _mark_model(market: Market) -> str:
+    if not market.marks:
+        return "the last price (no mark-price klines given)"
+    given = ", ".join(f"{s} {m.interval}" for s, m in market.marks.items())
+    missing = [s for s in market.bars if s not in market.marks]
+    return (
+        f"from the mark-price klines ({given}): the mark candle's open at each of its opens "
+        "(so at each funding time), in between the last price plus the premium "
+        "(mark − price) at that open"
+        + (f"; the last price for {', '.join(missing)}" if missing else "")
+    )
+
+
 def cmd_backtest(config: BotConfig, args: argparse.Namespace) -> int:
     began = time.perf_counter()
     report, digest = backtest(config, args)
     for line in reporting.summary(report, digest):
         print(line)
+    for gap in report["market_model"]["gaps"]:  # never filled: the user must know
+        print(
+            f"gap: {gap['symbol']} {gap['from']} → {gap['to']}, {gap['missing_bars']} bars missing"
+        )
     print(f"written to {args.out} in {time.perf_counter() - began:.1f} s")
     return 0

@@ -57,7 +57,8 @@ def read_text(path: Path) -> str:
         return path.read_text()
     checksum = path.with_name(path.name + ".CHECKSUM")
     if checksum.exists():
-        expected = checksum.read_text().split()[0].lower()
+        words = checksum.read_text().split()
+        expected = words[0].lower() if words else "(empty)"
         if sha256_of(path) != expected:
             raise DataError(f"{path.name}: sha256 does not match {checksum.name}; refused")
     with zipfile.ZipFile(path) as archive:

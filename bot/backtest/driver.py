@@ -76,14 +76,14 @@ class Driver:
         step = self.feed.step_ms
         for index in range(len(self.bars[symbols[0]])):
             open_ms = self.bars[symbols[0]][index].open_ms
-            if open_ms % FUNDING_INTERVAL_MS == 0:
-                self._set_funding_rates(open_ms)
             paths = {s: tick_path(self.bars[s][index], self.tick_order) for s in symbols}
             for k in range(4):
                 self.engine.set_time(open_ms + k * step // 4)
                 for symbol in symbols:
                     self._move(symbol, paths[symbol][k], jump=k == 0)
             close_ms = open_ms + step
+            if close_ms % FUNDING_INTERVAL_MS == 0:  # the rate is in force when the time comes
+                self._set_funding_rates(close_ms)
             self.engine.set_time(close_ms)
             self.engine.run_market()
             if close_ms % self._decide_every == 0:
@@ -102,11 +102,12 @@ class Driver:
         exchange = self.engine.exchange
         with exchange.lock:
             current = self.feed.last(symbol, 0)
+            premium = self.feed.premium(symbol, self.engine.now_ms())
             while not jump and current != target:
                 rising = target > current
                 stops = [
                     price
-                    for price in _resting_prices(exchange, symbol)
+                    for price in _resting_prices(exchange, symbol, premium)
                     if (current < price < target if rising else target < price < current)
                 ]
                 if not stops:
@@ -147,11 +148,12 @@ class Driver:
             days.append(day)
 
 
-def _resting_prices(exchange: object, symbol: str) -> list[Decimal]:
-    """Trigger prices of open stops and prices of resting LIMIT orders of ``symbol``."""
+def _resting_prices(exchange: object, symbol: str, premium: Decimal) -> list[Decimal]:
+    """The last prices at which open stops trigger (a mark-price trigger less the mark's
+    ``premium`` over the last price) and prices of resting LIMIT orders of ``symbol``."""
     account = exchange.account  # type: ignore[attr-defined]
     prices = [
-        a.trigger_price
+        a.trigger_price - (premium if a.working_type == "MARK_PRICE" else 0)
         for a in account.algo_orders.values()
         if a.is_open and a.symbol == symbol and a.order_type != "TRAILING_STOP_MARKET"
     ]

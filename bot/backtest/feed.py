@@ -2,9 +2,11 @@
 a backtest.
 
 The driver (``bot.backtest.driver``) moves the price tick by tick through each candle and
-moves the engine's clock; the feed answers from there: ``last`` is the current tick,
-``mark`` is the mark-price kline's tick at the same point when a mark series is given,
-else the last price. ``klines`` are the candles closed before the engine's time (any
+moves the engine's clock; the feed answers from there: ``last`` is the current tick.
+``mark`` is the last price, unless mark-price klines are given: then it is exact at each
+mark candle's open (the mark candle's open; the funding times are such opens) and in
+between follows the last price with the premium seen at that open (mark open − price
+open), because the mark klines (8h in the sample) say nothing of the path inside them. ``klines`` are the candles closed before the engine's time (any
 interval that is a multiple of the data's, aggregated), then the still-open candle up to
 the current price: nothing later than the engine's clock ever leaks out.
 """
@@ -12,21 +14,59 @@ the current price: nothing later than the engine's clock ever leaks out.
 from __future__ import annotations
 
 import bisect
+from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.backtest.data import Bar
 from bot.sim.market import INTERVAL_MS, KlineRow
 
 
+@dataclass(frozen=True)
+class MarkSeries:
+    """One symbol's mark-price candles, oldest first, ``interval`` apart."""
+
+    interval: str
+    bars: list[Bar]
+
+
 class CandleFeed:
-    def __init__(self, bars: dict[str, list[Bar]], step_ms: int) -> None:
-        """``bars``: each traded symbol's candles, oldest first, ``step_ms`` apart."""
+    def __init__(
+        self,
+        bars: dict[str, list[Bar]],
+        step_ms: int,
+        marks: dict[str, MarkSeries] | None = None,
+    ) -> None:
+        """``bars``: each traded symbol's candles, oldest first, ``step_ms`` apart;
+        ``marks``: the mark-price candles of the symbols that have them."""
         self.step_ms = step_ms
         self._bars = bars
         self._opens = {s: [b.open_ms for b in series] for s, series in bars.items()}
         self._last: dict[str, Decimal] = {s: series[0].open for s, series in bars.items()}
         self._mark: dict[str, Decimal] = {}
         self._closed: dict[tuple[str, str], tuple[list[int], list[KlineRow]]] = {}
+        self._premiums = {s: self._premium_series(s, m) for s, m in (marks or {}).items()}
+
+    def _premium_series(
+        self, symbol: str, marks: MarkSeries
+    ) -> tuple[int, list[int], list[Decimal | None]]:
+        """Per mark candle: its open minus the price candle's open at the same time (None
+        when the price data has no candle there: then the mark is the last price)."""
+        opens = {b.open_ms: b.open for b in self._bars.get(symbol, [])}
+        return (
+            INTERVAL_MS[marks.interval],
+            [m.open_ms for m in marks.bars],
+            [m.open - opens[m.open_ms] if m.open_ms in opens else None for m in marks.bars],
+        )
+
+    def premium(self, symbol: str, at_ms: int) -> Decimal:
+        """Mark minus last price at ``at_ms`` (0 without mark-price klines)."""
+        series = self._premiums.get(symbol)
+        if series is None:
+            return Decimal(0)
+        step, opens, premiums = series
+        k = bisect.bisect_right(opens, at_ms) - 1
+        premium = premiums[k] if k >= 0 and at_ms < opens[k] + step else None
+        return Decimal(0) if premium is None else premium
 
     # --- moved by the driver -----------------------------------------------------------
     def set_price(self, symbol: str, last: Decimal, mark: Decimal | None = None) -> None:
@@ -41,7 +81,7 @@ class CandleFeed:
         return self._last[symbol]
 
     def mark(self, symbol: str, at_ms: int, last: Decimal) -> Decimal:
-        return self._mark.get(symbol, last)
+        return self._mark.get(symbol, last + self.premium(symbol, at_ms))
 
     def refresh(self, now_ms: int) -> None:
         """Nothing to fetch: the driver moves the prices."""

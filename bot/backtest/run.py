@@ -19,7 +19,7 @@ from bot.app import App
 from bot.backtest import data
 from bot.backtest.driver import Driver, Trace
 from bot.backtest.engine import ReplayEngine
-from bot.backtest.feed import CandleFeed
+from bot.backtest.feed import CandleFeed, MarkSeries
 from bot.config import BotConfig, Secrets
 from bot.runtime import Runtime
 from bot.sim.account import Fees
@@ -27,7 +27,7 @@ from bot.sim.funding import FUNDING_INTERVAL_MS
 from bot.sim.market import INTERVAL_MS
 from bot.sim.symbols import default_symbols
 
-SAMPLE_DIR = Path(__file__).parent / "sample"
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"  # MANIFEST.md there
 STATE_SUBDIR = "state"
 
 
@@ -40,7 +40,8 @@ class Market:
     step_ms: int
     files: list[data.DataFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    gaps: list[str] = field(default_factory=list)
+    gaps: list[dict[str, str | int]] = field(default_factory=list)
+    marks: dict[str, MarkSeries] = field(default_factory=dict)  # mark-price klines
 
 
 def _parse_day(text: str | None) -> int | None:
@@ -58,40 +59,50 @@ def load_market(
     first, last = _parse_day(start), _parse_day(end)
     market = Market({}, {}, 0)
     for symbol in symbols:
-        source = symbol
+        source, notes_at = symbol, len(market.notes)
         if not any(folder.glob(f"{symbol}-*")) and symbol.endswith("USDC"):
             source = symbol[: -len("USDC")] + "USDT"
-            market.notes.append(f"{source} candles and funding replayed as {symbol}")
         klines = _kline_files(folder, source)
         if not klines:
             raise data.DataError(f"no kline files for {source} in {folder}")
         interval = min(klines, key=lambda i: INTERVAL_MS[i])
         paths = klines[interval]
-        bars = data.merge_bars([data.read_klines(p) for p in paths])
-        bars = [
-            b
-            for b in bars
-            if (first is None or b.open_ms >= first)
-            and (last is None or b.open_ms < last + 86_400_000)
-        ]
+        market.step_ms = INTERVAL_MS[interval]
+        bars = _window(_read_series(paths, interval), first, last)
         if not bars:
             raise data.DataError(f"no {source} candles between {start} and {end}")
-        market.step_ms = INTERVAL_MS[interval]
         market.files += [data.DataFile(p, data.sha256_of(p)) for p in paths]
         market.gaps += [
-            f"{source}: no candles between {_stamp(a)} and {_stamp(b)}"
+            {
+                "symbol": symbol,
+                "from": _iso(a + market.step_ms),
+                "to": _iso(b),
+                "missing_bars": (b - a) // market.step_ms - 1,
+            }
             for a, b in data.gaps(bars, market.step_ms)
         ]
         market.bars[symbol] = bars
+        _load_marks(market, folder, source, symbol, first, last)
         rates: dict[int, Decimal] = {}
         funding_paths = sorted(folder.glob(f"{source}-fundingRate-*"))
         funding_paths = [p for p in funding_paths if p.suffix in (".csv", ".zip")]
         for path in funding_paths:
             market.files.append(data.DataFile(path, data.sha256_of(path)))
             for row in data.read_funding(path):  # Binance stamps a few ms past the boundary
+                if row.interval_hours * 3_600_000 != FUNDING_INTERVAL_MS:
+                    raise data.DataError(
+                        f"{path.name}: a {row.interval_hours}h funding interval; "
+                        "the engine settles funding every 8h"
+                    )
                 rates[row.time_ms - row.time_ms % FUNDING_INTERVAL_MS] = row.rate
         if not funding_paths:
             market.notes.append(f"no funding file for {source}: funding not applied")
+        else:
+            market.notes += _missing_funding(source, bars, market.step_ms, rates)
+        if source != symbol:  # said plainly, never a silent rename
+            what = "candles" + (", funding" if funding_paths else "")
+            what += ", mark price" if symbol in market.marks else ""
+            market.notes.insert(notes_at, f"{source} {what} replayed as {symbol}")
         market.funding[symbol] = rates
     lengths = {len(b) for b in market.bars.values()}
     if len(lengths) != 1:
@@ -99,9 +110,66 @@ def load_market(
     return market
 
 
-def _kline_files(folder: Path, source: str) -> dict[str, list[Path]]:
+def _missing_funding(
+    source: str, bars: list[data.Bar], step_ms: int, rates: dict[int, Decimal]
+) -> list[str]:
+    """A note when funding times inside the run have no rate (none is then applied)."""
+    first = bars[0].open_ms - bars[0].open_ms % FUNDING_INTERVAL_MS + FUNDING_INTERVAL_MS
+    due = range(first, bars[-1].open_ms + step_ms + 1, FUNDING_INTERVAL_MS)
+    missing = [t for t in due if t not in rates]
+    if not missing:
+        return []
+    return [
+        f"{source}: no funding rate for {len(missing)} of {len(due)} funding times "
+        f"(first {_iso(missing[0])}): no funding applied there"
+    ]
+
+
+def _read_series(paths: list[Path], interval: str) -> list[data.Bar]:
+    """The files' candles in time order; a candle off the interval's grid is refused."""
+    step = INTERVAL_MS[interval]
+    series = []
+    for path in paths:
+        bars = data.read_klines(path)
+        off = next((b for b in bars if b.open_ms % step), None)
+        if off is not None:
+            raise data.DataError(
+                f"{path.name}: a candle at {_iso(off.open_ms)} is not on the {interval} grid"
+            )
+        series.append(bars)
+    return data.merge_bars(series)
+
+
+def _window(bars: list[data.Bar], first: int | None, last: int | None) -> list[data.Bar]:
+    return [
+        b
+        for b in bars
+        if (first is None or b.open_ms >= first) and (last is None or b.open_ms < last + 86_400_000)
+    ]
+
+
+def _load_marks(
+    market: Market, folder: Path, source: str, symbol: str, first: int | None, last: int | None
+) -> None:
+    """``SOURCE-markPrice-INTERVAL-*.csv|zip``: the mark price of ``symbol`` when present."""
+    found = _kline_files(folder, source, prefix="markPrice-")
+    if not found:
+        return
+    interval = min(found, key=lambda i: INTERVAL_MS[i])
+    step = INTERVAL_MS[interval]
+    # the mark candles that overlap the window (one may open before its first candle)
+    marks = _window(_read_series(found[interval], interval), None, last)
+    marks = [m for m in marks if first is None or m.open_ms + step > first]
+    if marks:
+        market.marks[symbol] = MarkSeries(interval, marks)
+        market.files += [data.DataFile(p, data.sha256_of(p)) for p in found[interval]]
+
+
+def _kline_files(folder: Path, source: str, prefix: str = "") -> dict[str, list[Path]]:
+    """``SOURCE-[prefix]INTERVAL-YYYY-MM[-DD|-to-MM].csv|zip`` by interval."""
     found: dict[str, list[Path]] = {}
-    pattern = re.compile(rf"^{re.escape(source)}-(\w+)-\d{{4}}-\d{{2}}(-\d{{2}})?\.(csv|zip)$")
+    name = re.escape(source + "-" + prefix)
+    pattern = re.compile(rf"^{name}(\w+)-\d{{4}}-\d{{2}}(-\d{{2}}|-to-\d{{2}})?\.(csv|zip)$")
     for path in sorted(folder.iterdir()):
         match = pattern.match(path.name)
         if match and match.group(1) in INTERVAL_MS:
@@ -109,8 +177,8 @@ def _kline_files(folder: Path, source: str) -> dict[str, list[Path]]:
     return found
 
 
-def _stamp(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def backtest_config(config: BotConfig, out: Path) -> BotConfig:
@@ -142,7 +210,7 @@ def run(
     missing = set(market.bars) - set(specs)
     if missing:
         raise data.DataError(f"no instrument for {', '.join(sorted(missing))}")
-    feed = CandleFeed(market.bars, market.step_ms)
+    feed = CandleFeed(market.bars, market.step_ms, market.marks)
     fees = Fees(
         maker=config.dry_run.maker_fee_rate,
         taker=config.dry_run.taker_fee_rate,
