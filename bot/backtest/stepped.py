@@ -17,9 +17,9 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from bot.backtest.data import Bar
 from bot.backtest.driver import _resting_prices, tick_path
 from bot.backtest.feed import CandleFeed
+from bot.backtest.run import Market
 from bot.sim import Simulator
 from bot.sim.account import Fees
 from bot.sim.funding import FUNDING_INTERVAL_MS
@@ -31,15 +31,15 @@ class SteppedSimulator(Simulator):
     def __init__(
         self,
         *,
-        bars: dict[str, list[Bar]],
-        funding: dict[str, dict[int, Decimal]],
-        step_ms: int,
+        market: Market,
         specs: dict[str, SymbolSpec],
         fees: Fees,
         balance: Decimal,
         tick_order: str,
     ) -> None:
-        self.feed = CandleFeed(bars, step_ms)
+        """``market`` as the backtest loaded it: candles, funding and mark prices."""
+        bars = market.bars
+        self.feed = CandleFeed(bars, market.step_ms, market.marks)
         start_ms = next(iter(bars.values()))[0].open_ms
         super().__init__(
             feed=self.feed,
@@ -48,7 +48,7 @@ class SteppedSimulator(Simulator):
             clock_offset_ms=start_ms - int(time.time() * 1000),
         )
         self.exchange.account.wallet = {"USDC": balance}
-        self.bars, self.funding, self.tick_order = bars, funding, tick_order
+        self.bars, self.funding, self.tick_order = bars, market.funding, tick_order
         self.next_index = 0
 
     def step_candle(self) -> int:
@@ -58,16 +58,17 @@ class SteppedSimulator(Simulator):
         open_ms = self.bars[symbols[0]][index].open_ms
         step = self.feed.step_ms
         with self.exchange.lock:
-            if open_ms % FUNDING_INTERVAL_MS == 0:
-                for symbol in symbols:
-                    rate = self.funding.get(symbol, {}).get(open_ms, Decimal(0))
-                    self.exchange.funding_rates[symbol] = rate
             paths = {s: tick_path(self.bars[s][index], self.tick_order) for s in symbols}
             for k in range(4):
                 self._forward_to(open_ms + k * step // 4)
                 for symbol in symbols:
                     self._move(symbol, paths[symbol][k], jump=k == 0)
-            self._forward_to(open_ms + step)
+            close_ms = open_ms + step
+            if close_ms % FUNDING_INTERVAL_MS == 0:  # the rate is in force when the time comes
+                for symbol in symbols:
+                    rate = self.funding.get(symbol, {}).get(close_ms, Decimal(0))
+                    self.exchange.funding_rates[symbol] = rate
+            self._forward_to(close_ms)
             self._run_market()
         self.next_index += 1
         return open_ms + step
@@ -79,11 +80,12 @@ class SteppedSimulator(Simulator):
     def _move(self, symbol: str, target: Decimal, *, jump: bool) -> None:
         """To ``target``, matching at every resting price crossed on the way (the driver's)."""
         current = self.feed.last(symbol, 0)
+        premium = self.feed.premium(symbol, self.exchange.clock.now_ms())
         while not jump and current != target:
             rising = target > current
             crossed = [
                 price
-                for price in _resting_prices(self.exchange, symbol)
+                for price in _resting_prices(self.exchange, symbol, premium)
                 if (current < price < target if rising else target < price < current)
             ]
             if not crossed:

@@ -117,9 +117,7 @@ def test_backtest_and_once_processes_on_a_stepped_simulator_send_the_same_orders
     assert len([o for o in expected if o[0] == "fill"]) >= 4  # an entry and an exit at least
 
     sim = SteppedSimulator(
-        bars=market.bars,
-        funding=market.funding,
-        step_ms=market.step_ms,
+        market=market,
         specs={s: spec for s, spec in default_symbols().items() if s in market.bars},
         fees=Fees(
             maker=config.dry_run.maker_fee_rate,
