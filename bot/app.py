@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.account_sync import AccountSync, position_amounts
 from bot.alarms import raise_alarm
+from bot.alerts.records import StreamWatch
 from bot.clock import ExchangeClock
 from bot.cycle import TradingCycle
 from bot.exchange.client import ExchangeClient
@@ -160,6 +161,7 @@ class App:
             reconcile=self.apply_snapshot,
         )
         self.account = AccountSync(config, self.client, self.oms.snapshot, self.submit, self.clock)
+        self.stream_watch = StreamWatch(self.audit, config.alerts.stream_down_after_s)
 
     def _engine_adapter(self) -> BaseAdapter | None:
         """The engine in this process answers REST without a socket (``sim.transport``)."""
