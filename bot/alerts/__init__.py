@@ -73,7 +73,12 @@ def open_alerts(
         log.warning("alerts are off: no usable URL in BOT_ALERT_URLS")
         return None
     risk = config.risk
-    limits = Limits(risk.daily_loss_limit, risk.max_sl_streak, risk.sl_streak_cooldown_min)
+    limits = Limits(
+        risk.daily_loss_limit,
+        risk.max_sl_streak,
+        risk.sl_streak_cooldown_min,
+        risk.cooldown_until_next_utc_day,
+    )
     label = f"{tag} dry-run" if dry_run else tag
     rules = AlertRules(settings.events, limits, tag=tag, label=label)
     sender = AlertSender(

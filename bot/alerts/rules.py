@@ -62,6 +62,7 @@ class Limits:
     daily_loss_limit: Decimal
     max_sl_streak: int
     cooldown_min: int
+    cooldown_until_next_day: bool = False
 
 
 def number(value: Any) -> str:
@@ -196,10 +197,13 @@ class AlertRules:
     def _streak(self, data: dict[str, Any]) -> list[Alert]:
         if data.get("sl_streak") != self._limits.max_sl_streak:
             return []
-        title = (
-            f"stop-loss streak {self._limits.max_sl_streak} reached: entries paused "
-            f"for {self._limits.cooldown_min} min"
+        limits = self._limits
+        until = (
+            "until 00:00 UTC"
+            if limits.cooldown_until_next_day
+            else f"for {limits.cooldown_min} min"
         )
+        title = f"stop-loss streak {limits.max_sl_streak} reached: entries paused {until}"
         return [self._alert("risk_refusal", "sl_streak", title, str(data.get("client_order_id")))]
 
     # --- stops ------------------------------------------------------------------------------

@@ -4,9 +4,11 @@ the way of trading."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from bot.exchange.orders import market_order
+from bot.service import _daily_roll, _guard
 from tests.alerts.conftest import FAKE_API_KEY, URL_PASSWORD, alerting_app
 from tests.waiting import eventually
 
@@ -90,3 +92,20 @@ def test_a_receiver_that_is_down_is_counted_failed_and_logged(tmp_path, refused_
     log = (tmp_path / "logs" / "bot.log").read_text()
     assert "alert not delivered (kill_switch)" in log
     assert URL_PASSWORD not in log
+
+
+def test_the_service_jobs_alert_a_stream_down_too_long_and_the_daily_summary(tmp_path, receiver):
+    with alerting_app(tmp_path, receiver.url, stream_down_after_s=0.01) as (_sim, app, _rt):
+        assert app.stream is not None
+        app.stream.stop()  # down, as after a failed reconnect
+        _guard(app)  # the service's guard job: first sight of the outage
+        time.sleep(0.02)  # past the (tiny) threshold: nothing else to wait on here
+        _guard(app)
+        _daily_roll(app)
+        eventually(lambda: len(receiver.messages) >= 2, "both alerts")
+    titles = receiver.titles()
+    assert any(t.startswith("ufb: user-data stream down for") for t in titles), titles
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    assert (
+        f"ufb: {yesterday}: PnL 0 USDC (realised 0, fees 0, funding 0), 0 orders filled" in titles
+    )
