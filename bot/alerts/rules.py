@@ -10,19 +10,23 @@ refuses every 15 minutes sends nothing more.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.client_ids import Leg, Source, parse_client_id
+from bot.client_ids import ClientId, Leg, Source, parse_client_id
 from bot.config import AlertEventsConfig, AlertLevel
 from bot.exchange.orders import sent_trigger_price
 
 USDC = "USDC"
 REMEMBERED_SENDS = 256  # trigger prices of recent stop sends, for "stop placed at ..."
 EXIT_REASONS = {Leg.STOP_LOSS: "stop loss", Leg.TAKE_PROFIT: "take profit", Leg.CLOSE: "close"}
+CLOSE_REASONS = {Source.EMERGENCY: "flatten", Source.GUARD: "protective close"}
+# the ledger's record kinds of a fill the exchange made itself (besides the alarm)
+FORCED_FILLS = {"liquidation_fill": "liquidation", "adl_fill": "ADL"}
 # alarm kinds with an event of their own; every other alarm is the "alarm" event
 ALARM_EVENTS = {
     "stop_not_placed": "stop_failed",
@@ -85,11 +89,20 @@ def _signed(value: Any) -> str:
     return text if text.startswith("-") or text == "0" else f"+{text}"
 
 
+def _exit_reason(parsed: ClientId | None) -> str:
+    if parsed is None:
+        return "an order not the bot's"
+    if parsed.leg is Leg.CLOSE:
+        return CLOSE_REASONS.get(parsed.intent.source, "close")
+    return EXIT_REASONS[parsed.leg]
+
+
 class AlertRules:
     """Turns each audit record into the alerts it means (zero or more).
 
-    Called on the appending thread: cheap, no I/O. Holds the little state derivation
-    needs (trigger prices of stops just sent), bounded."""
+    Called on the appending threads (trading, OMS, stream): cheap, no I/O. Holds the
+    little state derivation needs (trigger prices of stops just sent), bounded and
+    behind a lock."""
 
     def __init__(
         self, events: AlertEventsConfig, limits: Limits, *, tag: str, label: str = ""
@@ -101,10 +114,13 @@ class AlertRules:
         self._tag = tag
         self._label = label
         self._triggers: OrderedDict[str, str] = OrderedDict()
+        self._triggers_lock = threading.Lock()
         self._handlers: Mapping[str, Callable[[dict[str, Any]], list[Alert]]] = {
             "start": self._start,
             "stop": self._stop,
             "fill": self._fill,
+            "liquidation_fill": self._fill,
+            "adl_fill": self._fill,
             "funding": self._funding,
             "day_pnl_seeded": self._seeded,
             "sl_streak": self._streak,
@@ -119,10 +135,13 @@ class AlertRules:
         }
 
     def alerts_for(self, record: Mapping[str, Any]) -> list[Alert]:
-        handler = self._handlers.get(record.get("kind", ""))
+        kind = record.get("kind", "")
+        handler = self._handlers.get(kind)
         data = record.get("data")
         if handler is None or not isinstance(data, dict):
             return []
+        if kind in FORCED_FILLS:
+            data = {**data, "forced": FORCED_FILLS[kind]}
         return [alert for alert in handler(data) if getattr(self._events, alert.event).enabled]
 
     def _alert(self, event: str, key: str, title: str, body: str = "") -> Alert:
@@ -157,12 +176,14 @@ class AlertRules:
         trade = f"{data.get('side')} {number(data.get('qty'))} @ {number(data.get('price'))}"
         day = f"day PnL {_signed(data.get('day_pnl', '0'))} USDC; {client_id}"
         alerts: list[Alert] = []
-        if (parsed is not None and parsed.leg is Leg.ENTRY) or (parsed is None and not realised):
+        forced = data.get("forced")
+        entry = parsed.leg is Leg.ENTRY if parsed is not None else not realised
+        if entry and not forced:
             whose = "" if parsed is not None else " (not this bot's order)"
             title = f"{symbol} entry filled{whose}: {trade}"
             alerts.append(self._alert("entry_filled", client_id, title, day))
         else:
-            reason = EXIT_REASONS[parsed.leg] if parsed is not None else "an order not the bot's"
+            reason = str(forced) if forced else _exit_reason(parsed)
             title = f"{symbol} exit by {reason}: {trade}, PnL {_signed(realised)} USDC"
             alerts.append(self._alert("exit_filled", client_id, title, day))
         counted = realised
@@ -212,9 +233,10 @@ class AlertRules:
         params = data.get("params")
         if data.get("leg") == Leg.STOP_LOSS.name and isinstance(params, dict):
             trigger = sent_trigger_price(params) or "?"
-            self._triggers[str(data.get("client_id"))] = trigger
-            while len(self._triggers) > REMEMBERED_SENDS:
-                self._triggers.popitem(last=False)
+            with self._triggers_lock:
+                self._triggers[str(data.get("client_id"))] = trigger
+                while len(self._triggers) > REMEMBERED_SENDS:
+                    self._triggers.popitem(last=False)
         return []
 
     def _accepted(self, data: dict[str, Any]) -> list[Alert]:
@@ -224,7 +246,8 @@ class AlertRules:
             return []
         if parsed.intent.source is Source.GUARD:  # the stop_missing alarm told of the repair
             return []
-        trigger = number(self._triggers.pop(client_id, "?"))
+        with self._triggers_lock:
+            trigger = number(self._triggers.pop(client_id, "?"))
         title = f"{parsed.symbol} stop placed at {trigger}"
         return [self._alert("stop_placed", client_id, title, client_id)]
 

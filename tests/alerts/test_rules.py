@@ -108,3 +108,13 @@ def test_the_daily_summary_sums_up_yesterday():
     assert titles(rules(), ("daily_roll", {"day": "2026-11-30", "yesterday": summary})) == [
         "ufb: 2026-11-29: PnL +12 USDC (realised +12.5, fees -0.4, funding -0.1), 4 orders filled"
     ]
+
+
+def test_a_liquidation_fill_is_an_exit_by_liquidation_and_counts_towards_the_daily_loss():
+    liquidation = fill("autoclose-1760000000123", "-60", "-60.02")
+    flatten = fill("ufb-BTCUSDC-mhx0k2g0KN-X", "1", "-59.02")
+    assert titles(rules(), ("liquidation_fill", liquidation), ("fill", flatten)) == [
+        "ufb: BTCUSDC exit by liquidation: SELL 0.002 @ 59400.1, PnL -60 USDC",
+        "ufb: daily loss limit reached: day PnL -60.02 USDC (limit 50); no new entries until 00:00 UTC",
+        "ufb: BTCUSDC exit by flatten: SELL 0.002 @ 59400.1, PnL +1 USDC",
+    ]
