@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 _SEPARATORS = re.compile(r"[\s,]+")
 _HOST = re.compile(
-    r"^(localhost|[0-9.]+|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)(:\d+)?$"
+    r"^(localhost|\d+(\.\d+){3}|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)(:\d+)?$"
 )
 MIN_TOKEN_LENGTH = 12  # a path segment this long, or with a digit, may be a token
 # apprise's notify types by our levels

@@ -74,3 +74,7 @@ def test_a_sender_that_died_is_noticed_and_later_alerts_are_counted_dropped(capl
     assert sender.stats.dropped == 1 and not sender.alive
     assert "the alert sender thread died" in caplog.text
     assert sender.close(deadline_s=1)
+
+
+def test_a_webhook_id_in_the_host_place_is_a_secret_too():
+    assert "123456789012345678" in set(url_secrets("discord://123456789012345678/Tok3n"))
