@@ -12,7 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
+from bot.logs import FILE_ONLY
+
 log = logging.getLogger(__name__)
+
+# alarms whose raiser already printed its own console line: the log file only
+FILE_ONLY_KINDS = frozenset({"rate_limited"})
 
 
 class Audit(Protocol):
@@ -42,6 +47,7 @@ def raise_alarm(
 ) -> None:
     """Log CRITICAL (one line) and append the ``alarm`` record, fsynced."""
     where = " ".join(part for part in (symbol, client_id) if part)
-    log.critical("ALARM %s%s: %s", kind, f" {where}" if where else "", reason)
+    quiet = FILE_ONLY if kind in FILE_ONLY_KINDS else None
+    log.critical("ALARM %s%s: %s", kind, f" {where}" if where else "", reason, extra=quiet)
     record = alarm_record(kind, reason, symbol=symbol, client_id=client_id, **extra)
     audit.append("alarm", record, sync=True)
