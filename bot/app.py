@@ -18,6 +18,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from bot.account_sync import AccountSync, position_amounts
+from bot.alarms import raise_alarm
+from bot.alerts.records import StreamWatch
 from bot.clock import ExchangeClock
 from bot.cycle import TradingCycle
 from bot.exchange.client import ExchangeClient
@@ -175,6 +177,7 @@ class App:
         self.account = AccountSync(config, self.client, self.oms.snapshot, self.submit, self.clock)
         self.health = ServiceHealth(self)
         self.metrics.watch(StateCollector(self, self.health.problem))
+        self.stream_watch = StreamWatch(self.audit, config.alerts.stream_down_after_s)
 
     def _engine_adapter(self) -> BaseAdapter | None:
         """The engine in this process answers REST without a socket (``sim.transport``)."""
@@ -183,8 +186,9 @@ class App:
         return self.sim.adapter()
 
     def _alarm(self, kind: str, data: dict[str, Any]) -> None:
-        log.critical("ALARM %s: %s", kind, data)
-        self.audit.append("alarm", {"kind": kind, **data}, sync=True)
+        """See :func:`bot.alarms.raise_alarm` (``data`` holds the ``reason``)."""
+        details = dict(data)
+        raise_alarm(self.audit, kind, str(details.pop("reason", kind)), **details)
 
     # --- clock and state --------------------------------------------------------------
 
@@ -233,7 +237,14 @@ class App:
             self._alarm("oms_failure", {"reason": self.oms_failure, **self.worker.metrics()})
             return False
         self._consumer_restarts += 1
-        self._alarm("oms_restart", {"restart": self._consumer_restarts, **self.worker.metrics()})
+        self._alarm(
+            "oms_restart",
+            {
+                "reason": f"OMS consumer died; restart {self._consumer_restarts}",
+                "restart": self._consumer_restarts,
+                **self.worker.metrics(),
+            },
+        )
         self.worker = OmsWorker(self.oms, self.inbound, decode=parse_user_data)
         self.worker.start()
         self.apply_snapshot()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -36,13 +36,19 @@ from pydantic import (
     field_validator,
 )
 from pydantic import model_validator as _model_validator
+from pydantic_core import PydanticCustomError
 
 from bot.files import write_atomic
 from bot.strategy.loader import load_strategy
 
 SCHEMA_VERSION: Final = 2
 ENV_PREFIX = "BOT__"
-SECRET_ENV_NAMES = ("BINANCE_API_KEY", "BINANCE_API_SECRET", "BOT_TELEGRAM_TOKEN")
+SECRET_ENV_NAMES = (
+    "BINANCE_API_KEY",
+    "BINANCE_API_SECRET",
+    "BOT_TELEGRAM_TOKEN",
+    "BOT_ALERT_URLS",
+)
 MAX_CONFIG_BYTES = 1024 * 1024
 MAX_YAML_DEPTH = 20
 MAX_MONEY = Decimal(1_000_000_000)  # USDC: any larger limit or balance is a typo
@@ -211,6 +217,77 @@ class MetricsConfig(_Section):
         return path
 
 
+AlertLevel = Literal["info", "warning", "critical"]
+ALERT_URLS_ENV = "BOT_ALERT_URLS"
+SECRET_IN_CONFIG = "secret_in_config"  # a refusal whose value is never shown (it holds tokens)
+
+
+class AlertEvent(_Section):
+    enabled: bool = True
+    level: AlertLevel = "warning"
+
+
+class AlertEventsConfig(_Section):
+    """One switch and level per event (README "Alerts"); on by default: what needs a human."""
+
+    start_stop: AlertEvent = AlertEvent(level="info")  # the service, and any run that failed
+    entry_filled: AlertEvent = AlertEvent(level="info")
+    exit_filled: AlertEvent = AlertEvent(level="info")  # SL, TP, close; with PnL
+    stop_placed: AlertEvent = AlertEvent(enabled=False, level="info")  # routine: off
+    stop_repaired: AlertEvent = AlertEvent(level="warning")
+    stop_failed: AlertEvent = AlertEvent(level="critical")
+    stuck_trigger: AlertEvent = AlertEvent(level="critical")
+    forced_close: AlertEvent = AlertEvent(level="critical")  # liquidation, ADL, margin call
+    drift: AlertEvent = AlertEvent(level="warning")
+    stream_down: AlertEvent = AlertEvent(level="warning")
+    rate_limited: AlertEvent = AlertEvent(level="warning")  # 429
+    ip_banned: AlertEvent = AlertEvent(level="critical")  # 418
+    risk_refusal: AlertEvent = AlertEvent(level="warning")  # daily loss, SL streak cooldown
+    kill_switch: AlertEvent = AlertEvent(level="warning")
+    daily_summary: AlertEvent = AlertEvent(level="info")
+    alarm: AlertEvent = AlertEvent(level="critical")  # every other alarm record
+
+
+class AlertsConfig(_Section):
+    """Where alerts go is not here: ``BOT_ALERT_URLS`` (``.env`` or the environment)."""
+
+    enabled: bool = True  # and BOT_ALERT_URLS set
+    events: AlertEventsConfig = AlertEventsConfig()
+    dedupe_window_s: float = Field(300, ge=0, le=86400)
+    queue_size: int = Field(1000, ge=10, le=100_000)
+    send_timeout_s: float = Field(10, gt=0, le=120)
+    flush_deadline_s: float = Field(5, ge=0, le=120)  # --once (and stop) waits this long at most
+    stream_down_after_s: float = Field(120, gt=0, le=86400)
+
+    @_model_validator(mode="before")
+    @classmethod
+    def _no_urls_here(cls, raw: Any) -> Any:
+        """A URL holds its service's token: it may not sit in a file that is shared and
+        saved. The value is never echoed (see ``_problems``)."""
+        for where in _url_paths(raw, "alerts"):
+            raise PydanticCustomError(
+                SECRET_IN_CONFIG,
+                f"{where}: alert URLs hold tokens and are read only from {ALERT_URLS_ENV} "
+                "in .env or the environment",
+            )
+        return raw
+
+
+def _url_paths(value: Any, where: str) -> Iterator[str]:
+    """Dotted paths of strings that look like URLs, and of any ``urls`` key."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            path = f"{where}.{key}"
+            if key in ("urls", "url"):
+                yield path
+            yield from _url_paths(item, path)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _url_paths(item, f"{where}.{index}")
+    elif isinstance(value, str) and "://" in value:
+        yield where
+
+
 class BotConfig(_Section):
     schema_version: Literal[2] = SCHEMA_VERSION
     exchange: ExchangeConfig = ExchangeConfig()
@@ -226,6 +303,8 @@ class BotConfig(_Section):
     telegram: TelegramConfig = TelegramConfig()
 
     metrics: MetricsConfig = MetricsConfig()
+
+    alerts: AlertsConfig = AlertsConfig()
 
     @field_validator("symbols")
     @classmethod
@@ -256,6 +335,8 @@ class Secrets(BaseModel):
     api_secret: SecretStr | None = None
     telegram_token: SecretStr | None = None
 
+    alert_urls: SecretStr | None = None  # BOT_ALERT_URLS: apprise URLs, comma/space separated
+
     @classmethod
     def load(
         cls, env_file: Path = Path(".env"), environ: Mapping[str, str] = os.environ
@@ -268,6 +349,7 @@ class Secrets(BaseModel):
             api_key=values.get("BINANCE_API_KEY"),
             api_secret=values.get("BINANCE_API_SECRET"),
             telegram_token=values.get("BOT_TELEGRAM_TOKEN"),
+            alert_urls=values.get(ALERT_URLS_ENV),
         )
 
 
@@ -458,7 +540,8 @@ def _problems(error: ValidationError) -> list[str]:
     lines = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        value = "" if item["type"] == "missing" else f" = {_shown(item.get('input'))}"
+        hidden = item["type"] in ("missing", SECRET_IN_CONFIG)
+        value = "" if hidden else f" = {_shown(item.get('input'))}"
         lines.append(f"{where}{value} — {item['msg']}")
     if len(lines) > MAX_PROBLEMS:
         lines[MAX_PROBLEMS:] = [f"... and {len(lines) - MAX_PROBLEMS} more"]

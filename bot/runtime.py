@@ -20,6 +20,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.alerts import Alerts, open_alerts
 from bot.audit import AuditJournal, Verification
 from bot.audit_anchor import (
     CHAIN_STARTED,
@@ -37,6 +38,7 @@ from bot.config import BotConfig, Secrets
 from bot.lock import StateDirLock
 from bot.logs import LOG_FILE, setup_logging, teardown_logging
 from bot.redact import Redactor
+from bot.wiring import order_settings
 
 DRY_RUN_SUBDIR = "dry-run"
 EMERGENCY_MODE = "emergency-stop"
@@ -80,6 +82,15 @@ class Runtime:
             if secret is not None
         )
         self.redactor.add(audit_key)
+        urls = secrets.alert_urls.get_secret_value() if secrets.alert_urls else None
+        # alerts hang on the journal: opened with it, flushed after its stop record
+        self.alerts: Alerts | None = open_alerts(
+            config,
+            urls,
+            self.redactor,
+            tag=order_settings(config, dry_run=dry_run).tag,
+            dry_run=dry_run,
+        )
         self._audit_key = audit_key
         self._archive_reason = archive_reason
         self._log_level = log_level
@@ -102,6 +113,9 @@ class Runtime:
                 backups=self.config.logging.backups,
             )
             self._audit = self._open_journal()
+            if self.alerts is not None:
+                self.audit.observe(self.alerts.observe)
+                self.alerts.start()
             self.audit.append(
                 "start",
                 {
@@ -202,6 +216,8 @@ class Runtime:
             log_head(self.audit, when)
 
     def _close(self) -> None:
+        if self.alerts is not None and self.alerts.sender.alive:
+            self.alerts.close()  # bounded by alerts.flush_deadline_s; never raises
         if self._audit is not None:
             self._audit.close()
         teardown_logging(self._handlers)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -21,6 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import health, sd_notify
+from bot.alerts.records import daily_summary
 from bot.app import App
 from bot.cycle import CycleReport
 from bot.oms.commands import Prune
@@ -114,6 +115,7 @@ def _guard(app: App, scheduler: BlockingScheduler | None = None) -> None:
     # answer is no reason for systemd to restart the service)
     sd_notify.notify(sd_notify.WATCHDOG)
     app.trading.look_after_positions(CycleReport())
+    app.stream_watch.check(app.stream.health() if app.stream is not None else None)
     write_health(app)
 
 
@@ -134,10 +136,12 @@ def _answer_stop_request(app: App) -> None:
 
 
 def _daily_roll(app: App) -> None:
-    """New UTC day: today's PnL from the exchange, and old terminal orders out of memory."""
+    """New UTC day: today's PnL from the exchange, and old terminal orders out of memory;
+    the record sums up the day that ended (read before the prune)."""
+    yesterday = daily_summary(app.oms.snapshot(), app.clock.today() - timedelta(days=1))
     app.account.seed_day_pnl()
     app.submit(Prune())
-    app.audit.append("daily_roll", {"day": app.clock.today()})
+    app.audit.append("daily_roll", {"day": app.clock.today(), "yesterday": yesterday})
 
 
 def write_health(app: App) -> None:

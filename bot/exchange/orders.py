@@ -13,6 +13,7 @@ string and ``"true"``/``"false"``. Conditional orders (stop loss, take profit) g
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from bot.domain.enums import OrderType, Side, WorkingType
@@ -188,3 +189,10 @@ def take_profit(
         price_protect,
         price,
     )
+
+
+def sent_trigger_price(params: Mapping[str, object]) -> str | None:
+    """The trigger price in an ``order_send`` audit record's params (the wire's name
+    stays in this package): what an alert says a stop was placed at."""
+    value = params.get("triggerPrice")
+    return None if value is None else str(value)

@@ -360,7 +360,13 @@ class Transport:
             retry_after = _retry_after_s(error.header) or 120.0
             with self._lock:
                 self._banned_until = time.monotonic() + retry_after
-            detail = {"path": path, "retry_after_s": retry_after, "code": code, "message": message}
+            detail = {
+                "reason": f"{where}: IP banned by Binance (418) for {retry_after:.0f} s: {message}",
+                "path": path,
+                "retry_after_s": retry_after,
+                "code": code,
+                "message": message,
+            }
             log.error("%s: IP banned by Binance (418) for %.0f s: %s", where, retry_after, message)
             if self._on_alarm is not None:
                 self._on_alarm("ip_banned", detail)
@@ -370,6 +376,9 @@ class Transport:
             with self._lock:
                 self._pause_until = max(self._pause_until, time.monotonic() + retry_after)
             log.warning("%s: rate limited (429, %s); waiting %.1f s", where, code, retry_after)
+            if self._on_alarm is not None:  # audited: the request budget was overrun
+                reason = f"{where}: rate limited by Binance ({status}, {code}); paused {retry_after:.0f} s"
+                self._on_alarm("rate_limited", {"reason": reason, "path": path, "code": code})
             return RateLimited(retry_after, f"{where}: rate limited ({code} {message})")
         if code in AUTH_CODES or status == 401:
             return AuthError(

@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, overload
 
+from bot.alarms import raise_alarm
 from bot.client_ids import DEFAULT_TAG, Intent, Leg, make_client_id
 from bot.domain.enums import BracketOutcome, Side
 from bot.domain.records import (
@@ -133,14 +134,14 @@ class OrderDesk:
         decision = self.guard.check(intent, self.risk_state(self.view(), symbol), rules)
         if isinstance(decision, Refused):
             reason = f"{leg.name} refused: {decision.reason}"
-            self.alarm(symbol, client_id, reason)
+            self.alarm(_not_placed(leg), symbol, client_id, reason)
             return BracketOutcome.UNPROTECTED, reason
         try:
             self.send(leg, order)
         except Rejected as error:
             if error.code != WOULD_IMMEDIATELY_TRIGGER:
                 reason = f"{leg.name} rejected: {error.code} {error.message}"
-                self.alarm(symbol, client_id, reason)
+                self.alarm(_not_placed(leg), symbol, client_id, reason)
                 return BracketOutcome.UNPROTECTED, reason
             reason = (
                 f"{leg.name} at {order.trigger_price} would trigger immediately (-2021): "
@@ -152,7 +153,7 @@ class OrderDesk:
             return BracketOutcome.CLOSED, reason
         except ExchangeError as error:
             reason = f"{leg.name} could not be placed: {error}"
-            self.alarm(symbol, client_id, reason)
+            self.alarm(_not_placed(leg), symbol, client_id, reason)
             return BracketOutcome.UNPROTECTED, reason
         return None
 
@@ -249,11 +250,14 @@ class OrderDesk:
         data = {"action": action, "symbol": symbol, "client_id": client_id, "reason": reason}
         self._audit.append("decision", {**data, **extra}, sync=sync)
 
-    def alarm(self, symbol: str, client_id: str, reason: str) -> None:
-        log.error("ALARM %s %s: %s", symbol, client_id, reason)
-        self._audit.append(
-            "alarm", {"symbol": symbol, "client_id": client_id, "reason": reason}, sync=True
-        )
+    def alarm(self, kind: str, symbol: str, client_id: str, reason: str) -> None:
+        """An operator must act: see :func:`bot.alarms.raise_alarm` (``kind`` names what)."""
+        raise_alarm(self._audit, kind, reason, symbol=symbol, client_id=client_id)
+
+
+def _not_placed(leg: Leg) -> str:
+    """The alarm kind of an exit that could not be placed."""
+    return "stop_not_placed" if leg is Leg.STOP_LOSS else "take_profit_not_placed"
 
 
 def _exit_intent(order: AlgoOrderRequest, mark: Decimal, leg: Leg) -> OrderIntent:

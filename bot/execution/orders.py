@@ -245,7 +245,7 @@ class OrderManager:
             plan = plan.filled_at(fill_price, rules)
         except ValueError as error:
             reason = f"no valid exit for the fill at {fill_price}: {error}; closing at market"
-            self._desk.alarm(symbol, entry_id, reason)
+            self._desk.alarm("no_valid_exit", symbol, entry_id, reason)
             close_id = make_client_id(symbol, close_intent, Leg.CLOSE, tag=self.settings.tag)
             try:
                 self._desk.close_at_market(symbol, plan.exit_side, filled, close_id, rules)

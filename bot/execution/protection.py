@@ -76,7 +76,7 @@ class PositionGuard:
                 actions.extend(self._protect(view, symbol, position.amount))
             except ExchangeError as error:
                 reason = f"{symbol}: could not repair the position's protection: {error}"
-                self._desk.alarm(symbol, "", reason)
+                self._desk.alarm("repair_failed", symbol, "", reason)
                 actions.append(reason)
         return actions
 
@@ -158,6 +158,7 @@ class PositionGuard:
                 "(execution.adopted_stop_pct)"
             )
         self._desk.alarm(
+            "stop_missing",
             symbol,
             stop_id,
             f"{symbol} position {amount}: {qty} not covered by a stop; {why} at {trigger}",
@@ -191,6 +192,7 @@ class PositionGuard:
             if status == AlgoStatus.NEW:
                 return []  # on the book after all (the list raced it)
         self._desk.alarm(
+            "take_profit_missing",
             symbol,
             tp_id,
             f"{symbol}: planned take profit missing; placing it at {plan.take_profit_price}",
@@ -250,6 +252,7 @@ class PositionGuard:
             symbol, Intent(self._now_ms(), Source.GUARD), Leg.CLOSE, tag=self._tag
         )
         self._desk.alarm(
+            "stuck_trigger",
             symbol,
             close_id,
             f"{symbol}: stop {', '.join(stuck)} is stuck in TRIGGERING/TRIGGERED without a "
@@ -306,7 +309,9 @@ class PositionGuard:
                 report.append(f"{symbol}: all orders and algo orders cancelled")
             except ExchangeError as error:
                 report.append(f"{symbol}: cancel failed: {error}")
-                self._desk.alarm(symbol, "", f"emergency cancel failed: {error}")
+                self._desk.alarm(
+                    "emergency_cancel_failed", symbol, "", f"emergency cancel failed: {error}"
+                )
         if not flatten:
             return report
         intent = Intent(self._now_ms(), Source.EMERGENCY)
@@ -325,7 +330,9 @@ class PositionGuard:
                 report.append(f"{symbol}: position {amount} closed at market ({close_id})")
             except ExchangeError as error:
                 report.append(f"{symbol}: close of {amount} failed: {error}")
-                self._desk.alarm(symbol, close_id, f"emergency close failed: {error}")
+                self._desk.alarm(
+                    "emergency_close_failed", symbol, close_id, f"emergency close failed: {error}"
+                )
         return report
 
     # --- reads ------------------------------------------------------------------------

@@ -23,7 +23,6 @@ from bot.files import write_atomic
 
 PREFIX = "usdcbot"
 ORDER_OUTCOMES = {"order_send": "sent", "order_accepted": "accepted", "order_error": "error"}
-ALERT_OUTCOMES = ("sent", "failed", "dropped")
 # REST round trips: loopback (sim) is ~1 ms, Binance from a nearby region 5-50 ms;
 # a request near the client timeout (10 s by default) is what matters most.
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -62,14 +61,6 @@ class BotMetrics:
             ["kind"],
             registry=self.registry,
         )
-        self.alerts = Counter(
-            f"{PREFIX}_alerts",
-            "Operator alerts by outcome (sent, failed, dropped)",
-            ["outcome"],
-            registry=self.registry,
-        )
-        for outcome in ALERT_OUTCOMES:
-            self.alerts.labels(outcome)  # exported at 0 before the first alert
         self.request_seconds = Histogram(
             f"{PREFIX}_request_seconds",
             "REST request duration by method and endpoint path (answered or failed)",
@@ -109,13 +100,6 @@ class BotMetrics:
         if child is None:  # a race here makes the same child twice: harmless
             child = self._children[key] = metric.labels(*labels)
         return child
-
-    def count_alert(self, outcome: str) -> None:
-        """For the alert sender: ``sent``, ``failed`` (the service refused or was down)
-        or ``dropped`` (queue full, or collapsed as a duplicate)."""
-        if outcome not in ALERT_OUTCOMES:
-            raise ValueError(f"unknown alert outcome {outcome!r}")
-        self.alerts.labels(outcome).inc()
 
     def exposition(self) -> bytes:
         """Everything, in the Prometheus text format."""

@@ -91,6 +91,9 @@ class _Families:
         self.oms_events = _counter(
             "oms_events", "OMS consumer items by result (per consumer thread)", ("result",)
         )
+        self.alerts = _counter(
+            "alerts", "Operator alerts by outcome (sent, failed, dropped, collapsed)", ("outcome",)
+        )
         self.cycle_at = _gauge(
             "last_cycle_timestamp_seconds", "When the last trading cycle completed (Unix time)"
         )
@@ -142,6 +145,10 @@ class StateCollector(Collector):
         families.oms_queue.add_metric([], counts["queue_depth"])
         for result in OMS_RESULTS:
             families.oms_events.add_metric([result], counts[result])
+        alerts = app.runtime.alerts
+        if alerts is not None:  # the sender's own counters (bot.alerts.sender.AlertStats)
+            for outcome, count in vars(alerts.stats).items():
+                families.alerts.add_metric([outcome], count)
         if app.trading.last_cycle_at is not None and app.trading.last_cycle_s is not None:
             families.cycle_at.add_metric([], app.trading.last_cycle_at.timestamp())
             families.cycle_s.add_metric([], app.trading.last_cycle_s)

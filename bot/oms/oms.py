@@ -26,6 +26,7 @@ from typing import Any
 
 from immutables import Map
 
+from bot.alarms import raise_alarm
 from bot.client_ids import DEFAULT_TAG, Leg, parse_client_id
 from bot.oms.commands import Command, Prune, SeedDayPnl, SetMeta
 from bot.oms.events import (
@@ -310,9 +311,8 @@ class Oms:
                     self._mark_processed(key)
 
     def alarm(self, kind: str, message: str, data: dict[str, Any]) -> None:
-        """Something an operator must act on: log CRITICAL and audit ``alarm`` (synced)."""
-        log.critical("ALARM %s: %s", kind, message)
-        self._audit.append("alarm", {"kind": kind, "reason": message, **data}, sync=True)
+        """Something an operator must act on: see :func:`bot.alarms.raise_alarm`."""
+        raise_alarm(self._audit, kind, message, **data)
 
     def record_malformed(self, error: MalformedPayload) -> None:
         """Log and audit a payload that could not be parsed (the consumer carries on)."""
@@ -385,7 +385,7 @@ class Oms:
             {
                 "close_reason": reason,
                 "symbol": event.symbol,
-                "client_order_id": event.client_order_id,
+                "client_id": event.client_order_id,
                 "order_id": event.order_id,
                 "qty": event.last_qty,
                 "price": event.last_price,

@@ -57,6 +57,7 @@ def test_a_dead_consumer_blocks_entries_alarms_and_the_service_restarts_it(tmp_p
         _guard(app)  # the service's position-guard job
         assert app.worker.alive and app.worker.health().healthy
         assert [a["kind"] for a in alarms(tmp_path)] == ["oms_unhealthy", "oms_restart"]
+        assert all(a["reason"] for a in alarms(tmp_path))  # one shape: kind and reason
         report = app.trading.cycle()
         assert report.oms_problem is None
         assert len(entries_sent(sim)) == 1

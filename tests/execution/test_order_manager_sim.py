@@ -105,7 +105,9 @@ def test_position_without_sl_gets_it_replaced(bot, live):
     assert len(actions) == 1 and "re-placed" in actions[0]
     stops = [a for a in bot.sim.open_algo_orders("BTCUSDC") if a["orderType"] == "STOP_MARKET"]
     assert len(stops) == 1 and Decimal(stops[0]["triggerPrice"]) == result.stop_price
-    assert any("not covered by a stop" in r["data"]["reason"] for r in bot.audit_records("alarm"))
+    (alarm,) = [r["data"] for r in bot.audit_records("alarm")]
+    assert alarm["kind"] == "stop_missing" and "not covered by a stop" in alarm["reason"]
+    assert alarm["symbol"] == "BTCUSDC" and alarm["client_id"].endswith("-SL")
 
 
 def test_missing_sl_already_passed_closes_reduce_only(bot, live):
@@ -227,7 +229,10 @@ def test_stop_stuck_in_triggering_closes_the_position_at_market(bot, live):
 
     assert any("stuck" in line for line in actions), actions
     assert Decimal(bot.sim.position("BTCUSDC")["positionAmt"]) == 0
-    assert any("stuck" in r["data"]["reason"] for r in bot.audit_records("alarm"))
+    assert any(
+        r["data"]["kind"] == "stuck_trigger" and "stuck" in r["data"]["reason"]
+        for r in bot.audit_records("alarm")
+    )
 
 
 def test_a_stop_loss_filled_while_nobody_listened_is_recovered_once_with_its_loss(bot, live):
