@@ -7,8 +7,10 @@ extreme → close (``ohlc``: high first; ``adaptive``: the extreme nearer the op
 passing through every resting trigger and limit price on the way, so a stop crossed
 inside a bar fills at its trigger and a LIMIT take-profit at its price, while a jump
 (the next candle's open) fills what it crossed at the open. At each close of the
-strategy's interval the engine's events go to the OMS, the bot resyncs its clock with
-the engine's, and ``app.trading.cycle()`` decides, as the live bot does at candle close.
+strategy's interval the engine's events go to the OMS and ``app.trading.cycle()``
+decides, as the live bot does at candle close. The bot's local clock is the engine's
+(``App`` with an engine), so its time moves with the candles without a server-time
+request per cycle.
 """
 
 from __future__ import annotations
@@ -122,7 +124,6 @@ class Driver:
 
     def _cycle(self, close_ms: int) -> None:
         self._deliver()
-        self.app.sync_time()
         report = self.app.trading.cycle()
         self._deliver()
         for line in report.lines:

@@ -92,9 +92,11 @@ class ExchangeClient:
         resolve_delay_s: float = 0.5,
         create_rounds: int = 3,
         adapter: BaseAdapter | None = None,
+        wall_s: Callable[[], float] = time.time,
     ) -> None:
         """``adapter``: a ``requests`` transport adapter for the venue's URL (the engine in
-        this process, ``bot.sim.inprocess``); requests are signed and checked as ever."""
+        this process, ``bot.sim.inprocess``); requests are signed and checked as ever.
+        ``wall_s``: the local clock that stamps signed requests (a backtest: the engine's)."""
         self.venue = venue
         self._on_secret = on_secret or (lambda secret: None)  # the redactor learns listenKeys
         self._transport = Transport(
@@ -108,6 +110,7 @@ class ExchangeClient:
             on_alarm=on_alarm,
             sleep=sleep,
             adapter=adapter,
+            wall_s=wall_s,
         )
         self._sleep = sleep
         self._cache_file = cache_dir / "exchange_info.json" if cache_dir else None
