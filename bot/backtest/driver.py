@@ -155,14 +155,10 @@ def _resting_prices(exchange: object, symbol: str) -> list[Decimal]:
     account = exchange.account  # type: ignore[attr-defined]
     prices = [
         a.trigger_price
-        for a in account.algo_orders.values()
-        if a.is_open and a.symbol == symbol and a.order_type != "TRAILING_STOP_MARKET"
+        for a in account.open_algo_orders()
+        if a.symbol == symbol and a.order_type != "TRAILING_STOP_MARKET"
     ]
-    prices += [
-        o.price
-        for o in account.orders.values()
-        if o.is_open and o.symbol == symbol and o.type == "LIMIT"
-    ]
+    prices += [o.price for o in account.open_orders() if o.symbol == symbol and o.type == "LIMIT"]
     return prices
 
 
