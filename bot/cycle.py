@@ -13,19 +13,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
+from bot.candles import ClosedCandles, MarketData
 from bot.client_ids import Intent, Source, parse_client_id
 from bot.clock import ExchangeClock
 from bot.config import BotConfig
 from bot.domain.enums import BracketOutcome
-from bot.domain.records import Kline
 from bot.exchange.errors import ExchangeError
 from bot.execution.orders import BracketResult, OrderManager
 from bot.execution.plans import PlanBook
 from bot.oms.state import OmsView
 from bot.risk.guard import RiskGuard
-from bot.strategy.base import Candle, Side, Signal, Strategy, parse_klines
+from bot.strategy.base import Candle, Side, Signal, Strategy
 from bot.strategy.exits import exit_distances
 
 log = logging.getLogger(__name__)
@@ -38,10 +37,6 @@ NEEDS_ATTENTION = frozenset(
 )
 # force-entry exits 3 on these
 NO_OP = frozenset({BracketOutcome.REFUSED, BracketOutcome.DUPLICATE, BracketOutcome.NOT_FILLED})
-
-
-class MarketData(Protocol):
-    def klines(self, symbol: str, interval: str, limit: int) -> list[Kline]: ...
 
 
 @dataclass
@@ -79,7 +74,7 @@ class TradingCycle:
         ``wait_applied`` waits for the OMS to apply what is queued; ``reconcile``
         applies a REST snapshot (the exchange's truth)."""
         self._config = config
-        self._market = market
+        self._candles = ClosedCandles(market, config.strategy.interval, config.strategy.candles)
         self._strategy = strategy
         self._orders = orders
         self._guard = guard
@@ -101,10 +96,7 @@ class TradingCycle:
 
     def closed_candles(self, symbol: str) -> list[Candle]:
         """The strategy's history: its interval and length, closed candles only."""
-        rows = self._market.klines(
-            symbol, self._config.strategy.interval, self._config.strategy.candles
-        )
-        return parse_klines(rows, self._clock.now_ms())
+        return self._candles.get(symbol, self._clock.now_ms())
 
     def signal_for(self, symbol: str) -> tuple[Signal | None, str]:
         candles = self.closed_candles(symbol)
