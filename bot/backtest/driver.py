@@ -26,6 +26,7 @@ from bot.backtest.engine import ReplayEngine
 from bot.backtest.feed import CandleFeed
 from bot.oms.events import RawMessage
 from bot.sim.account import AccountState
+from bot.sim.exchange import Exchange
 from bot.sim.funding import FUNDING_INTERVAL_MS
 from bot.sim.market import INTERVAL_MS
 
@@ -106,6 +107,9 @@ class Driver:
         """To ``target``, matching at every resting price crossed on the way (none on a jump)."""
         exchange = self.engine.exchange
         with exchange.lock:
+            if not _exposed(exchange):  # no tick can fill or liquidate: the close matches
+                self.feed.set_price(symbol, target)
+                return
             current = self.feed.last(symbol, 0)
             while not jump and current != target:
                 rising = target > current
@@ -150,9 +154,19 @@ class Driver:
             days.append(day)
 
 
-def _resting_prices(exchange: object, symbol: str) -> list[Decimal]:
+def _exposed(exchange: Exchange) -> bool:
+    """An order or algo order rests, or a position is held (the engine lock held)."""
+    account = exchange.account
+    return bool(
+        account.open_orders()
+        or account.open_algo_orders()
+        or any(p.amount for p in account.positions.values())
+    )
+
+
+def _resting_prices(exchange: Exchange, symbol: str) -> list[Decimal]:
     """Trigger prices of open stops and prices of resting LIMIT orders of ``symbol``."""
-    account = exchange.account  # type: ignore[attr-defined]
+    account = exchange.account
     prices = [
         a.trigger_price
         for a in account.open_algo_orders()
