@@ -28,6 +28,7 @@ class ChildRun:
     returncode: int
     stdout: str
     stderr: str
+    cpu_s: float = 0.0  # user + system time of the child
 
 
 def run_child(
@@ -58,7 +59,14 @@ def run_child(
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return ChildRun(wall, usage.ru_maxrss / 1024, process.returncode, out.read(), err.read())
+        return ChildRun(
+            wall,
+            usage.ru_maxrss / 1024,
+            process.returncode,
+            out.read(),
+            err.read(),
+            usage.ru_utime + usage.ru_stime,
+        )
 
 
 def without_pyc(directory: Path) -> dict[str, str]:

@@ -28,6 +28,7 @@ BENCHMARKS = (
     "audit_history",
     "oms_history",
     "socket_ingest",
+    "backtest",
 )
 RESULTS = ROOT / "bench" / "results.json"
 
@@ -141,6 +142,9 @@ def rows(results: dict[str, dict]) -> list[tuple[str, str, str, str]]:
             a = r["recv_alone_per_s"]
             out.append((name, f"{r['socket_to_oms_per_s']:,} messages/s socket → OMS", f"socket alone {r['socket_alone_per_s']:,}/s; OMS consumer alone {r['oms_consumer_alone_per_s']:,}/s", f"≥ 50k/s: {_ok(met['socket_to_oms'])}"))  # fmt: skip
             out.append((name, f"recv {a['utf8_skipped']:,}/s without the UTF-8 check", f"{a['utf8_checked']:,}/s with it", ""))  # fmt: skip
+        elif name == "backtest":
+            a = r["anchor"]
+            out.append((name, f"{r['wall_s']} s, {r['per_candle_us']} µs/candle, {r['max_rss_mb']} MB", f"{r['candles']:,} candles; imports {r['imports_s']} s; CPU {r['cpu_s']} s; {a['tool']} {a['wall_s']} s, {a['per_candle_us']} µs/candle", f"≤ 4.6 s: {_ok(met['wall'])}"))  # fmt: skip
         elif name == "soak":
             out.append((name, f"RSS {r['rss_mb']['start']} → {r['rss_mb']['end']} MB, max queue {r['max_queue_depth']}", f"{r['sim_minutes']} sim min, {r['fills']} fills, {r['drops']} drops", f"flat/bounded/in sync: {_ok(all(met.values()))}"))  # fmt: skip
     return out

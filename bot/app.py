@@ -133,10 +133,11 @@ class App:
             on_secret=self.runtime.redactor.add,  # listenKeys, as the client learns them
             adapter=self._engine_adapter(),
             on_request=self.metrics.observe_request,
+            wall_s=self._local_clock(),
         )
         self._opened("exchange client", self.client.close)
         client = self.client
-        self.clock = ExchangeClock(lambda: client.offset_ms)
+        self.clock = ExchangeClock(lambda: client.offset_ms, self._local_clock())
         self.inbound: queue.Queue[object] = queue.Queue()
         self.store = Store.open(state_dir / "state.db")
         self._opened("store", self.store.close)
@@ -184,6 +185,14 @@ class App:
         if self.sim is None or self.config.sim.transport != "in_process":
             return None
         return self.sim.adapter()
+
+    def _local_clock(self) -> Callable[[], float]:
+        """This process's clock (epoch s): the wall clock, or the backtest engine's, the
+        only clock of a replay, so the bot's time moves with the candles it is given."""
+        engine = self._engine
+        if engine is None:
+            return time.time
+        return lambda: engine.now_ms() / 1000
 
     def _alarm(self, kind: str, data: dict[str, Any]) -> None:
         """See :func:`bot.alarms.raise_alarm` (``data`` holds the ``reason``)."""

@@ -17,14 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol
 
 from bot import console
+from bot.candles import ClosedCandles, MarketData
 from bot.client_ids import Intent, Source, parse_client_id
 from bot.clock import ExchangeClock
 from bot.config import BotConfig
 from bot.domain.enums import BracketOutcome
-from bot.domain.records import Kline
 from bot.domain.rules import SymbolRules
 from bot.exchange.errors import ExchangeError
 from bot.execution.orders import BracketResult, OrderManager
@@ -32,7 +31,7 @@ from bot.execution.plans import PlanBook
 from bot.logs import FILE_ONLY
 from bot.oms.state import OmsView
 from bot.risk.guard import RiskGuard, RiskRule
-from bot.strategy.base import Candle, Side, Signal, Strategy, parse_klines
+from bot.strategy.base import Candle, Side, Signal, Strategy
 from bot.strategy.exits import exit_distances
 
 log = logging.getLogger(__name__)
@@ -45,10 +44,6 @@ NEEDS_ATTENTION = frozenset(
 )
 # force-entry exits 3 on these
 NO_OP = frozenset({BracketOutcome.REFUSED, BracketOutcome.DUPLICATE, BracketOutcome.NOT_FILLED})
-
-
-class MarketData(Protocol):
-    def klines(self, symbol: str, interval: str, limit: int) -> list[Kline]: ...
 
 
 @dataclass
@@ -94,7 +89,7 @@ class TradingCycle:
         applies a REST snapshot (the exchange's truth); ``rules`` gives a symbol's
         filters, which set the precision of the prices and quantities reported."""
         self._config = config
-        self._market = market
+        self._candles = ClosedCandles(market, config.strategy.interval, config.strategy.candles)
         self._strategy = strategy
         self._orders = orders
         self._guard = guard
@@ -119,10 +114,7 @@ class TradingCycle:
 
     def closed_candles(self, symbol: str) -> list[Candle]:
         """The strategy's history: its interval and length, closed candles only."""
-        rows = self._market.klines(
-            symbol, self._config.strategy.interval, self._config.strategy.candles
-        )
-        return parse_klines(rows, self._clock.now_ms())
+        return self._candles.get(symbol, self._clock.now_ms())
 
     def signal_for(self, symbol: str) -> tuple[Signal | None, str]:
         candles = self.closed_candles(symbol)

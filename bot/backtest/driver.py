@@ -7,8 +7,10 @@ extreme → close (``ohlc``: high first; ``adaptive``: the extreme nearer the op
 passing through every resting trigger and limit price on the way, so a stop crossed
 inside a bar fills at its trigger and a LIMIT take-profit at its price, while a jump
 (the next candle's open) fills what it crossed at the open. At each close of the
-strategy's interval the engine's events go to the OMS, the bot resyncs its clock with
-the engine's, and ``app.trading.cycle()`` decides, as the live bot does at candle close.
+strategy's interval the engine's events go to the OMS and ``app.trading.cycle()``
+decides, as the live bot does at candle close. The bot's local clock is the engine's
+(``App`` with an engine), so its time moves with the candles without a server-time
+request per cycle.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bot.backtest.feed import CandleFeed
 from bot.oms.events import RawMessage
 from bot.risk.guard import RiskRule
 from bot.sim.account import AccountState
+from bot.sim.exchange import Exchange
 from bot.sim.funding import FUNDING_INTERVAL_MS
 from bot.sim.market import INTERVAL_MS
 
@@ -101,6 +104,9 @@ class Driver:
         """To ``target``, matching at every resting price crossed on the way (none on a jump)."""
         exchange = self.engine.exchange
         with exchange.lock:
+            if not _exposed(exchange):  # no tick can fill or liquidate: the close matches
+                self.feed.set_price(symbol, target)
+                return
             current = self.feed.last(symbol, 0)
             premium = self.feed.premium(symbol, self.engine.now_ms())
             while not jump and current != target:
@@ -120,7 +126,6 @@ class Driver:
 
     def _cycle(self, close_ms: int) -> None:
         self._deliver()
-        self.app.sync_time()
         report = self.app.trading.cycle()
         self._deliver()
         for rule in report.risk_refusals:
@@ -148,20 +153,26 @@ class Driver:
             days.append(day)
 
 
-def _resting_prices(exchange: object, symbol: str, premium: Decimal) -> list[Decimal]:
+def _exposed(exchange: Exchange) -> bool:
+    """An order or algo order rests, or a position is held (the engine lock held)."""
+    account = exchange.account
+    return bool(
+        account.open_orders()
+        or account.open_algo_orders()
+        or any(p.amount for p in account.positions.values())
+    )
+
+
+def _resting_prices(exchange: Exchange, symbol: str, premium: Decimal) -> list[Decimal]:
     """The last prices at which open stops trigger (a mark-price trigger less the mark's
     ``premium`` over the last price) and prices of resting LIMIT orders of ``symbol``."""
-    account = exchange.account  # type: ignore[attr-defined]
+    account = exchange.account
     prices = [
         a.trigger_price - (premium if a.working_type == "MARK_PRICE" else 0)
-        for a in account.algo_orders.values()
-        if a.is_open and a.symbol == symbol and a.order_type != "TRAILING_STOP_MARKET"
+        for a in account.open_algo_orders()
+        if a.symbol == symbol and a.order_type != "TRAILING_STOP_MARKET"
     ]
-    prices += [
-        o.price
-        for o in account.orders.values()
-        if o.is_open and o.symbol == symbol and o.type == "LIMIT"
-    ]
+    prices += [o.price for o in account.open_orders() if o.symbol == symbol and o.type == "LIMIT"]
     return prices
 
 

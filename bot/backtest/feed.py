@@ -102,10 +102,10 @@ class CandleFeed:
         opens, rows = self._closed_rows(symbol, interval)
         step = INTERVAL_MS[interval]
         current_open = now_ms - now_ms % step
-        rows = [
-            *rows[: bisect.bisect_left(opens, current_open)],
-            self._open_row(symbol, current_open, step, now_ms, last),
-        ]
+        closed = bisect.bisect_left(opens, current_open)
+        ranged = start_ms is not None or end_ms is not None
+        first = 0 if ranged else max(closed - limit, 0)  # the latest: the tail is enough
+        rows = [*rows[first:closed], self._open_row(symbol, current_open, step, now_ms, last)]
         if start_ms is not None:
             rows = [r for r in rows if int(r[0]) >= start_ms][:limit]
         if end_ms is not None:

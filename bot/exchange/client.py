@@ -94,10 +94,12 @@ class ExchangeClient:
         create_rounds: int = 3,
         adapter: BaseAdapter | None = None,
         on_request: RequestObserver | None = None,
+        wall_s: Callable[[], float] = time.time,
     ) -> None:
         """``adapter``: a ``requests`` transport adapter for the venue's URL (the engine in
         this process, ``bot.sim.inprocess``); requests are signed and checked as ever.
-        ``on_request(method, path, seconds)`` is told of every request's duration (metrics)."""
+        ``on_request(method, path, seconds)`` is told of every request's duration (metrics).
+        ``wall_s``: the local clock that stamps signed requests (a backtest: the engine's)."""
         self.venue = venue
         self._on_secret = on_secret or (lambda secret: None)  # the redactor learns listenKeys
         self._transport = Transport(
@@ -112,6 +114,7 @@ class ExchangeClient:
             sleep=sleep,
             adapter=adapter,
             on_request=on_request,
+            wall_s=wall_s,
         )
         self._sleep = sleep
         self._cache_file = cache_dir / "exchange_info.json" if cache_dir else None

@@ -170,13 +170,31 @@ def klines(reply: object, what: str) -> list[Kline]:
         isinstance(row, list) and len(row) >= 7 for row in reply
     ):
         raise MalformedReply(f"{what}: expected kline rows, got {_short(reply)}")
-    decoded = []
-    for row in reply:
-        fields = dict(enumerate(row))
-        open_, high, low, close, volume = (number(fields, i, what) for i in range(1, 6))
-        open_ms, close_ms = integer(fields, 0, what), integer(fields, 6, what)
-        decoded.append(Kline(open_ms, open_, high, low, close, volume, close_ms))
-    return decoded
+    return [_kline_as_sent(row) or _kline(row, what) for row in reply]
+
+
+def _kline_as_sent(row: list[object]) -> Kline | None:
+    """The row as Binance writes it (int times, decimal strings), or None for any other
+    shape, which ``_kline`` then reads field by field (the same result, or its error).
+    Candles are the bulk of every cycle's reply: this path skips the per-field checks."""
+    open_ms, close_ms = row[0], row[6]
+    texts = [text for text in row[1:6] if type(text) is str]
+    if type(open_ms) is not int or type(close_ms) is not int or len(texts) != 5:
+        return None
+    try:
+        open_, high, low, close, volume = (Decimal(text) for text in texts)
+    except InvalidOperation:
+        return None
+    if not all(value.is_finite() for value in (open_, high, low, close, volume)):
+        return None
+    return Kline(open_ms, open_, high, low, close, volume, close_ms)
+
+
+def _kline(row: list[object], what: str) -> Kline:
+    fields = dict(enumerate(row))
+    open_, high, low, close, volume = (number(fields, i, what) for i in range(1, 6))
+    open_ms, close_ms = integer(fields, 0, what), integer(fields, 6, what)
+    return Kline(open_ms, open_, high, low, close, volume, close_ms)
 
 
 def income(reply: object, what: str) -> list[Income]:

@@ -83,12 +83,21 @@ class _SignedUMFutures(UMFutures):  # type: ignore[misc]  # the binance SDK ship
     this copy never touches the caller's dict, so a resend is signed afresh.
     """
 
-    def __init__(self, key: str, secret: str, *, base_url: str, timeout: float) -> None:
+    def __init__(
+        self,
+        key: str,
+        secret: str,
+        *,
+        base_url: str,
+        timeout: float,
+        wall_s: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__(
             key=key, secret=secret, base_url=base_url, timeout=timeout, show_header=True
         )
         self.offset_ms = 0
         self.on_request: RequestObserver | None = None
+        self.wall_s = wall_s
 
     def send_request(
         self,
@@ -123,7 +132,7 @@ class _SignedUMFutures(UMFutures):  # type: ignore[misc]  # the binance SDK ship
         payload: Mapping[str, object] | None = None,
         special: bool = False,
     ) -> SdkReply:
-        signed = {**(payload or {}), "timestamp": int(time.time() * 1000) + self.offset_ms}
+        signed = {**(payload or {}), "timestamp": int(self.wall_s() * 1000) + self.offset_ms}
         signed["signature"] = self._get_sign(self._prepare_params(signed, special))
         reply: SdkReply = self.send_request(http_method, url_path, signed, special)
         return reply
@@ -183,11 +192,20 @@ class Transport:
         attempts: int = 4,
         adapter: BaseAdapter | None = None,
         on_request: RequestObserver | None = None,
+        wall_s: Callable[[], float] = time.time,
     ) -> None:
-        self._sdk = _SignedUMFutures(api_key, api_secret, base_url=base_url, timeout=timeout_s)
+        """``wall_s``: the local clock (epoch seconds) that signs requests; a backtest's
+        is the engine's clock, the only clock of a replay."""
+        self._sdk = _SignedUMFutures(
+            api_key, api_secret, base_url=base_url, timeout=timeout_s, wall_s=wall_s
+        )
         self._sdk.on_request = on_request  # metrics: latency per endpoint
         if adapter is not None:  # the venue in this process: answered without a socket
             self._sdk.session.mount(f"{base_url}/", adapter)
+            # not a network: no proxy or netrc from the environment (requests reads them
+            # on every request otherwise)
+            self._sdk.session.trust_env = False
+        self._wall_s = wall_s
         self._base_url = base_url
         self._recv_window_ms = recv_window_ms
         self._budget = int(WEIGHT_LIMIT_1M * weight_budget_share)
@@ -262,10 +280,10 @@ class Transport:
 
     def sync_time(self) -> int:
         """Measure the server-time offset (ms) and use it for every later signed request."""
-        before = time.time() * 1000
+        before = self._wall_s() * 1000
         reply = self.request("GET", "/fapi/v1/time", auth=Auth.PUBLIC)
         server = replies.integer(replies.obj(reply, "time"), "serverTime", "time")
-        after = time.time() * 1000
+        after = self._wall_s() * 1000
         self.offset_ms = int(server - (before + after) / 2)
         return self.offset_ms
 
@@ -332,7 +350,7 @@ class Transport:
             self._sleep(pause)
 
     def _seconds_to_next_minute(self) -> float:
-        server_ms = time.time() * 1000 + self.offset_ms
+        server_ms = self._wall_s() * 1000 + self.offset_ms
         return max(1.0, 60 - (server_ms / 1000) % 60)
 
     def _note_weight(self, headers: Mapping[str, str] | None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from typing import Generic, Protocol, TypeVar
 
 ZERO = Decimal(0)
 TAKER_FEE = Decimal("0.0004")
@@ -142,6 +143,44 @@ class Income:
     info: str = ""
 
 
+class _Closable(Protocol):
+    @property
+    def is_open(self) -> bool: ...
+
+
+Entry = TypeVar("Entry", bound=_Closable)
+
+
+class OpenIndex(Generic[Entry]):
+    """The open entries of an id → order map that only grows, without visiting the
+    finished ones: the engine looks at open orders at every price move, and a long run
+    (a backtest's months) finishes thousands. Exact because an order that left NEW /
+    PARTIALLY_FILLED never returns, new entries are appended at the map's end, and an
+    entry taken out of the map (a test's lost order) is dropped here too."""
+
+    def __init__(self) -> None:
+        self._seen: set[int] = set()
+        self._maybe_open: dict[int, Entry] = {}
+
+    def open(self, entries: dict[int, Entry]) -> list[Entry]:
+        """``[e for e in entries.values() if e.is_open]``, in the map's order."""
+        new = []
+        for key in reversed(entries):  # the newest first, back to one seen before
+            if key in self._seen:
+                break
+            new.append(key)
+        for key in reversed(new):
+            self._seen.add(key)
+            self._maybe_open[key] = entries[key]
+        found = []
+        for key, entry in list(self._maybe_open.items()):
+            if entries.get(key) is entry and entry.is_open:
+                found.append(entry)
+            else:
+                del self._maybe_open[key]
+        return found
+
+
 @dataclass
 class AccountState:
     wallet: dict[str, Decimal] = field(default_factory=lambda: {"USDC": Decimal(10000)})
@@ -159,6 +198,20 @@ class AccountState:
     next_algo_id: int = 1000000001
     next_trade_id: int = 500000001
     next_tran_id: int = 9000000001
+    _open_orders: OpenIndex[Order] = field(
+        default_factory=OpenIndex, init=False, repr=False, compare=False
+    )
+    _open_algo_orders: OpenIndex[AlgoOrder] = field(
+        default_factory=OpenIndex, init=False, repr=False, compare=False
+    )
+
+    def open_orders(self) -> list[Order]:
+        """Open regular orders, oldest first."""
+        return self._open_orders.open(self.orders)
+
+    def open_algo_orders(self) -> list[AlgoOrder]:
+        """Open (NEW) algo orders, oldest first."""
+        return self._open_algo_orders.open(self.algo_orders)
 
     def take_id(self, kind: str) -> int:
         attr = f"next_{kind}_id"

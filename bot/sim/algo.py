@@ -131,7 +131,7 @@ class AlgoTrading(Venue):
 
     # --- triggering --------------------------------------------------------------------
     def run_triggers(self) -> None:
-        for algo in list(self.account.algo_orders.values()):
+        for algo in self.account.open_algo_orders():
             if algo.is_open and algo.order_type == TRAILING:
                 if self._trail(algo):
                     self._trigger(algo)

@@ -95,7 +95,8 @@ class MarginEngine(Venue):
 
     # --- the engine --------------------------------------------------------------------
     def run_margin_checks(self) -> None:
-        for asset in sorted({self.asset_of(p.symbol) for p in self.account.positions.values()}):
+        held = {self.asset_of(p.symbol) for p in self.account.positions.values() if p.amount}
+        for asset in sorted(held):  # a flat position has nothing at risk
             for p in self.open_positions(asset, isolated=True):
                 margin = self._isolated_wallet(p) + unrealised(p, self.market.mark(p.symbol))
                 self._check(f"{p.symbol}|{p.side}", margin, [p], None)

@@ -245,7 +245,7 @@ class Trading(Venue):
 
     # --- resting orders on price moves -------------------------------------------------
     def match_resting(self) -> None:
-        for order in list(self.account.orders.values()):
+        for order in self.account.open_orders():
             if not order.is_open or order.type != "LIMIT":
                 continue
             last = self.market.last(order.symbol)

@@ -72,14 +72,19 @@ def parse_klines(rows: Sequence[Sequence[Any]], now_ms: int) -> list[Candle]:
     candles = [
         Candle(
             open_time_ms=int(row[0]),
-            open=Decimal(str(row[1])),
-            high=Decimal(str(row[2])),
-            low=Decimal(str(row[3])),
-            close=Decimal(str(row[4])),
-            volume=Decimal(str(row[5])),
+            open=_decimal(row[1]),
+            high=_decimal(row[2]),
+            low=_decimal(row[3]),
+            close=_decimal(row[4]),
+            volume=_decimal(row[5]),
             close_time_ms=int(row[6]),
         )
         for row in rows
     ]
     candles.sort(key=lambda c: c.open_time_ms)
     return [c for c in candles if c.close_time_ms < now_ms]
+
+
+def _decimal(value: Any) -> Decimal:
+    """A Decimal as is (the client's decoded klines), anything else through its text."""
+    return value if type(value) is Decimal else Decimal(str(value))
