@@ -33,6 +33,7 @@ from bot.exchange.errors import ExchangeError
 from bot.redact import Redactor
 from bot.runtime import state_dir_for
 from bot.status import ExchangeReader
+from bot.wiring import CredentialsMissing
 
 if TYPE_CHECKING:
     from bot.exchange.client import ExchangeClient
@@ -74,19 +75,26 @@ def run_checks(config: BotConfig, *, dry_run: bool) -> list[Check]:
         )
         return checks
     redactor = Redactor()
-    with ExchangeReader(config, state_dir, on_secret=redactor.add) as client:
+    try:
+        reader = ExchangeReader(config, state_dir, on_secret=redactor.add)
+    except CredentialsMissing as missing:
+        return [*checks, Check("api key", FAIL, str(missing))]
+    with reader as client:
         for check in _venue_checks(config, client):
             checks.append(Check(check.name, check.verdict, redactor.text(check.text)))
     return checks
 
 
 def _guarded(name: str, probe: Callable[[], Check]) -> Check:
-    """An exchange error fails that check alone, as one line (details in the log)."""
+    """An exchange or network error fails that check alone, as one line (the traceback
+    only at DEBUG: the console gets no traceback)."""
+    import websocket
+
     try:
         return probe()
-    except (ExchangeError, OSError, ValueError) as error:
-        log.warning("doctor: %s failed", name, exc_info=True)
-        return Check(name, FAIL, f"{' '.join(str(error).split())}")
+    except (ExchangeError, OSError, ValueError, websocket.WebSocketException) as error:
+        log.debug("doctor: %s failed", name, exc_info=True)
+        return Check(name, FAIL, " ".join(str(error).split()) or type(error).__name__)
 
 
 def _venue_checks(config: BotConfig, client: ExchangeClient) -> Iterator[Check]:

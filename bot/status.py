@@ -231,11 +231,20 @@ def _from_exchange(
 def _cached(
     config: BotConfig, state_dir: Path, view: OmsView | None, *, dry_run: bool, note: str | None
 ) -> Status:
+    from bot.execution.protection import stop_shortfall
+
     now = datetime.now(UTC)
     positions, orders, today = [], [], None
     if view is not None:
+        algos = list(view.open_algo_orders.values())
         positions = [
-            PositionLine(s, p.amount, p.entry_price, unrealised_pnl=p.unrealised_pnl)
+            PositionLine(
+                s,
+                p.amount,
+                p.entry_price,
+                unrealised_pnl=p.unrealised_pnl,
+                uncovered_qty=stop_shortfall(algos, s, p.amount),
+            )
             for s, p in sorted(view.positions.items())
         ]
         orders = [
@@ -270,12 +279,12 @@ def _cached(
     )
 
 
-def read_pnl(config: BotConfig, *, days: int, as_json: bool) -> str:
+def read_pnl(config: BotConfig, *, days: int, dry_run: bool, as_json: bool) -> str:
     """``main.py pnl --days N``: the daily table from the exchange's income history (the
     store's days where the venue runs inside the bot's process)."""
     now = datetime.now(UTC)
-    state_dir = state_dir_for(config, dry_run=False)
-    if _engine_in_process(config):
+    state_dir = state_dir_for(config, dry_run=dry_run)
+    if dry_run or _engine_in_process(config):
         view = _stored_view(state_dir)
         stored = {} if view is None else view.day_pnls
         first = now.date() - timedelta(days=days - 1)
@@ -287,7 +296,7 @@ def read_pnl(config: BotConfig, *, days: int, as_json: bool) -> str:
                 if record
                 else DayIncome(day)
             )
-        source = "cached (the embedded simulator lives inside the bot's process)"
+        source = "cached: the venue runs inside the bot's process"
     else:
         with ExchangeReader(config, state_dir) as client:
             table = daily_income(client, days, now)
