@@ -80,6 +80,7 @@ class ServiceLine:
     updated_at: str | None = None
     pid: int | None = None
     stream: Mapping[str, Any] | None = None
+    last_cycle: Mapping[str, Any] | None = None  # {"at": ISO time, "duration_s": seconds}
 
 
 @dataclass(frozen=True)
@@ -362,8 +363,22 @@ def service_line(state_dir: Path, now: datetime) -> ServiceLine:
             f"{stream.get('reconnects')} reconnects"
             f"{', REST fallback polling' if stream.get('fallback_running') else ''}"
         )
-    text = f"service: pid {pid}, last guard pass {_time(updated)}; {stream_text}"
-    return ServiceLine(True, text, updated.isoformat(), pid, stream)
+    text = f"service: pid {pid}, {_last_cycle(health.get('last_cycle'))}; {stream_text}"
+    cycle = health.get("last_cycle")
+    return ServiceLine(
+        True, text, updated.isoformat(), pid, stream, cycle if isinstance(cycle, dict) else None
+    )
+
+
+def _last_cycle(record: object) -> str:
+    if not isinstance(record, dict):
+        return "no strategy cycle completed yet"
+    try:
+        at = datetime.fromisoformat(str(record["at"]))
+        took = float(record["duration_s"])
+    except (KeyError, ValueError, TypeError):
+        return "last cycle unknown"
+    return f"last cycle {_time(at)} ({took:.1f} s)"
 
 
 def _alive(pid: int) -> bool:
