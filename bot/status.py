@@ -437,6 +437,7 @@ def render(status: Status) -> str:
             f"today ({t.day} UTC): net {_money(t.net)} USDC = realised {_money(t.realised)}"
             f" + fees {_money(t.commission)} + funding {_money(t.funding)};"
             f" daily loss limit -{_money(status.daily_loss_limit)}"
+            f" ({_money(max(ZERO, status.daily_loss_limit + t.net))} left)"
         )
     wallet = "unknown" if status.usdc_wallet is None else _money(status.usdc_wallet)
     lines.append(f"USDC wallet: {wallet}")

@@ -13,8 +13,11 @@ def test_status_json_shows_a_position_opened_by_another_client_as_uncovered(
     other_client.new_order(symbol="BTCUSDC", side="BUY", type="MARKET", quantity="0.010")
     sim.set_prices("BTCUSDC", mark=Decimal("95500.3"), last=Decimal("95500.3"))
     row = sim.position("BTCUSDC")
+    sim.clear_request_log()
 
     status = run_json("status")
+
+    assert [r for r in sim.request_log if r.method != "GET"] == []  # no write, no listenKey
 
     assert status["source"] == "exchange"
     (position,) = status["positions"]
@@ -54,6 +57,7 @@ def test_status_sees_a_stop_placed_outside_the_bot_as_cover(sim: Simulator, othe
     assert "covered by a stop" in out and "NOT COVERED" not in out
     assert "BTCUSDC manual-stop-1 BUY STOP_MARKET close-all trigger 99000.0 NEW" in out
     assert "no service running" in out
+    assert "fees -0.38 + funding 0; daily loss limit -50 (49.62 left)" in out  # the fee counts
     assert "E+" not in out and "0000000" not in out  # no 25-digit Decimals
 
 
