@@ -411,7 +411,7 @@ def _pnl_days(text: str) -> int:
 
 
 def cmd_pnl(args: argparse.Namespace) -> int:
-    from bot.status import read_pnl
+    from bot.pnl import read_pnl
 
     print(read_pnl(_load(args), days=args.days, dry_run=args.dry_run, as_json=args.json))
     return EXIT_OK

@@ -30,9 +30,9 @@ from bot import audit_anchor
 from bot.config import BotConfig
 from bot.domain.records import AccountConfig
 from bot.exchange.errors import ExchangeError
+from bot.readers import ExchangeReader, engine_in_process
 from bot.redact import Redactor
 from bot.runtime import state_dir_for
-from bot.status import ExchangeReader
 from bot.wiring import CredentialsMissing
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class Check:
 def run_checks(config: BotConfig, *, dry_run: bool) -> list[Check]:
     state_dir = state_dir_for(config, dry_run=dry_run)
     checks = [_state_dir_writable(state_dir), _journal(state_dir)]
-    if dry_run or (config.exchange.venue == "sim" and config.exchange.rest_url is None):
+    if dry_run or engine_in_process(config):
         venue = "dry-run's paper engine" if dry_run else "the embedded simulator"
         checks.append(
             Check(

@@ -8,18 +8,23 @@ misses what happened outside the bot. Only the bot's margin asset (USDC) counts.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
 from bot.account_sync import INCOME_TYPES
+from bot.config import BotConfig
 from bot.domain.records import Income
+from bot.readers import ExchangeReader, engine_in_process, stored_view
+from bot.runtime import state_dir_for
 
 MAX_DAYS = 90  # Binance keeps three months of income history
 USDC = "USDC"
 ZERO = Decimal(0)
+MONEY = Decimal("0.0001")  # USDC amounts for people: 4 decimals, trailing zeros dropped
 
 
 class IncomeSource(Protocol):
@@ -64,3 +69,59 @@ def summed(rows: Iterable[Income], days: list[date]) -> list[DayIncome]:
             continue
         totals[day][name] += row.amount
     return [DayIncome(day, **totals[day]) for day in days]
+
+
+def read_pnl(config: BotConfig, *, days: int, dry_run: bool, as_json: bool) -> str:
+    """``main.py pnl --days N``: the daily table from the exchange's income history (the
+    store's days where the venue runs inside the bot's process)."""
+    now = datetime.now(UTC)
+    state_dir = state_dir_for(config, dry_run=dry_run)
+    if dry_run or engine_in_process(config):
+        view = stored_view(state_dir)
+        stored = {} if view is None else view.day_pnls
+        first = now.date() - timedelta(days=days - 1)
+        table = []
+        for day in (first + timedelta(days=i) for i in range(days)):
+            record = stored.get(day)
+            table.append(
+                DayIncome(day, record.realised, record.commission, record.funding)
+                if record
+                else DayIncome(day)
+            )
+        source = "cached: the venue runs inside the bot's process"
+    else:
+        with ExchangeReader(config, state_dir) as client:
+            table = daily_income(client, days, now)
+        source = "exchange income history"
+    if as_json:
+        rows = [{**asdict(d), "net": d.net} for d in table]
+        return json.dumps({"source": source, "days": rows}, default=json_value, indent=2)
+    header = f"{'day (UTC)':<10} {'realised':>12} {'fees':>12} {'funding':>12} {'net':>12}"
+    lines = [f"daily PnL in USDC, {source}", header]
+    for d in table:
+        cells = (money(v) for v in (d.realised, d.commission, d.funding, d.net))
+        lines.append(f"{d.day.isoformat():<10} " + " ".join(f"{c:>12}" for c in cells))
+    total = DayIncome(
+        now.date(),
+        sum((d.realised for d in table), ZERO),
+        sum((d.commission for d in table), ZERO),
+        sum((d.funding for d in table), ZERO),
+    )
+    cells = (money(v) for v in (total.realised, total.commission, total.funding, total.net))
+    lines.append(f"{'total':<10} " + " ".join(f"{c:>12}" for c in cells))
+    return "\n".join(lines)
+
+
+def money(value: Decimal) -> str:
+    return f"{value.quantize(MONEY).normalize():f}"
+
+
+def json_value(value: object) -> object:
+    """``json.dumps``'s ``default``: Decimals as exact strings, times ISO 8601 UTC."""
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")

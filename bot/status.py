@@ -21,26 +21,24 @@ import os
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.config import BotConfig, Secrets
+from bot.config import BotConfig
 from bot.domain.rules import SymbolRules
 from bot.health import read_health
 from bot.killswitch import KillSwitch
-from bot.oms.oms import load_view
 from bot.oms.state import OmsView
-from bot.oms.store import Store
-from bot.pnl import DayIncome, daily_income
+from bot.pnl import DayIncome, daily_income, json_value, money
+from bot.readers import ExchangeReader, engine_in_process, stored_view
 from bot.runtime import state_dir_for
 
 if TYPE_CHECKING:
     from bot.exchange.client import ExchangeClient
 
 HEALTH_STALE_S = 90  # the service rewrites its health file every 30 s
-MONEY = Decimal("0.0001")
 PCT = Decimal("0.01")
 ZERO = Decimal(0)
 
@@ -109,10 +107,10 @@ class Status:
 
 def read_status(config: BotConfig, *, dry_run: bool, cached: bool = False) -> Status:
     state_dir = state_dir_for(config, dry_run=dry_run)
-    view = _stored_view(state_dir)
+    view = stored_view(state_dir)
     if cached:
         return _cached(config, state_dir, view, dry_run=dry_run, note=None)
-    if dry_run or _engine_in_process(config):
+    if dry_run or engine_in_process(config):
         note = (
             "the venue is the exchange engine inside the bot's process "
             f"({'dry-run paper account' if dry_run else 'embedded simulator'}): cached view"
@@ -120,51 +118,6 @@ def read_status(config: BotConfig, *, dry_run: bool, cached: bool = False) -> St
         return _cached(config, state_dir, view, dry_run=dry_run, note=note)
     with ExchangeReader(config, state_dir) as client:
         return _from_exchange(config, state_dir, view, client)
-
-
-def _engine_in_process(config: BotConfig) -> bool:
-    """``venue: sim`` without a ``rest_url`` is a simulator the bot runs itself."""
-    return config.exchange.venue == "sim" and config.exchange.rest_url is None
-
-
-class ExchangeReader:
-    """A read-only client for the configured venue (no writes, no listenKey)."""
-
-    def __init__(
-        self,
-        config: BotConfig,
-        state_dir: Path,
-        *,
-        on_secret: Callable[[str], None] | None = None,
-    ) -> None:
-        """``on_secret`` learns the listenKeys the client is given (for redaction)."""
-        from bot.exchange.client import ExchangeClient
-        from bot.wiring import connect_venue, credentials
-
-        venue, _ = connect_venue(config, state_dir)  # not in-process: nothing is started
-        key, secret = credentials(Secrets.load(), config.exchange.venue)
-        if on_secret is not None:
-            on_secret(key)
-            on_secret(secret)
-        exchange = config.exchange
-        self.client = ExchangeClient(
-            venue,
-            key,
-            secret,
-            timeout_s=exchange.timeout_s,
-            recv_window_ms=exchange.recv_window_ms,
-            weight_budget_share=exchange.weight_budget_share,
-            cache_dir=state_dir / "cache",
-            exchange_info_ttl_s=exchange.exchange_info_ttl_s,
-            read_only=True,
-            on_secret=on_secret,
-        )
-
-    def __enter__(self) -> ExchangeClient:
-        return self.client
-
-    def __exit__(self, *exc: object) -> None:
-        self.client.close()
 
 
 def _from_exchange(
@@ -280,55 +233,6 @@ def _cached(
     )
 
 
-def read_pnl(config: BotConfig, *, days: int, dry_run: bool, as_json: bool) -> str:
-    """``main.py pnl --days N``: the daily table from the exchange's income history (the
-    store's days where the venue runs inside the bot's process)."""
-    now = datetime.now(UTC)
-    state_dir = state_dir_for(config, dry_run=dry_run)
-    if dry_run or _engine_in_process(config):
-        view = _stored_view(state_dir)
-        stored = {} if view is None else view.day_pnls
-        first = now.date() - timedelta(days=days - 1)
-        table = []
-        for day in (first + timedelta(days=i) for i in range(days)):
-            record = stored.get(day)
-            table.append(
-                DayIncome(day, record.realised, record.commission, record.funding)
-                if record
-                else DayIncome(day)
-            )
-        source = "cached: the venue runs inside the bot's process"
-    else:
-        with ExchangeReader(config, state_dir) as client:
-            table = daily_income(client, days, now)
-        source = "exchange income history"
-    if as_json:
-        rows = [{**asdict(d), "net": d.net} for d in table]
-        return json.dumps({"source": source, "days": rows}, default=_plain, indent=2)
-    header = f"{'day (UTC)':<10} {'realised':>12} {'fees':>12} {'funding':>12} {'net':>12}"
-    lines = [f"daily PnL in USDC, {source}", header]
-    for d in table:
-        cells = (_money(v) for v in (d.realised, d.commission, d.funding, d.net))
-        lines.append(f"{d.day.isoformat():<10} " + " ".join(f"{c:>12}" for c in cells))
-    total = DayIncome(
-        now.date(),
-        sum((d.realised for d in table), ZERO),
-        sum((d.commission for d in table), ZERO),
-        sum((d.funding for d in table), ZERO),
-    )
-    cells = (_money(v) for v in (total.realised, total.commission, total.funding, total.net))
-    lines.append(f"{'total':<10} " + " ".join(f"{c:>12}" for c in cells))
-    return "\n".join(lines)
-
-
-def _stored_view(state_dir: Path) -> OmsView | None:
-    path = state_dir / "state.db"
-    if not path.exists():
-        return None
-    with Store.open(path) as store:
-        return load_view(store)
-
-
 def _kill_switch(state_dir: Path) -> dict[str, Any]:
     kill = KillSwitch(state_dir)
     engaged = kill.engaged
@@ -402,17 +306,7 @@ def to_json(status: Status) -> str:
         position["covered_by_stop"] = line.covered
     if status.today is not None:
         record["today"]["net"] = status.today.net
-    return json.dumps(record, default=_plain, indent=2)
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON")
+    return json.dumps(record, default=json_value, indent=2)
 
 
 def render(status: Status) -> str:
@@ -434,12 +328,12 @@ def render(status: Status) -> str:
     if status.today is not None:
         t = status.today
         lines.append(
-            f"today ({t.day} UTC): net {_money(t.net)} USDC = realised {_money(t.realised)}"
-            f" + fees {_money(t.commission)} + funding {_money(t.funding)};"
-            f" daily loss limit -{_money(status.daily_loss_limit)}"
-            f" ({_money(max(ZERO, status.daily_loss_limit + t.net))} left)"
+            f"today ({t.day} UTC): net {money(t.net)} USDC = realised {money(t.realised)}"
+            f" + fees {money(t.commission)} + funding {money(t.funding)};"
+            f" daily loss limit -{money(status.daily_loss_limit)}"
+            f" ({money(max(ZERO, status.daily_loss_limit + t.net))} left)"
         )
-    wallet = "unknown" if status.usdc_wallet is None else _money(status.usdc_wallet)
+    wallet = "unknown" if status.usdc_wallet is None else money(status.usdc_wallet)
     lines.append(f"USDC wallet: {wallet}")
     lines.append("positions:" if status.positions else "positions: none")
     for p in status.positions:
@@ -447,7 +341,7 @@ def render(status: Status) -> str:
         if p.mark_price is not None:
             text += f", mark {price(p.symbol, p.mark_price)}"
         if p.unrealised_pnl is not None:
-            text += f", unrealised {_money(p.unrealised_pnl)}"
+            text += f", unrealised {money(p.unrealised_pnl)}"
         if p.liquidation_price is not None and p.liquidation_distance_pct is not None:
             text += (
                 f", liquidation {price(p.symbol, p.liquidation_price)}"
@@ -493,10 +387,6 @@ def _at(value: Decimal, step: Decimal | None) -> str:
         if isinstance(exponent, int):
             return f"{value.quantize(Decimal(1).scaleb(min(0, exponent))):f}"
     return f"{value.normalize():f}"
-
-
-def _money(value: Decimal) -> str:
-    return f"{value.quantize(MONEY).normalize():f}"
 
 
 def _order(o: OrderLine, price: Format, qty: Format) -> str:
