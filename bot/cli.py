@@ -134,7 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="beside a running service: how long to wait for it to acknowledge (default 15)",
     )
     sub.add_parser("resume", parents=common, help="clear the kill switch")
-    sub.add_parser("status", parents=common, help="positions, orders, PnL, limits, health")
+    status = sub.add_parser(
+        "status", parents=common, help="read-only: positions, orders, PnL, limits, health"
+    )
+    status.add_argument("--cached", action="store_true", help="the local view, not the exchange")
+    status.add_argument("--json", action="store_true", help="one JSON document for scripts")
+    pnl = sub.add_parser("pnl", parents=common, help="daily realised PnL, fees, funding (UTC)")
+    pnl.add_argument("--days", type=_pnl_days, default=7, metavar="N", help="1..90 (default 7)")
+    pnl.add_argument("--json", action="store_true", help="one JSON document for scripts")
+    sub.add_parser(
+        "doctor", parents=common, help="check account, venue and state dir before going live"
+    )
     from bot.backtest.command import add_parser as add_backtest
 
     add_backtest(sub, common)
@@ -398,10 +408,37 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from bot.status import render_status
+    from bot.status import read_status, render, to_json
 
-    print(render_status(_load(args), dry_run=args.dry_run))
+    status = read_status(_load(args), dry_run=args.dry_run, cached=args.cached)
+    print(to_json(status) if args.json else render(status))
     return EXIT_OK
+
+
+def _pnl_days(text: str) -> int:
+    from bot.pnl import MAX_DAYS
+
+    if not text.isdigit() or not 1 <= int(text) <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"must be a whole number of days, 1..{MAX_DAYS}")
+    return int(text)
+
+
+def cmd_pnl(args: argparse.Namespace) -> int:
+    from bot.pnl import read_pnl
+
+    print(read_pnl(_load(args), days=args.days, dry_run=args.dry_run, as_json=args.json))
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """One line per check; exit 1 when any check failed."""
+    from bot.doctor import run_checks
+
+    failed = False
+    for result in run_checks(_load(args), dry_run=args.dry_run):
+        print(result.line())
+        failed = failed or result.failed
+    return EXIT_ERROR if failed else EXIT_OK
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -433,6 +470,8 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "emergency-stop": cmd_emergency_stop,
     "resume": cmd_resume,
     "status": cmd_status,
+    "pnl": cmd_pnl,
+    "doctor": cmd_doctor,
     "backtest": cmd_backtest,
     "data": cmd_data,
 }

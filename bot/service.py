@@ -56,7 +56,7 @@ def build_scheduler(app: App) -> BlockingScheduler:
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
     )
     scheduler.add_job(
-        lambda: _guarded("strategy tick", app.trading.cycle),
+        lambda: _guarded("strategy tick", lambda: _tick(app)),
         CronTrigger(second=TICK_DELAY_S, timezone=UTC, **CANDLE_CLOSES[config.strategy.interval]),
         id="strategy-tick",
         name="strategy-tick",
@@ -144,11 +144,23 @@ def _daily_roll(app: App) -> None:
     app.audit.append("daily_roll", {"day": app.clock.today(), "yesterday": yesterday})
 
 
-def write_health(app: App) -> None:
-    """For ``main.py status`` (another process): stream health and OMS metrics."""
+def _tick(app: App) -> None:
+    """One strategy cycle; the health file then tells ``status`` when it ran."""
+    started = datetime.now(UTC)
+    app.trading.cycle()
+    took = (datetime.now(UTC) - started).total_seconds()
+    write_health(app, last_cycle={"at": started.isoformat(), "duration_s": round(took, 3)})
+
+
+def write_health(app: App, last_cycle: dict[str, object] | None = None) -> None:
+    """For ``main.py status`` (another process): stream health, OMS metrics and the last
+    completed strategy cycle (carried over from the previous record between cycles)."""
     stream = app.stream.health() if app.stream is not None else None
+    if last_cycle is None:
+        last_cycle = (health.read_health(app.runtime.state_dir) or {}).get("last_cycle")
     record = {
         "at": datetime.now(UTC).isoformat(),
+        "last_cycle": last_cycle,
         "pid": os.getpid(),
         "stream": None
         if stream is None
@@ -199,8 +211,8 @@ def _run_scheduler(app: App, signals: StopSignals) -> None:
         id="stop-check",
         name="stop-check",
     )
-    _guarded("first cycle", app.trading.cycle)
-    write_health(app)
+    _guarded("first cycle", lambda: _tick(app))
+    write_health(app)  # also when the first cycle failed
     if signals.requested:
         return
     log.info("service running: %s", ", ".join(job.id for job in scheduler.get_jobs()))

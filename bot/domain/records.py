@@ -92,6 +92,7 @@ class Position:
     margin_type: str = "cross"  # "cross" | "isolated", as the user stream says
     position_side: PositionSide = PositionSide.BOTH
     updated_ms: int = 0
+    liquidation_price: Decimal = ZERO  # 0: none (no position, or a margin that cannot run out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,36 @@ class Account:
 
     def balance(self, asset: str) -> Balance | None:
         return next((b for b in self.balances if b.asset == asset), None)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountConfig:
+    """``/fapi/v1/accountConfig``: the futures account's permissions and modes."""
+
+    can_trade: bool
+    can_withdraw: bool
+    dual_side_position: bool  # hedge mode; the bot trades one-way only
+    multi_assets_margin: bool
+    fee_tier: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolConfig:
+    """``/fapi/v1/symbolConfig``: a symbol's margin type and leverage on the account
+    (positionRisk v3 has neither)."""
+
+    symbol: str
+    margin_type: str  # "ISOLATED" | "CROSSED", as the endpoint spells it
+    leverage: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommissionRate:
+    """``/fapi/v1/commissionRate``: the account's fee rates on one symbol."""
+
+    symbol: str
+    maker: Decimal
+    taker: Decimal
 
 
 class Kline(NamedTuple):

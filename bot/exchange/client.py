@@ -26,14 +26,17 @@ from typing import TYPE_CHECKING, TypeVar
 from bot.domain.enums import IncomeType
 from bot.domain.records import (
     Account,
+    AccountConfig,
     AlgoOrder,
     AlgoOrderRequest,
     Balance,
+    CommissionRate,
     Income,
     Kline,
     Order,
     OrderRequest,
     Position,
+    SymbolConfig,
     Trade,
 )
 from bot.domain.rules import SymbolRules
@@ -259,6 +262,21 @@ class ExchangeClient:
         """Every position row (one-way mode: one per symbol; flat ones have amount 0)."""
         rows = self._read("GET", "/fapi/v3/positionRisk", auth=Auth.SIGNED)
         return replies.positions(rows, "positionRisk")
+
+    def account_config(self) -> AccountConfig:
+        """Permissions (canTrade, canWithdraw) and modes (hedge, multi-assets); weight 5."""
+        data = self._read("GET", "/fapi/v1/accountConfig", auth=Auth.SIGNED)
+        return replies.account_config(data, "accountConfig")
+
+    def symbol_configs(self, symbol: str | None = None) -> list[SymbolConfig]:
+        """Margin type and leverage per symbol (positionRisk v3 has neither); weight 5."""
+        data = self._read("GET", "/fapi/v1/symbolConfig", {"symbol": symbol}, auth=Auth.SIGNED)
+        return replies.symbol_configs(data, "symbolConfig")
+
+    def commission_rate(self, symbol: str) -> CommissionRate:
+        """The account's maker/taker rates on ``symbol``; weight 20."""
+        data = self._read("GET", "/fapi/v1/commissionRate", {"symbol": symbol}, auth=Auth.SIGNED)
+        return replies.commission_rate(data, f"commissionRate {symbol}")
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Open regular orders (weight 1 with a symbol, 40 without). Algo orders are not here."""

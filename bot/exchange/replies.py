@@ -16,21 +16,38 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from bot.domain.records import Account, AlgoOrder, Income, Kline, Order, Position, Trade
+from bot.domain.records import (
+    Account,
+    AccountConfig,
+    AlgoOrder,
+    CommissionRate,
+    Income,
+    Kline,
+    Order,
+    Position,
+    SymbolConfig,
+    Trade,
+)
 from bot.exchange.errors import MalformedReply
 from bot.exchange.fields import FieldError
 from bot.exchange.wire import (
+    AccountConfigWire,
     AccountWire,
     AlgoOrderWire,
+    CommissionRateWire,
     IncomeWire,
     OrderWire,
     PositionWire,
+    SymbolConfigWire,
     TradeWire,
     to_account,
+    to_account_config,
     to_algo_order,
+    to_commission_rate,
     to_income,
     to_order,
     to_position,
+    to_symbol_config,
     to_trade,
 )
 from bot.exchange.wire import decode as wire_decode
@@ -162,6 +179,18 @@ def algo_orders(reply: object, what: str) -> list[AlgoOrder]:
 def account(reply: object, what: str) -> Account:
     """``v3/account``: its ``assets``, each named, its balances numbers."""
     return _decode(reply, AccountWire, to_account, what)
+
+
+def account_config(reply: object, what: str) -> AccountConfig:
+    return _decode(reply, AccountConfigWire, to_account_config, what)
+
+
+def symbol_configs(reply: object, what: str) -> list[SymbolConfig]:
+    return _decode_rows(reply, SymbolConfigWire, to_symbol_config, what)
+
+
+def commission_rate(reply: object, what: str) -> CommissionRate:
+    return _decode(reply, CommissionRateWire, to_commission_rate, what)
 
 
 def klines(reply: object, what: str) -> list[Kline]:

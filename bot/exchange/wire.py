@@ -35,11 +35,14 @@ from bot.domain.enums import (
 from bot.domain.records import (
     ZERO,
     Account,
+    AccountConfig,
     AlgoOrder,
     Balance,
+    CommissionRate,
     Income,
     Order,
     Position,
+    SymbolConfig,
     Trade,
 )
 from bot.exchange.fields import FieldError, checked_amount, checked_id, checked_text
@@ -100,6 +103,7 @@ class PositionWire(msgspec.Struct, frozen=True):
     isolatedWallet: Amount = "0"
     positionSide: str = "BOTH"
     updateTime: Id = 0
+    liquidationPrice: Amount = "0"
 
 
 class TradeWire(msgspec.Struct, frozen=True):
@@ -138,6 +142,26 @@ class BalanceWire(msgspec.Struct, frozen=True):
 
 class AccountWire(msgspec.Struct, frozen=True):
     assets: list[BalanceWire]
+
+
+class AccountConfigWire(msgspec.Struct, frozen=True):
+    canTrade: Flag
+    canWithdraw: Flag
+    dualSidePosition: Flag
+    multiAssetsMargin: Flag
+    feeTier: Id = 0
+
+
+class SymbolConfigWire(msgspec.Struct, frozen=True):
+    symbol: str
+    marginType: str
+    leverage: Id
+
+
+class CommissionRateWire(msgspec.Struct, frozen=True):
+    symbol: str
+    makerCommissionRate: Amount
+    takerCommissionRate: Amount
 
 
 W = TypeVar("W", bound=msgspec.Struct)
@@ -245,6 +269,7 @@ def to_position(w: PositionWire) -> Position:
         margin_type=margin_type,
         position_side=to_enum(PositionSide, w.positionSide, "positionSide"),
         updated_ms=checked_id(w.updateTime, "updateTime"),
+        liquidation_price=_amount(w.liquidationPrice, "liquidationPrice"),
     )
 
 
@@ -293,3 +318,29 @@ def to_balance(w: BalanceWire) -> Balance:
 
 def to_account(w: AccountWire) -> Account:
     return Account(balances=tuple(to_balance(b) for b in w.assets))
+
+
+def to_account_config(w: AccountConfigWire) -> AccountConfig:
+    return AccountConfig(
+        can_trade=_flag(w.canTrade, "canTrade"),
+        can_withdraw=_flag(w.canWithdraw, "canWithdraw"),
+        dual_side_position=_flag(w.dualSidePosition, "dualSidePosition"),
+        multi_assets_margin=_flag(w.multiAssetsMargin, "multiAssetsMargin"),
+        fee_tier=checked_id(w.feeTier, "feeTier"),
+    )
+
+
+def to_symbol_config(w: SymbolConfigWire) -> SymbolConfig:
+    return SymbolConfig(
+        symbol=checked_text(w.symbol, "symbol"),
+        margin_type=checked_text(w.marginType, "marginType").upper(),
+        leverage=checked_id(w.leverage, "leverage"),
+    )
+
+
+def to_commission_rate(w: CommissionRateWire) -> CommissionRate:
+    return CommissionRate(
+        symbol=checked_text(w.symbol, "symbol"),
+        maker=_amount(w.makerCommissionRate, "makerCommissionRate"),
+        taker=_amount(w.takerCommissionRate, "takerCommissionRate"),
+    )

@@ -365,3 +365,11 @@ def _uncovered(algos: Iterable[_Algo], symbol: str, amount: Decimal) -> Decimal:
     if any(a.close_position for a in stops):
         return Decimal(0)
     return max(Decimal(0), abs(amount) - sum((a.qty for a in stops), Decimal(0)))
+
+
+def stop_shortfall(
+    algos: Iterable[AlgoOrder | AlgoOrderState], symbol: str, amount: Decimal
+) -> Decimal:
+    """How much of a position these open algo orders leave without a stop (0: covered):
+    the guard's invariant, for readers that only report it (``main.py status``)."""
+    return _uncovered([_covering(a) for a in algos], symbol, amount)

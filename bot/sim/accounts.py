@@ -262,6 +262,20 @@ class AccountApi(Venue):
         symbols = [self.spec(symbol).symbol] if symbol else list(self.specs)
         return [brackets.bracket_view(s) for s in symbols]
 
+    def account_config(self, params: dict[str, str]) -> Json:
+        """GET /fapi/v1/accountConfig. The simulator has no multi-assets mode (no endpoint
+        switches it on), and its one key may trade and withdraw, as a careless live key may."""
+        return {
+            "feeTier": 0,
+            "canTrade": True,
+            "canDeposit": True,
+            "canWithdraw": True,
+            "dualSidePosition": self.account.dual_side,
+            "multiAssetsMargin": False,
+            "tradeGroupId": -1,
+            "updateTime": 0,
+        }
+
     def get_position_mode(self, params: dict[str, str]) -> Json:
         return {"dualSidePosition": self.account.dual_side}
 

@@ -70,6 +70,7 @@ def build_routes(ex: Exchange) -> dict[tuple[str, str], Route]:
         ("GET", "/fapi/v3/positionRisk"): Route(SIGNED, 5, ex.position_risk),
         ("GET", "/fapi/v2/positionRisk"): Route(SIGNED, 5, ex.position_risk),
         ("GET", "/fapi/v1/symbolConfig"): Route(SIGNED, 5, ex.symbol_config),
+        ("GET", "/fapi/v1/accountConfig"): Route(SIGNED, 5, ex.account_config),
         ("GET", "/fapi/v1/leverageBracket"): Route(SIGNED, 1, ex.leverage_brackets),
         ("POST", "/fapi/v1/leverage"): Route(SIGNED, 1, ex.change_leverage),
         ("POST", "/fapi/v1/marginType"): Route(SIGNED, 1, ex.change_margin_type),

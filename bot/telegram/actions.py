@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.killswitch import resume, stop_entries
 from bot.oms.state import DayPnl
-from bot.status import render_status
+from bot.status import read_status, render
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -37,7 +37,7 @@ class AppOperator:
         self._app = app
 
     def status(self) -> str:
-        return render_status(self._app.config, dry_run=self._app.dry_run)
+        return render(read_status(self._app.config, dry_run=self._app.dry_run))
 
     def pnl(self) -> str:
         today = self._app.clock.today()

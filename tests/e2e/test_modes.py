@@ -165,6 +165,7 @@ def test_service_runs_until_sigterm_and_stops_cleanly(bot):
         assert (bot.state_dir / "health.json").exists()
         status = bot.run("status")
         assert "stream connected (healthy)" in status.stdout
+        assert "last cycle 20" in status.stdout  # the first cycle ran before "service running"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
     finally:

@@ -131,3 +131,12 @@ def test_the_service_guard_alarms_once_when_the_control_thread_is_gone(sim, tmp_
         _guard(app)
     alarms = [r["data"] for r in audit_records(tmp_path / "audit", "alarm")]
     assert alarms == [{"kind": "telegram_down", "reason": "the telegram control thread died"}]
+
+
+def test_status_answers_what_the_exchange_holds(sim, tmp_path, telegram):
+    with controlled_app(sim, tmp_path, telegram.base) as app:
+        amount = open_long(app, sim)
+        listening(telegram)
+        telegram.say(ALLOWED, "/status")
+        text = answer(telegram, ALLOWED, 1)
+    assert "BTCUSDC" in text and str(amount) in text, text
