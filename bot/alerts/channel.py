@@ -14,8 +14,6 @@ import re
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlsplit
 
-import apprise
-
 from bot.alerts.rules import Alert
 
 log = logging.getLogger(__name__)
@@ -25,12 +23,8 @@ _HOST = re.compile(
     r"^(localhost|\d+(\.\d+){3}|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)(:\d+)?$"
 )
 MIN_TOKEN_LENGTH = 12  # a path segment this long, or with a digit, may be a token
-# apprise's notify types by our levels
-NOTIFY_TYPES = {
-    "info": apprise.NotifyType.INFO,
-    "warning": apprise.NotifyType.WARNING,
-    "critical": apprise.NotifyType.FAILURE,
-}
+# apprise's notify types by our levels (its NotifyType values)
+NOTIFY_TYPES = {"info": "info", "warning": "warning", "critical": "failure"}
 
 
 def split_urls(text: str | None) -> list[str]:
@@ -77,6 +71,8 @@ class AppriseChannel:
     thread but the sender's ever waits on a network."""
 
     def __init__(self, urls: list[str], *, timeout_s: float) -> None:
+        import apprise  # here, not at module import: ~60 ms every run pays only with URLs
+
         logging.getLogger("apprise").addFilter(_FILE_ONLY)  # the same filter: added once
         # service_timeout=0: no apprise executor thread (whose workers Python joins at
         # exit, so a hung send would hold --once past its flush deadline)

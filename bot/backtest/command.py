@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.backtest import report as reporting
-from bot.backtest.driver import TICK_ORDERS
 from bot.backtest.run import SAMPLE_DIR, Market, load_market, run
+from bot.backtest.ticks import TICK_ORDERS
 from bot.config import BotConfig
 
 DEFAULT_OUT = Path("var") / "backtest"

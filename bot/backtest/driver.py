@@ -25,16 +25,13 @@ from bot.app import App
 from bot.backtest.data import Bar
 from bot.backtest.engine import ReplayEngine
 from bot.backtest.feed import CandleFeed
+from bot.backtest.ticks import step_candle
 from bot.oms.events import RawMessage
 from bot.risk.guard import RiskRule
 from bot.sim.account import AccountState
-from bot.sim.exchange import Exchange
-from bot.sim.funding import FUNDING_INTERVAL_MS
 from bot.sim.market import INTERVAL_MS
 
 log = logging.getLogger(__name__)
-
-TICK_ORDERS = ("ohlc", "adaptive")
 
 
 @dataclass
@@ -45,13 +42,6 @@ class Trace:
     refusals: dict[str, int] = field(default_factory=dict)
     refusal_days: dict[str, list[str]] = field(default_factory=dict)
     account: AccountState | None = None  # the engine's, at the end: every fill and payment
-
-
-def tick_path(bar: Bar, order: str) -> list[Decimal]:
-    """The candle's ticks: ``ohlc`` high first; ``adaptive`` the extreme nearer the open."""
-    high_first = order == "ohlc" or (bar.high - bar.open) <= (bar.open - bar.low)
-    middle = [bar.high, bar.low] if high_first else [bar.low, bar.high]
-    return [bar.open, *middle, bar.close]
 
 
 class Driver:
@@ -76,53 +66,13 @@ class Driver:
 
     def run(self) -> Trace:
         symbols = list(self.bars)
-        step = self.feed.step_ms
         for index in range(len(self.bars[symbols[0]])):
-            open_ms = self.bars[symbols[0]][index].open_ms
-            paths = {s: tick_path(self.bars[s][index], self.tick_order) for s in symbols}
-            for k in range(4):
-                self.engine.set_time(open_ms + k * step // 4)
-                for symbol in symbols:
-                    self._move(symbol, paths[symbol][k], jump=k == 0)
-            close_ms = open_ms + step
-            if close_ms % FUNDING_INTERVAL_MS == 0:  # the rate is in force when the time comes
-                self._set_funding_rates(close_ms)
-            self.engine.set_time(close_ms)
-            self.engine.run_market()
+            candles = {symbol: self.bars[symbol][index] for symbol in symbols}
+            close_ms = step_candle(self.engine, self.feed, candles, self.funding, self.tick_order)
             if close_ms % self._decide_every == 0:
                 self._cycle(close_ms)
         self._deliver()
         return self.trace
-
-    def _set_funding_rates(self, at_ms: int) -> None:
-        with self.engine.exchange.lock:
-            for symbol in self.bars:
-                rate = self.funding.get(symbol, {}).get(at_ms, Decimal(0))
-                self.engine.exchange.funding_rates[symbol] = rate
-
-    def _move(self, symbol: str, target: Decimal, *, jump: bool) -> None:
-        """To ``target``, matching at every resting price crossed on the way (none on a jump)."""
-        exchange = self.engine.exchange
-        with exchange.lock:
-            if not _exposed(exchange):  # no tick can fill or liquidate: the close matches
-                self.feed.set_price(symbol, target)
-                return
-            current = self.feed.last(symbol, 0)
-            premium = self.feed.premium(symbol, self.engine.now_ms())
-            while not jump and current != target:
-                rising = target > current
-                stops = [
-                    price
-                    for price in _resting_prices(exchange, symbol, premium)
-                    if (current < price < target if rising else target < price < current)
-                ]
-                if not stops:
-                    break
-                current = min(stops) if rising else max(stops)
-                self.feed.set_price(symbol, current)
-                self.engine.run_market()
-            self.feed.set_price(symbol, target)
-            self.engine.run_market()
 
     def _cycle(self, close_ms: int) -> None:
         self._deliver()
@@ -151,29 +101,6 @@ class Driver:
         days = self.trace.refusal_days.setdefault(kind, [])
         if day not in days:
             days.append(day)
-
-
-def _exposed(exchange: Exchange) -> bool:
-    """An order or algo order rests, or a position is held (the engine lock held)."""
-    account = exchange.account
-    return bool(
-        account.open_orders()
-        or account.open_algo_orders()
-        or any(p.amount for p in account.positions.values())
-    )
-
-
-def _resting_prices(exchange: Exchange, symbol: str, premium: Decimal) -> list[Decimal]:
-    """The last prices at which open stops trigger (a mark-price trigger less the mark's
-    ``premium`` over the last price) and prices of resting LIMIT orders of ``symbol``."""
-    account = exchange.account
-    prices = [
-        a.trigger_price - (premium if a.working_type == "MARK_PRICE" else 0)
-        for a in account.open_algo_orders()
-        if a.symbol == symbol and a.order_type != "TRAILING_STOP_MARKET"
-    ]
-    prices += [o.price for o in account.open_orders() if o.symbol == symbol and o.type == "LIMIT"]
-    return prices
 
 
 def _equity(engine: ReplayEngine) -> Decimal:

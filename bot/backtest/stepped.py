@@ -2,10 +2,8 @@
 per ``POST /_sim/step_candle``: the venue of the backtest's parity check, where separate
 ``python main.py --once`` processes trade against the same candles the backtest replays.
 
-Each step moves the price as the backtest's driver does (``bot.backtest.driver``): the
-funding rates due at the candle's open, then open → first extreme → second extreme →
-close (``tick_path``), matching at every resting trigger or limit price crossed on the
-way (none on the jump to the open), then the clock at the candle's close. Unlike the
+Each step moves the price with the backtest's own stepping (``bot.backtest.ticks``): the
+same ticks, the same matches at every resting price crossed, the same funding rates. Unlike the
 backtest's engine, the clock here runs with the wall clock between steps (a bot in
 another process signs requests with its own clock and Binance refuses a timestamp
 1 s ahead of the server's), and a step only ever moves it forward: a bot run at a
@@ -17,12 +15,11 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from bot.backtest.driver import _resting_prices, tick_path
 from bot.backtest.feed import CandleFeed
 from bot.backtest.run import Market
+from bot.backtest.ticks import step_candle
 from bot.sim import Simulator
 from bot.sim.account import Fees
-from bot.sim.funding import FUNDING_INTERVAL_MS
 from bot.sim.symbols import SymbolSpec
 from bot.sim.venue import Json
 
@@ -53,48 +50,21 @@ class SteppedSimulator(Simulator):
 
     def step_candle(self) -> int:
         """The next candle, tick by tick; returns its close (ms), where the clock now is."""
-        symbols = list(self.bars)
         index = self.next_index
-        open_ms = self.bars[symbols[0]][index].open_ms
-        step = self.feed.step_ms
-        with self.exchange.lock:
-            paths = {s: tick_path(self.bars[s][index], self.tick_order) for s in symbols}
-            for k in range(4):
-                self._forward_to(open_ms + k * step // 4)
-                for symbol in symbols:
-                    self._move(symbol, paths[symbol][k], jump=k == 0)
-            close_ms = open_ms + step
-            if close_ms % FUNDING_INTERVAL_MS == 0:  # the rate is in force when the time comes
-                for symbol in symbols:
-                    rate = self.funding.get(symbol, {}).get(close_ms, Decimal(0))
-                    self.exchange.funding_rates[symbol] = rate
-            self._forward_to(close_ms)
-            self._run_market()
+        candles = {symbol: bars[index] for symbol, bars in self.bars.items()}
+        close_ms = step_candle(self, self.feed, candles, self.funding, self.tick_order)
         self.next_index += 1
-        return open_ms + step
+        return close_ms
 
-    def _forward_to(self, at_ms: int) -> None:
-        clock = self.exchange.clock
-        clock.advance_ms(max(0, at_ms - clock.now_ms()))
+    def set_time(self, at_ms: int) -> None:
+        """Forward to ``at_ms``, never back (the clock also runs with the wall clock)."""
+        with self.exchange.lock:
+            clock = self.exchange.clock
+            clock.advance_ms(max(0, at_ms - clock.now_ms()))
 
-    def _move(self, symbol: str, target: Decimal, *, jump: bool) -> None:
-        """To ``target``, matching at every resting price crossed on the way (the driver's)."""
-        current = self.feed.last(symbol, 0)
-        premium = self.feed.premium(symbol, self.exchange.clock.now_ms())
-        while not jump and current != target:
-            rising = target > current
-            crossed = [
-                price
-                for price in _resting_prices(self.exchange, symbol, premium)
-                if (current < price < target if rising else target < price < current)
-            ]
-            if not crossed:
-                break
-            current = min(crossed) if rising else max(crossed)
-            self.feed.set_price(symbol, current)
+    def run_market(self) -> None:
+        with self.exchange.lock:
             self._run_market()
-        self.feed.set_price(symbol, target)
-        self._run_market()
 
     def _control(self, method: str, name: str, payload: Json) -> tuple[int, object]:
         """The simulator's control API, plus ``step_candle``."""
