@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 ACCOUNT_SETUP_KEY = "account_setup"  # OMS meta: settings applied today
 INCOME_SYNCED_KEY = "income_synced_ms"  # OMS meta: last read of the income history
 INCOME_RESYNC_S = 3600
+LIMIT_ASSET = "USDC"  # the daily loss limit's currency: income in other assets is not in it
 INCOME_TYPES = {
     IncomeType.REALIZED_PNL: "realised",
     IncomeType.COMMISSION: "commission",
@@ -107,14 +108,15 @@ class AccountSync:
 
     def seed_day_pnl(self) -> None:
         """Rebuild today's PnL from the exchange's income history (merged with the
-        store), so a lost or fresh state dir never lifts the daily loss limit."""
+        store), so a lost or fresh state dir never lifts the daily loss limit. Only USDC
+        rows: a USDT-M trade or a BNB-paid fee on the same account is another currency."""
         now = self._clock.now()
         day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
         totals = dict.fromkeys(INCOME_TYPES.values(), Decimal(0))
         counted: set[str] = set()
         for row in self._venue.income(int(day_start.timestamp() * 1000)):
             name = INCOME_TYPES.get(row.income_type)
-            if name is not None:
+            if name is not None and row.asset == LIMIT_ASSET:  # the limit is in USDC
                 totals[name] += row.amount
                 key = income_key(row)
                 if key is not None:

@@ -51,9 +51,18 @@ class RiskLedger:
         self.counters = counters
 
     def record_fill(self, event: OrderTradeUpdate) -> None:
-        """Count a new fill: day PnL and commission, audit record."""
-        commission = Decimal(0)
-        if event.commission_asset in (USDC, ""):
+        """Count a new fill: day PnL and commission, audit record. The day PnL is in
+        USDC: a fill of a USDT-margined symbol on the same account (its PnL in USDT)
+        is audited but not counted."""
+        realised, commission = event.realised_pnl, Decimal(0)
+        if not event.symbol.endswith(USDC):  # USDⓈ-M: the quote is the margin asset
+            realised = Decimal(0)
+            log.warning(
+                "%s %s: a fill of another margin asset is not counted in the USDC day PnL",
+                event.symbol,
+                event.client_order_id,
+            )
+        elif event.commission_asset in (USDC, ""):
             commission = -event.commission
         elif event.commission:
             log.warning(
@@ -64,7 +73,7 @@ class RiskLedger:
                 event.commission_asset,
             )
         day = _day_of(event.trade_time_ms)
-        self._add_day_pnl(day, realised=event.realised_pnl, commission=commission)
+        self._add_day_pnl(day, realised=realised, commission=commission)
         kind = f"{event.forced_close}_fill" if event.forced_close else "fill"
         self._audit.append(
             kind,

@@ -217,6 +217,13 @@ def test_commission_in_another_asset_is_not_counted_as_usdc(store):
         assert oms.snapshot().day_pnl(DAY) == Decimal(1)
 
 
+def test_a_usdt_margined_fill_on_the_same_account_is_not_counted_as_usdc(store):
+    with AuditJournal(store.path.parent / "audit") as journal:
+        oms = Oms(store, journal, clock=lambda: NOW)
+        feed(oms, payloads.order_update(s="BTCUSDT", N="USDT", n="0.5", rp="-30"))
+        assert oms.snapshot().day_pnl(DAY) == 0
+
+
 def test_liquidation_and_adl_closes_raise_an_alarm_naming_the_close_reason(oms, audit_dir, caplog):
     feed(
         oms,
