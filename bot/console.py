@@ -21,6 +21,20 @@ def _at(value: Decimal, step: Decimal, rounding: str) -> str:
     return f"{Decimal(value).quantize(places, rounding=rounding):f}"
 
 
+def plain(value: Decimal) -> str:
+    """The exact value without trailing zeros or exponent (``57813.60000000`` → ``57813.6``),
+    for numbers with no symbol at hand."""
+    return f"{Decimal(value).normalize():f}"
+
+
+def at_step(value: Decimal, step: Decimal | None) -> str:
+    """``value`` at the decimals of ``step`` (a tick or lot step), to the nearest; exact
+    (``plain``) when there is no step."""
+    if step is None or step <= 0:
+        return plain(value)
+    return _at(value, step, ROUND_HALF_EVEN)
+
+
 def price(value: Decimal, rules: SymbolRules) -> str:
     """A price (or a price distance) at the tick's decimals, to the nearest."""
     return _at(value, rules.tick_size, ROUND_HALF_EVEN)

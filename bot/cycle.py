@@ -253,5 +253,5 @@ class TradingCycle:
         try:
             rules = self._rules(symbol)
         except ExchangeError:
-            return f"{symbol} {amount.normalize():f} @ {entry_price.normalize():f}"
+            return f"{symbol} {console.plain(amount)} @ {console.plain(entry_price)}"
         return f"{symbol} {console.qty(amount, rules)} @ {console.price(entry_price, rules)}"

@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot import console
 from bot.config import BotConfig
 from bot.domain.rules import SymbolRules
 from bot.health import read_health
@@ -371,22 +372,13 @@ Format = Callable[[str, Decimal], str]
 def _formatters(rules: Mapping[str, SymbolRules]) -> tuple[Format, Format]:
     def price(symbol: str, value: Decimal) -> str:
         rule = rules.get(symbol)
-        return _at(value, rule.tick_size if rule else None)
+        return console.at_step(value, rule.tick_size if rule else None)
 
     def qty(symbol: str, value: Decimal) -> str:
         rule = rules.get(symbol)
-        return _at(value, rule.step_size if rule else None)
+        return console.at_step(value, rule.step_size if rule else None)
 
     return price, qty
-
-
-def _at(value: Decimal, step: Decimal | None) -> str:
-    """``value`` with the step's decimals (a tick of 0.1 shows 95000.1), else normalised."""
-    if step is not None and step > 0:
-        exponent = step.normalize().as_tuple().exponent
-        if isinstance(exponent, int):
-            return f"{value.quantize(Decimal(1).scaleb(min(0, exponent))):f}"
-    return f"{value.normalize():f}"
 
 
 def _order(o: OrderLine, price: Format, qty: Format) -> str:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, get_args, get_type_hints
 
 from immutables import Map
 
+from bot.console import plain
 from bot.domain.enums import OPEN_ALGO_STATUSES, OPEN_ORDER_STATUSES
 
 if TYPE_CHECKING:
@@ -64,8 +65,8 @@ class OrderState:
 
     def describe(self) -> str:
         return (
-            f"{self.side} {self.order_type} {self.filled_qty}/{self.orig_qty} "
-            f"@ {self.price} {self.status}"
+            f"{self.side} {self.order_type} {plain(self.filled_qty)}/{plain(self.orig_qty)} "
+            f"@ {plain(self.price)} {self.status}"
         )
 
 
@@ -93,8 +94,8 @@ class AlgoOrderState:
         return self.status in OPEN_ALGO_STATUSES
 
     def describe(self) -> str:
-        size = "close-all" if self.close_position else f"{self.qty}"
-        return f"{self.side} {self.order_type} {size} trigger {self.trigger_price} {self.status}"
+        size = "close-all" if self.close_position else plain(self.qty)
+        return f"{self.side} {self.order_type} {size} trigger {plain(self.trigger_price)} {self.status}"
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ class PositionState:
     updated_ms: int
 
     def describe(self) -> str:
-        return f"{self.amount} @ {self.entry_price}"
+        return f"{plain(self.amount)} @ {plain(self.entry_price)}"
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class BalanceState:
     updated_ms: int
 
     def describe(self) -> str:
-        return f"wallet {self.wallet} cross {self.cross_wallet}"
+        return f"wallet {plain(self.wallet)} cross {plain(self.cross_wallet)}"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import time
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from bot.console import plain
 from bot.killswitch import resume, stop_entries
 from bot.oms.state import DayPnl
 from bot.status import read_status, render
@@ -27,7 +28,7 @@ ACK_POLL_S = 0.1
 
 
 def _money(amount: Decimal) -> str:
-    return f"{amount.normalize():f}"
+    return plain(amount)
 
 
 class AppOperator:

@@ -91,7 +91,7 @@ def test_each_kind_of_drift_is_found(oms):
         ("balance", "USDC", False, False),
     }
     table = format_drift_table(drifts)
-    assert "0.020 @ 60500.0" in table
+    assert "0.02 @ 60500" in table
     assert table.splitlines()[0].split() == ["KIND", "KEY", "LOCAL", "EXCHANGE"]
 
 
@@ -130,7 +130,10 @@ def test_applying_a_snapshot_repairs_state_and_audits_each_drift(oms, audit_dir)
     assert list(view.open_orders) == ["ufb-BTCUSDC-1760000000000-TP"]
     assert view.order("stale-open").status == CLOSED_BY_RECONCILE
     assert view.open_algo_orders[SL].trigger_price == Decimal("58000.0")
-    assert len(audit_records(audit_dir, "drift")) == 5
+    drifts = audit_records(audit_dir, "drift")
+    assert len(drifts) == 5
+    position = next(d["data"] for d in drifts if d["data"]["kind"] == "position")
+    assert position["exchange"] == "0.02 @ 60500"  # as sent, without trailing zeros
     assert diff(exchange, view) == []
     oms.apply(exchange)
     assert len(audit_records(audit_dir, "drift")) == 5
