@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from binance.um_futures import UMFutures
 
-from bot.sim import Simulator
+from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
 
 
 @pytest.fixture
@@ -22,3 +23,12 @@ def sim(sim_options: dict[str, Any]) -> Iterator[Simulator]:
     """A fresh simulator on loopback for one test, stopped after it."""
     with Simulator(**sim_options) as simulator:
         yield simulator
+
+
+@pytest.fixture
+def other_client(sim: Simulator) -> Iterator[UMFutures]:
+    """Another client of the same account (the SDK, not the bot): a trader's hand, or
+    another bot. Closed after the test."""
+    client = UMFutures(SIM_API_KEY, SIM_API_SECRET, base_url=sim.rest_url, timeout=5)
+    yield client
+    client.session.close()

@@ -18,9 +18,10 @@ import pytest
 from pydantic import SecretStr
 
 from bot.app import App
-from bot.config import Secrets, load_config
+from bot.config import Secrets
 from bot.runtime import Runtime
 from bot.sim import Simulator
+from tests.e2e.conftest import app_on
 
 FAKE_API_KEY = "FAKEKEY1234567890abcdef"  # never used by the simulator: must never show
 URL_PASSWORD = "hookpass9876543"  # the receiver's basic-auth password: a token in the URL
@@ -103,21 +104,9 @@ def alerting_app(
     tmp_path: Path, url: str, **alerts: Any
 ) -> Iterator[tuple[Simulator, App, Runtime]]:
     """The App in this process against its own simulator, alerting to ``url``."""
-    with Simulator() as sim:
-        config = load_config(
-            None,
-            environ={},
-            overrides={
-                "exchange": {"rest_url": sim.rest_url, "ws_url": sim.ws_url},
-                "paths": {"state_dir": str(tmp_path)},
-                "alerts": {**FAST, **alerts},
-            },
-        )
-        secrets = Secrets(api_key=SecretStr(FAKE_API_KEY), alert_urls=SecretStr(url))
-        with Runtime(config, secrets, dry_run=False, mode="test", log_level="INFO") as runtime:
-            app = App(runtime)
-            try:
-                app.prepare(stream=True)
-                yield sim, app, runtime
-            finally:
-                app.shutdown()
+    secrets = Secrets(api_key=SecretStr(FAKE_API_KEY), alert_urls=SecretStr(url))
+    with (
+        Simulator() as sim,
+        app_on(sim, tmp_path, secrets=secrets, alerts={**FAST, **alerts}) as (app, runtime),
+    ):
+        yield sim, app, runtime

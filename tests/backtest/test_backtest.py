@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot import audit_anchor
 from bot.backtest.command import backtest
-from bot.config import BotConfig
+from tests.backtest.data_files import config
 
 T0 = 1704067200000  # 2024-01-01 00:00 UTC
 STEP = 300_000
@@ -24,30 +24,11 @@ def _write_klines(folder: Path, bars: list[tuple[str, str, str, str]]) -> None:
     (folder / "BTCUSDC-5m-2024-01.csv").write_text("\n".join(lines) + "\n")  # no header
 
 
-def _config() -> BotConfig:
-    return BotConfig.model_validate(
-        {
-            "strategy": {
-                "name": "tests.e2e.strategies:AlwaysLong",
-                "interval": "5m",
-                "candles": 10,
-                "params": {"stop_pct": "1", "take_profit_pct": "2"},
-            },
-            "execution": {"working_type": "LAST_PRICE"},
-            "dry_run": {
-                "slippage_bps": "0",
-                "taker_fee_rate": "0.0004",
-                "maker_fee_rate": "0.0002",
-            },
-        }
-    )
-
-
 def _run(data: Path, out: Path) -> tuple[dict, str]:
     args = argparse.Namespace(
         data=data, start=None, end=None, symbols=None, out=out, tick_order="ohlc"
     )
-    return backtest(_config(), args)
+    return backtest(config(), args)
 
 
 def _trades(out: Path) -> list[dict[str, str]]:
@@ -121,14 +102,11 @@ def test_the_daily_loss_limit_blocks_entries_in_simulated_time_until_00_00_utc(
         for i, (o, h, low, c) in enumerate(bars)
     ]
     (folder / "BTCUSDC-5m-2024-01.csv").write_text("\n".join(lines) + "\n")
-    config = _config().model_copy(
-        update={"risk": _config().risk.model_copy(update={"daily_loss_limit": Decimal(20)})}
-    )
     args = argparse.Namespace(
         data=folder, start=None, end=None, symbols=None, out=tmp_path / "out", tick_order="ohlc"
     )
 
-    report, _ = backtest(config, args)
+    report, _ = backtest(config(risk={"daily_loss_limit": Decimal(20)}), args)
 
     entries = [t["entry_time"] for t in _trades(tmp_path / "out")]
     assert entries == ["2024-01-01T23:45:00Z", "2024-01-01T23:50:00Z", "2024-01-02T00:00:00Z"]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
 
 from bot import audit_anchor
 from bot.backtest import run as backtest_run
-from bot.backtest.command import backtest
 from bot.backtest.engine import ReplayEngine
-from tests.backtest.test_backtest import _config, _write_klines
+from tests.backtest.test_backtest import _run, _write_klines
 
 
 def test_a_backtest_asks_the_server_time_once_not_at_every_cycle(
@@ -26,16 +24,7 @@ def test_a_backtest_asks_the_server_time_once_not_at_every_cycle(
 
     monkeypatch.setattr(backtest_run, "ReplayEngine", Recorded)
     _write_klines(tmp_path / "data", [("40000", "40050", "39950", "40000")] * 12)
-    args = argparse.Namespace(
-        data=tmp_path / "data",
-        start=None,
-        end=None,
-        symbols=None,
-        out=tmp_path / "out",
-        tick_order="ohlc",
-    )
-
-    backtest(_config(), args)
+    _run(tmp_path / "data", tmp_path / "out")
 
     paths = [r.path for r in engines[0].request_log]
     assert paths.count("/fapi/v1/klines") == 12  # a decision at each of the 12 closes
@@ -49,16 +38,7 @@ def test_the_state_of_a_run_ends_in_out_state_with_a_journal_that_verifies(
     if not memory:  # an OS without /dev/shm: the state is written in place
         monkeypatch.setattr(backtest_run, "MEMORY_DIR", tmp_path / "no-such-dir")
     _write_klines(tmp_path / "data", [("40000", "40050", "39950", "40000")] * 3)
-    args = argparse.Namespace(
-        data=tmp_path / "data",
-        start=None,
-        end=None,
-        symbols=None,
-        out=tmp_path / "out",
-        tick_order="ohlc",
-    )
-
-    backtest(_config(), args)
+    _run(tmp_path / "data", tmp_path / "out")
 
     state = tmp_path / "out" / "state"
     assert (state / "state.db").is_file() and (state / "logs" / "bot.log").is_file()

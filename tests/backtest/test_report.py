@@ -11,26 +11,10 @@ import pytest
 
 from bot.backtest import command
 from bot.backtest import report as reporting
-from bot.config import BotConfig
+from tests.backtest.data_files import config
 
 START = 1704152400000  # 2024-01-01 23:40 UTC
 STEP = 300_000
-
-
-def _config(**risk: object) -> BotConfig:
-    config = BotConfig.model_validate(
-        {
-            "strategy": {
-                "name": "tests.e2e.strategies:AlwaysLong",
-                "interval": "5m",
-                "candles": 10,
-                "params": {"stop_pct": "1", "take_profit_pct": "2"},
-            },
-            "execution": {"working_type": "LAST_PRICE"},
-            "dry_run": {"slippage_bps": "0"},
-        }
-    )
-    return config.model_copy(update={"risk": config.risk.model_copy(update=risk)})
 
 
 def _args(data: Path | None, out: Path, start: str | None = None, end: str | None = None):
@@ -60,9 +44,9 @@ def test_daily_loss_refusals_are_counted_by_rule_in_report_and_console(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = _losing_day(tmp_path / "data")
-    config = _config(daily_loss_limit=Decimal("0.01"), max_sl_streak=10)
+    limits = config(risk={"daily_loss_limit": Decimal("0.01"), "max_sl_streak": 10})
 
-    assert command.cmd_backtest(config, _args(folder, tmp_path / "out")) == 0
+    assert command.cmd_backtest(limits, _args(folder, tmp_path / "out")) == 0
 
     figures = json.loads((tmp_path / "out" / "report.json").read_text())["figures"]
     assert figures["entries_refused_by_risk"] == {"daily_loss": 2}
@@ -110,7 +94,7 @@ def test_no_progress_line_is_written_when_stdout_is_not_a_terminal(
 ) -> None:
     folder = _losing_day(tmp_path / "data")
 
-    command.cmd_backtest(_config(), _args(folder, tmp_path / "out"))
+    command.cmd_backtest(config(), _args(folder, tmp_path / "out"))
 
     console = capsys.readouterr().out
     assert "\r" not in console and "backtest 0 %" not in console

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from bot.backtest.command import backtest
 from bot.cli import build_parser
-from tests.backtest.test_report import START, STEP, _config
+from tests.backtest.data_files import config
+from tests.backtest.test_report import START, STEP
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -34,8 +35,8 @@ def _args(*argv: str) -> argparse.Namespace:
 def test_the_backtest_draws_its_equity_curve_as_a_png_unless_told_not_to(tmp_path: Path) -> None:
     data = str(_data(tmp_path / "data"))
 
-    backtest(_config(), _args("--data", data, "--out", str(tmp_path / "drawn")))
-    backtest(_config(), _args("--data", data, "--out", str(tmp_path / "plain"), "--no-plot"))
+    backtest(config(), _args("--data", data, "--out", str(tmp_path / "drawn")))
+    backtest(config(), _args("--data", data, "--out", str(tmp_path / "plain"), "--no-plot"))
 
     assert (tmp_path / "drawn" / "equity.png").read_bytes().startswith(PNG_MAGIC)
     assert not (tmp_path / "plain" / "equity.png").exists()

@@ -89,20 +89,38 @@ def running_app(
     tmp_path: Path, *, stream: bool = True, **overrides
 ) -> Iterator[tuple[Simulator, App]]:
     """The App in this process, prepared against its own simulator; shut down after."""
-    with Simulator() as sim:
-        config = load_config(
-            None,
-            environ={},
-            overrides={
-                "exchange": {"rest_url": sim.rest_url, "ws_url": sim.ws_url},
-                "paths": {"state_dir": str(tmp_path)},
-                **overrides,
-            },
-        )
-        with Runtime(config, Secrets(), dry_run=False, mode="test", log_level="INFO") as runtime:
-            app = App(runtime)
-            try:
-                app.prepare(stream=stream)
-                yield sim, app
-            finally:
-                app.shutdown()
+    with Simulator() as sim, app_on(sim, tmp_path, user_stream=stream, **overrides) as (app, _):
+        yield sim, app
+
+
+@contextmanager
+def app_on(
+    sim: Simulator,
+    tmp_path: Path,
+    *,
+    user_stream: bool = True,
+    secrets: Secrets | None = None,
+    log_level: str = "INFO",
+    **overrides,
+) -> Iterator[tuple[App, Runtime]]:
+    """The App in this process prepared against ``sim`` (config ``overrides`` by section,
+    ``stream`` among them; state in ``tmp_path``), its user stream started if
+    ``user_stream``, with its Runtime; shut down after."""
+    config = load_config(
+        None,
+        environ={},
+        overrides={
+            "exchange": {"rest_url": sim.rest_url, "ws_url": sim.ws_url},
+            "paths": {"state_dir": str(tmp_path)},
+            **overrides,
+        },
+    )
+    with Runtime(
+        config, secrets or Secrets(), dry_run=False, mode="test", log_level=log_level
+    ) as runtime:
+        app = App(runtime)
+        try:
+            app.prepare(stream=user_stream)
+            yield app, runtime
+        finally:
+            app.shutdown()

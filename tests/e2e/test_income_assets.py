@@ -3,19 +3,11 @@ trade's fee and PnL) must not count against it."""
 
 from decimal import Decimal
 
-from binance.um_futures import UMFutures
 
-from bot.sim import SIM_API_KEY, SIM_API_SECRET
-
-
-def test_a_usdt_trade_on_the_same_account_does_not_count_in_todays_usdc_pnl(bot):
+def test_a_usdt_trade_on_the_same_account_does_not_count_in_todays_usdc_pnl(bot, other_client):
     bot.sim.exchange.account.wallet["USDT"] = Decimal(10000)
-    manual = UMFutures(key=SIM_API_KEY, secret=SIM_API_SECRET, base_url=bot.sim.rest_url)
-    try:
-        manual.new_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.100")
-        fees = [r for r in manual.get_income_history() if r["incomeType"] == "COMMISSION"]
-    finally:
-        manual.session.close()
+    other_client.new_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.100")
+    fees = [r for r in other_client.get_income_history() if r["incomeType"] == "COMMISSION"]
     assert fees and all(r["asset"] == "USDT" for r in fees)  # the fee was charged in USDT
 
     run = bot.run("--once")

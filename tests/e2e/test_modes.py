@@ -187,20 +187,13 @@ def test_dry_run_paper_account_persists_across_cron_runs(bot):
     assert "no state yet" in bot.run("status").stdout  # live state untouched
 
 
-def test_loss_taken_while_the_bot_was_away_counts_on_the_next_run(bot):
-    from binance.um_futures import UMFutures
-
-    from bot.sim import SIM_API_KEY, SIM_API_SECRET
-
+def test_loss_taken_while_the_bot_was_away_counts_on_the_next_run(bot, other_client):
     assert bot.run("force-entry", "BTCUSDC", "LONG").returncode == 0
     qty = bot.sim.position("BTCUSDC")["positionAmt"]
-    manual = UMFutures(key=SIM_API_KEY, secret=SIM_API_SECRET, base_url=bot.sim.rest_url)
-    try:  # closed behind the bot's back (by hand, or a liquidation), at a loss
-        manual.new_order(
-            symbol="BTCUSDC", side="SELL", type="MARKET", quantity=qty, reduceOnly="true"
-        )
-    finally:
-        manual.session.close()
+    # closed behind the bot's back (by hand, or a liquidation), at a loss
+    other_client.new_order(
+        symbol="BTCUSDC", side="SELL", type="MARKET", quantity=qty, reduceOnly="true"
+    )
     bot.sim.advance(15 * 60)  # a later candle: a new entry id
     bot.sim.add_income("BTCUSDC", "REALIZED_PNL", Decimal("-60"))  # today, whatever the hour
     result = bot.run("force-entry", "BTCUSDC", "LONG")

@@ -102,17 +102,9 @@ def test_verbose_shows_the_bots_info_once_and_no_library_info(bot):
     assert summary not in run.stderr  # the report line is printed, not logged twice
 
 
-def test_a_position_opened_by_hand_is_reported_at_the_ticks_decimals(bot):
-    from binance.um_futures import UMFutures
-
-    from bot.sim import SIM_API_KEY, SIM_API_SECRET
-
+def test_a_position_opened_by_hand_is_reported_at_the_ticks_decimals(bot, other_client):
     assert bot.run("--once").returncode == 0  # the account is set up (margin type) first
-    manual = UMFutures(key=SIM_API_KEY, secret=SIM_API_SECRET, base_url=bot.sim.rest_url)
-    try:
-        manual.new_order(symbol="BTCUSDC", side="BUY", type="MARKET", quantity="0.010")
-    finally:
-        manual.session.close()
+    other_client.new_order(symbol="BTCUSDC", side="BUY", type="MARKET", quantity="0.010")
 
     run = bot.run("--once")
 

@@ -18,14 +18,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import App
-from bot.config import ConfigError, Secrets, load_config
+from bot.config import ConfigError, load_config
 from bot.cycle import CycleReport
 from bot.exchange.client import ExchangeClient
 from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.metrics.registry import BotMetrics
-from bot.runtime import Runtime
 from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
-from tests.e2e.conftest import BotRunner, running_app
+from tests.e2e.conftest import BotRunner, app_on, running_app
 from tests.waiting import eventually
 
 METRICS_ON = {"metrics": {"enabled": True, "port": 0}}  # port 0: the OS picks a free one
@@ -34,26 +33,10 @@ SERVING = re.compile(r"metrics on http://127\.0\.0\.1:(\d+)/metrics")
 
 @contextmanager
 def app_with_stream_timeout(tmp_path, silence_timeout_s: float) -> Iterator[tuple[Simulator, App]]:
-    """``running_app`` with metrics on and a short stream timeout (its own ``stream``
-    argument says whether the stream starts, so the section cannot be passed through)."""
-    with Simulator() as sim:
-        config = load_config(
-            None,
-            environ={},
-            overrides={
-                "exchange": {"rest_url": sim.rest_url, "ws_url": sim.ws_url},
-                "paths": {"state_dir": str(tmp_path)},
-                "stream": {"silence_timeout_s": silence_timeout_s},
-                **METRICS_ON,
-            },
-        )
-        with Runtime(config, Secrets(), dry_run=False, mode="test", log_level="INFO") as runtime:
-            app = App(runtime)
-            try:
-                app.prepare(stream=True)
-                yield sim, app
-            finally:
-                app.shutdown()
+    """``running_app`` with metrics on and a short stream timeout."""
+    stream = {"silence_timeout_s": silence_timeout_s}
+    with Simulator() as sim, app_on(sim, tmp_path, stream=stream, **METRICS_ON) as (app, _):
+        yield sim, app
 
 
 def get(port: int, path: str) -> tuple[int, str]:

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from binance.um_futures import UMFutures
 
 from bot import cli
-from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
+from bot.sim import Simulator
 
 Run = Callable[..., tuple[int, str]]
 
@@ -50,9 +49,3 @@ def run_json(run: Run) -> Callable[..., dict]:
         return json.loads(out)
 
     return run_json
-
-
-@pytest.fixture
-def other_client(sim: Simulator) -> UMFutures:
-    """Another client of the same account: not the bot."""
-    return UMFutures(SIM_API_KEY, SIM_API_SECRET, base_url=sim.rest_url, timeout=5)

@@ -10,9 +10,9 @@ import pytest
 from pydantic import SecretStr
 
 from bot.app import App
-from bot.config import Secrets, load_config
-from bot.runtime import Runtime
+from bot.config import Secrets
 from bot.sim import Simulator
+from tests.e2e.conftest import app_on
 from tests.telegram.fake_api import FakeTelegram
 from tests.waiting import eventually
 
@@ -43,24 +43,13 @@ def controlled_app(
     sim: Simulator, tmp_path: Path, api_base: str, *, log_level: str = "INFO"
 ) -> Iterator[App]:
     """The App prepared against ``sim`` with its Telegram control started."""
-    config = load_config(
-        None,
-        environ={},
-        overrides={
-            "exchange": {"rest_url": sim.rest_url, "ws_url": sim.ws_url},
-            "paths": {"state_dir": str(tmp_path)},
-            "telegram": settings(api_base),
-        },
-    )
     secrets = Secrets(telegram_token=SecretStr(TOKEN))
-    with Runtime(config, secrets, dry_run=False, mode="test", log_level=log_level) as runtime:
-        app = App(runtime)
-        try:
-            app.prepare(stream=False)
-            app.start_telegram()
-            yield app
-        finally:
-            app.shutdown()
+    telegram = settings(api_base)
+    with app_on(
+        sim, tmp_path, user_stream=False, secrets=secrets, log_level=log_level, telegram=telegram
+    ) as (app, _):
+        app.start_telegram()
+        yield app
 
 
 def listening(fake: FakeTelegram) -> None:
