@@ -22,7 +22,6 @@ from bot.alarms import raise_alarm
 from bot.alerts.records import StreamWatch
 from bot.clock import ExchangeClock
 from bot.cycle import TradingCycle
-from bot.exchange.client import ExchangeClient
 from bot.exchange.errors import ExchangeError
 from bot.exchange.user_data import parse_user_data
 from bot.exchange.venues import SIM_USER_PATH, Venue
@@ -45,7 +44,14 @@ from bot.strategy.loader import load_strategy
 from bot.stream.recovery import missed_exit_events
 from bot.stream.user_stream import UserStream, take_snapshot
 from bot.telegram.control import TelegramControl
-from bot.wiring import CredentialsMissing, connect_venue, credentials, order_settings, risk_limits
+from bot.wiring import (
+    CredentialsMissing,
+    connect_venue,
+    credentials,
+    exchange_client,
+    order_settings,
+    risk_limits,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -119,15 +125,12 @@ class App:
         )
         self.runtime.redactor.add(api_key)
         self.runtime.redactor.add(api_secret)
-        self.client = ExchangeClient(
+        self.client = exchange_client(
+            self.config,
             venue,
             api_key,
             api_secret,
-            timeout_s=exchange.timeout_s,
-            recv_window_ms=exchange.recv_window_ms,
-            weight_budget_share=exchange.weight_budget_share,
-            cache_dir=state_dir / "cache",
-            exchange_info_ttl_s=exchange.exchange_info_ttl_s,
+            state_dir / "cache",
             read_only=self.read_only,
             on_alarm=self._alarm,
             on_secret=self.runtime.redactor.add,  # listenKeys, as the client learns them

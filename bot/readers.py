@@ -40,26 +40,15 @@ class ExchangeReader:
     ) -> None:
         """``on_secret`` learns the API key and secret, and each listenKey the client is
         given, so what is printed can be redacted."""
-        from bot.exchange.client import ExchangeClient
-        from bot.wiring import connect_venue, credentials
+        from bot.wiring import connect_venue, credentials, exchange_client
 
         venue, _ = connect_venue(config, state_dir)  # not in-process: nothing is started
         key, secret = credentials(Secrets.load(), config.exchange.venue)
         if on_secret is not None:
             on_secret(key)
             on_secret(secret)
-        exchange = config.exchange
-        self.client = ExchangeClient(
-            venue,
-            key,
-            secret,
-            timeout_s=exchange.timeout_s,
-            recv_window_ms=exchange.recv_window_ms,
-            weight_budget_share=exchange.weight_budget_share,
-            cache_dir=state_dir / "cache",
-            exchange_info_ttl_s=exchange.exchange_info_ttl_s,
-            read_only=True,
-            on_secret=on_secret,
+        self.client = exchange_client(
+            config, venue, key, secret, state_dir / "cache", read_only=True, on_secret=on_secret
         )
 
     def __enter__(self) -> ExchangeClient:

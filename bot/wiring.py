@@ -18,6 +18,7 @@ from bot.execution.desk import OrderSettings
 from bot.risk.guard import RiskLimits
 
 if TYPE_CHECKING:
+    from bot.exchange.client import ExchangeClient
     from bot.sim import Simulator
     from bot.sim.account import Fees
     from bot.sim.market import PriceFeed
@@ -69,7 +70,6 @@ def start_dry_run_engine(config: BotConfig, state_dir: Path) -> Simulator:
     clock follow the configured venue through a client without credentials that only
     reads public market data (``VenueFeed``): no signed request reaches the real venue.
     """
-    from bot.exchange.client import ExchangeClient
     from bot.sim.account import Fees
     from bot.sim.feeds import VenueFeed
 
@@ -81,17 +81,8 @@ def start_dry_run_engine(config: BotConfig, state_dir: Path) -> Simulator:
     )
     if _embedded(config):
         return start_simulator(config, state_dir, fees=fees)
-    exchange = config.exchange
     real, _ = _real_venue(config)
-    reader = ExchangeClient(
-        real,
-        "",
-        "",
-        timeout_s=exchange.timeout_s,
-        weight_budget_share=exchange.weight_budget_share,
-        cache_dir=state_dir / VENUE_CACHE_DIR,
-        read_only=True,
-    )
+    reader = exchange_client(config, real, "", "", state_dir / VENUE_CACHE_DIR, read_only=True)
     try:
         offset_ms = reader.sync_time()
         specs = venue_specs(reader.exchange_info(), config.symbols)
@@ -102,6 +93,28 @@ def start_dry_run_engine(config: BotConfig, state_dir: Path) -> Simulator:
     except BaseException:
         reader.close()
         raise
+
+
+def exchange_client(
+    config: BotConfig, venue: Venue, key: str, secret: str, cache_dir: Path, **options: Any
+) -> ExchangeClient:
+    """An ExchangeClient with the config's exchange settings (timeout, recvWindow, weight
+    share, exchangeInfo cache); ``options`` are what the caller owns (read-only, hooks,
+    an in-process adapter)."""
+    from bot.exchange.client import ExchangeClient
+
+    exchange = config.exchange
+    return ExchangeClient(
+        venue,
+        key,
+        secret,
+        timeout_s=exchange.timeout_s,
+        recv_window_ms=exchange.recv_window_ms,
+        weight_budget_share=exchange.weight_budget_share,
+        cache_dir=cache_dir,
+        exchange_info_ttl_s=exchange.exchange_info_ttl_s,
+        **options,
+    )
 
 
 def credentials(secrets: Secrets, venue_name: str) -> tuple[str, str]:

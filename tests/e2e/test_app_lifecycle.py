@@ -4,33 +4,17 @@ from __future__ import annotations
 
 import threading
 
-from bot.app import App
-from bot.config import Secrets, load_config
-from bot.runtime import Runtime
 from bot.sim import Simulator
-from tests.e2e.conftest import running_app
+from tests.e2e.conftest import app_on, running_app
 
 
 def test_shutdown_joins_every_thread_it_started(tmp_path):
     with Simulator() as sim:
         before = set(threading.enumerate())
-        config = load_config(
-            None,
-            environ={},
-            overrides={
-                "exchange": {"rest_url": sim.rest_url, "ws_url": sim.ws_url},
-                "paths": {"state_dir": str(tmp_path)},
-            },
-        )
-        with Runtime(config, Secrets(), dry_run=False, mode="test", log_level="INFO") as runtime:
-            app = App(runtime)
-            try:
-                app.prepare(stream=True)
-                assert app.stream.health().healthy
-                app.trading.cycle()
-                app.finish()
-            finally:
-                app.shutdown()
+        with app_on(sim, tmp_path) as (app, _):
+            assert app.stream.health().healthy
+            app.trading.cycle()
+            app.finish()
         # the simulator's own per-connection threads end with it, not with the App
         new = set(threading.enumerate()) - before
         left = [t.name for t in new if t.is_alive() and not t.name.startswith("sim-")]
