@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -35,11 +36,21 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("metrics http: " + format, *args)
 
 
-class _Server4(WSGIServer):
+class _QuietServer(WSGIServer):
+    """A request that fails outside the app (a client that stalls past the timeout or
+    resets) is one line in the log file: ``socketserver`` would print its traceback on
+    the service's console."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        log.info("metrics http: request from %s failed: %r", client_address[0], error)
+
+
+class _Server4(_QuietServer):
     address_family = socket.AF_INET
 
 
-class _Server6(WSGIServer):
+class _Server6(_QuietServer):
     address_family = socket.AF_INET6
 
 

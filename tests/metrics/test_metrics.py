@@ -3,6 +3,7 @@ simulator in this process, ``/metrics`` and ``/healthz`` over loopback HTTP."""
 
 from __future__ import annotations
 
+import logging
 import re
 import signal
 import socket
@@ -23,6 +24,7 @@ from bot.cycle import CycleReport
 from bot.exchange.client import ExchangeClient
 from bot.exchange.venues import SIM_USER_PATH, Venue
 from bot.metrics.registry import BotMetrics
+from bot.metrics.server import MetricsServer, _QuietHandler
 from bot.sim import SIM_API_KEY, SIM_API_SECRET, Simulator
 from tests.e2e.conftest import BotRunner, app_on, running_app
 from tests.waiting import eventually
@@ -227,3 +229,18 @@ def test_healthz_is_503_when_no_cycle_completed_within_two_candle_intervals(tmp_
         app.trading.last_cycle_at = app.trading.last_cycle_at - late  # the scheduler stalled
         problem = app.health.problem()
         assert problem.startswith("last trading cycle ended ") and "(limit 1860 s)" in problem
+
+
+def test_a_stalled_metrics_client_prints_no_traceback_and_scrapes_go_on(monkeypatch, capfd, caplog):
+    monkeypatch.setattr(_QuietHandler, "timeout", 0.2)  # REQUEST_TIMEOUT_S, shortened
+    caplog.set_level(logging.INFO, logger="bot.metrics.server")
+    server = MetricsServer(BotMetrics().registry, lambda: None, host="127.0.0.1", port=0)
+    server.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port)):
+            # one request at a time: this answer comes after the stalled one timed out
+            assert get(server.port, "/healthz") == (200, "ok\n")
+    finally:
+        assert server.stop()
+    assert "Traceback" not in capfd.readouterr().err  # the service console stays quiet
+    assert "metrics http: request from 127.0.0.1" in caplog.text  # the log file says why
