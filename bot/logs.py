@@ -6,11 +6,14 @@ covers exception tracebacks and third-party loggers: the SDK logs full signed UR
 
 The console is for a person: a library's INFO (websocket-client's "Websocket
 connected", APScheduler's job bookkeeping) goes to the file only; it reaches the
-console from WARNING up, or at every level when the level is DEBUG (debugging).
+console from WARNING up, or at every level when the level is DEBUG (debugging). A record
+with an exception is one line there too (the exception named, its traceback in the file),
+except at DEBUG: a service whose job fails at every tick must not fill the terminal.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import logging.handlers
 import sys
@@ -42,6 +45,19 @@ class RedactingFormatter(logging.Formatter):
         return self._redactor.text(super().format(record))
 
 
+class OneLineFormatter(RedactingFormatter):
+    """The console's: a traceback becomes ``: Type: message (traceback in bot.log)``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info is None and record.stack_info is None:
+            return super().format(record)
+        error = record.exc_info[1] if record.exc_info else None
+        line = copy.copy(record)  # the file's handler formats the same record
+        line.exc_info, line.exc_text, line.stack_info = None, None, None
+        cause = "" if error is None else f": {type(error).__name__}: {' '.join(str(error).split())}"
+        return self._redactor.text(f"{super().format(line)}{cause} (traceback in {LOG_FILE})")
+
+
 def setup_logging(
     *,
     level: str,
@@ -67,13 +83,15 @@ def setup_logging(
     )
     console_handler = logging.StreamHandler(console)
     console_handler.addFilter(lambda record: not getattr(record, "file_only", False))
-    if logging.getLevelName(level) != logging.DEBUG:
+    debugging = logging.getLevelName(level) == logging.DEBUG
+    if not debugging:
         console_handler.addFilter(_ours_or_a_warning)
     if console_level is not None:
         console_handler.setLevel(console_level)
+    file_handler.setFormatter(formatter)
+    console_handler.setFormatter(formatter if debugging else OneLineFormatter(redactor))
     root = logging.getLogger()
     for handler in (file_handler, console_handler):
-        handler.setFormatter(formatter)
         root.addHandler(handler)
     root.setLevel(level)
     return [file_handler, console_handler]

@@ -39,3 +39,30 @@ def test_debug_level_shows_library_lines_on_the_console(tmp_path):
     console, _ = _log_both(tmp_path, "DEBUG")
 
     assert "Websocket connected" in console
+
+
+def test_a_failed_job_is_one_line_on_the_console_and_its_traceback_in_the_file(tmp_path):
+    console = io.StringIO()
+    handlers = setup_logging(
+        level="INFO",
+        log_dir=tmp_path,
+        redactor=Redactor(),
+        max_bytes=100_000,
+        backups=1,
+        console=console,
+        console_level="WARNING",  # the service without -v
+    )
+    try:
+        try:
+            raise TimeoutError("read timed out\n(after 10 s)")
+        except TimeoutError:
+            logging.getLogger("bot.service").exception("strategy tick failed")
+    finally:
+        teardown_logging(handlers)
+    lines = console.getvalue().splitlines()
+    assert len(lines) == 1
+    assert lines[0].endswith(
+        "strategy tick failed: TimeoutError: read timed out (after 10 s) (traceback in bot.log)"
+    )
+    file = (tmp_path / "bot.log").read_text()
+    assert "Traceback" in file and 'raise TimeoutError("read timed out' in file
