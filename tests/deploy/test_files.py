@@ -4,6 +4,7 @@ and they agree with the code (state dir, health port, exit codes, the guard's pi
 from __future__ import annotations
 
 import configparser
+import inspect
 import re
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import yaml
 
 from bot.cli import EXIT_REFUSED, EXIT_USAGE
 from bot.config import MetricsConfig, load_config
+from bot.exchange.transport import Transport
 from bot.service import GUARD_INTERVAL_S
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,6 +21,8 @@ DEPLOY = ROOT / "deploy"
 SYSTEMD = DEPLOY / "systemd"
 HEALTH_PORT = str(MetricsConfig().port)  # the image asks the port the bot serves by default
 DASHBOARD = "./deploy/grafana/usdc-futures-bot.json"
+READS_BETWEEN_PINGS = 7  # the guard's reads after its ping and a reconcile's, worst case
+ATTEMPTS = inspect.signature(Transport).parameters["attempts"].default  # a read's tries
 
 
 def _unit(name: str) -> configparser.ConfigParser:
@@ -106,8 +110,13 @@ def test_the_service_unit_restarts_on_failure_stops_cleanly_and_is_confined():
     assert state_dir is not None
     assert state_dir.group(1) in service["ReadWritePaths"].split()
     assert service["Type"] == "notify"
-    # the watchdog is pinged by the position guard: several intervals must fit in it
-    assert int(service["WatchdogSec"]) >= 3 * GUARD_INTERVAL_S
+    # the watchdog is pinged by the position guard, whose thread may wait on a venue that
+    # does not answer: a few reads each retried to exhaustion must fit in it, or systemd
+    # kills the bot during an outage instead of letting it stop cleanly
+    timeout_s = load_config(None, environ={}).exchange.timeout_s
+    venue_down_s = READS_BETWEEN_PINGS * ATTEMPTS * (timeout_s + 1)
+    assert int(service["WatchdogSec"]) >= max(3 * GUARD_INTERVAL_S, venue_down_s)
+    assert int(service["TimeoutStartSec"]) >= venue_down_s  # READY after the first cycle
     assert "--once" not in service["ExecStart"]
 
 
