@@ -69,9 +69,9 @@ class ServiceHealth:
         )
 
     def _cycle_problem(self) -> str | None:
-        """The first cycle runs at the first candle close after start, up to an interval
-        later: until then the service is healthy (a container healthcheck must not kill
-        it for waiting), and as late as a later cycle may be."""
+        """Until the first cycle completes (start-up against a slow venue can take a
+        while) the wait counts from the start, with the limit a later cycle has: a
+        container healthcheck must not kill a bot that is still starting."""
         last = self._app.trading.last_cycle_at
         age_s = (datetime.now(UTC) - (last or self._started)).total_seconds()
         if age_s <= self.cycle_limit_s:
