@@ -12,12 +12,14 @@ import csv
 import hashlib
 import io
 import itertools
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+SHA256 = re.compile(r"^[0-9a-f]{64}$")  # a .CHECKSUM's first word
 US_THRESHOLD = 10**14  # an epoch above this is in µs (ms epochs stay below until year 5138)
 
 
@@ -66,8 +68,10 @@ def _text(path: Path) -> str:
         return path.read_text()
     checksum = path.with_name(path.name + ".CHECKSUM")
     if checksum.exists():
-        words = checksum.read_text().split()
-        expected = words[0].lower() if words else "(empty)"
+        words = checksum.read_text(errors="replace").split()
+        expected = words[0].lower() if words else ""
+        if not SHA256.match(expected):
+            raise DataError(f"{checksum.name} does not state a sha256 (<hex>  <name>); refused")
         if sha256_of(path) != expected:
             raise DataError(f"{path.name}: sha256 does not match {checksum.name}; refused")
     with zipfile.ZipFile(path) as archive:

@@ -241,3 +241,14 @@ def test_a_price_or_rate_that_is_not_a_finite_number_is_refused(tmp_path: Path, 
         data.read_klines(klines)
     with pytest.raises(data.DataError, match="row 1 is not a funding rate"):
         data.read_funding(funding)
+
+
+def test_a_checksum_file_in_another_format_is_named_as_such_not_as_a_mismatch(
+    tmp_path: Path,
+) -> None:
+    path = write_zip(tmp_path / "BTCUSDC-5m-2024-01.zip", "a.csv", kline_lines(BARS))
+    checksum = path.with_name(path.name + ".CHECKSUM")
+    checksum.write_text(f"SHA256 ({path.name}) = {data.sha256_of(path)}\n")  # BSD style
+
+    with pytest.raises(data.DataError, match=r"\.CHECKSUM does not state a sha256"):
+        data.read_klines(path)
