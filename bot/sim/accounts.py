@@ -297,14 +297,17 @@ class AccountApi(Venue):
         symbol, kind = params.get("symbol"), params.get("incomeType")
         start, end = params.get("startTime"), params.get("endTime")
         limit = min(int(params.get("limit") or 100), 1000)
-        rows = [
-            i
-            for i in self.account.income
-            if symbol in (None, "", i.symbol)
-            and kind in (None, "", i.income_type)
-            and (not start or i.time >= int(start))
-            and (not end or i.time <= int(end))
-        ]
+        rows = sorted(  # Binance answers in time order; a row may be booked late
+            (
+                i
+                for i in self.account.income
+                if symbol in (None, "", i.symbol)
+                and kind in (None, "", i.income_type)
+                and (not start or i.time >= int(start))
+                and (not end or i.time <= int(end))
+            ),
+            key=lambda i: i.time,
+        )
         rows = rows[:limit] if start else rows[-limit:]
         return [
             {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -173,3 +174,81 @@ def test_a_funding_file_with_another_interval_than_8h_is_refused(tmp_path: Path)
 
     with pytest.raises(data.DataError, match="a 4h funding interval"):
         load_market(folder, ("BTCUSDC",), None, None)
+
+
+def _backtest_error(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    code = cli.main(["backtest", "--data", str(folder), "--out", str(tmp_path / "out")])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"PK\x03\x04 not a zip", "zip of bytes that are not text"],
+    ids=["empty", "corrupt", "not-text"],
+)
+def test_an_unreadable_zip_is_a_data_error_naming_the_file_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: bytes | str
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / "BTCUSDC-5m-2024-01.zip"
+    if isinstance(body, str):
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("BTCUSDC-5m-2024-01.csv", b"\xff\xfe\x00 binary")
+    else:
+        path.write_bytes(body)
+
+    code, err = _backtest_error(folder, tmp_path, capsys)
+
+    assert code == 2
+    assert err.count("\n") == 1 and "BTCUSDC-5m-2024-01.zip" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("text", ["", KLINE_HEADER + "\n"], ids=["empty", "header-only"])
+def test_a_kline_file_without_rows_is_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "BTCUSDC-5m-2024-01.csv").write_text(kline_lines(BARS))
+    (folder / "BTCUSDC-5m-2024-02.csv").write_text(text)
+
+    code, err = _backtest_error(folder, tmp_path, capsys)
+
+    assert code == 2
+    assert err.count("\n") == 1 and "BTCUSDC-5m-2024-02.csv" in err and "no rows" in err
+
+
+def test_a_truncated_last_kline_row_is_refused_not_read_with_volume_zero(tmp_path: Path) -> None:
+    path = tmp_path / "BTCUSDC-5m-2024-01.csv"
+    whole = kline_lines(BARS)
+    path.write_text(whole[: whole.rindex(",1.000,")] + "\n")  # cut after the last close
+
+    with pytest.raises(data.DataError, match="row 2 has 5 columns, row 1 has 12"):
+        data.read_klines(path)
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf"])
+def test_a_price_or_rate_that_is_not_a_finite_number_is_refused(tmp_path: Path, value: str) -> None:
+    klines = tmp_path / "BTCUSDC-5m-2024-01.csv"
+    klines.write_text(kline_lines([("40000", value, "39000", "40000")]))
+    funding = tmp_path / "BTCUSDC-fundingRate-2024-01.csv"
+    funding.write_text(f"{T0},8,{value}\n")
+
+    with pytest.raises(data.DataError, match="row 1 is not a kline"):
+        data.read_klines(klines)
+    with pytest.raises(data.DataError, match="row 1 is not a funding rate"):
+        data.read_funding(funding)
+
+
+def test_a_checksum_file_in_another_format_is_named_as_such_not_as_a_mismatch(
+    tmp_path: Path,
+) -> None:
+    path = write_zip(tmp_path / "BTCUSDC-5m-2024-01.zip", "a.csv", kline_lines(BARS))
+    checksum = path.with_name(path.name + ".CHECKSUM")
+    checksum.write_text(f"SHA256 ({path.name}) = {data.sha256_of(path)}\n")  # BSD style
+
+    with pytest.raises(data.DataError, match=r"\.CHECKSUM does not state a sha256"):
+        data.read_klines(path)

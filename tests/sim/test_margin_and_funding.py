@@ -207,3 +207,17 @@ def test_liquidation_expires_the_symbols_open_and_conditional_orders(
         elif event["e"] == "ALGO_UPDATE" and event["o"]["X"] != "NEW":
             ended[event["o"]["caid"]] = (event["o"]["X"], event["o"]["rm"])
     assert ended == {"tp-1": ("EXPIRED", "5"), "sl-1": ("EXPIRED", ""), "add-1": ("EXPIRED", "")}
+
+
+def test_income_history_pages_oldest_first_whatever_order_rows_were_booked_in(
+    sim: Simulator, client: UMFutures
+) -> None:
+    """Binance answers a startTime query in time order from startTime; a row booked with
+    an earlier time after a later one must still come first."""
+    now = sim.now_ms()
+    sim.add_income(BTC, "FUNDING_FEE", Decimal("-2"), now - 1_000)
+    sim.add_income(BTC, "FUNDING_FEE", Decimal("-1"), now - 2_000)
+
+    rows = client.get_income_history(startTime=now - 10_000, limit=1)
+
+    assert [(r["time"], r["income"]) for r in rows] == [(now - 2_000, "-1.00000000")]
