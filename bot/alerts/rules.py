@@ -216,15 +216,17 @@ class AlertRules:
         return [self._alert("risk_refusal", "daily_loss", title)]
 
     def _streak(self, data: dict[str, Any]) -> list[Alert]:
-        if data.get("sl_streak") != self._limits.max_sl_streak:
+        """Every stop-loss exit at or past the limit starts a cooldown (only a take
+        profit resets the streak, so the first one after a cooldown starts another)."""
+        streak, limits = data.get("sl_streak"), self._limits
+        if type(streak) is not int or streak < limits.max_sl_streak:
             return []
-        limits = self._limits
         until = (
             "until 00:00 UTC"
             if limits.cooldown_until_next_day
             else f"for {limits.cooldown_min} min"
         )
-        title = f"stop-loss streak {limits.max_sl_streak} reached: entries paused {until}"
+        title = f"stop-loss streak {streak} reached: entries paused {until}"
         return [self._alert("risk_refusal", "sl_streak", title, str(data.get("client_order_id")))]
 
     # --- stops ------------------------------------------------------------------------------

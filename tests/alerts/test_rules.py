@@ -60,8 +60,19 @@ def test_the_daily_loss_limit_is_alerted_once_by_the_fill_that_reached_it():
 
 def test_the_stop_loss_streak_is_alerted_when_it_reaches_the_limit_only():
     rule = rules()
-    streaks = [("sl_streak", {"sl_streak": n, "client_order_id": STOP}) for n in (1, 2, 3, 4)]
+    streaks = [("sl_streak", {"sl_streak": n, "client_order_id": STOP}) for n in (1, 2, 3)]
     assert titles(rule, *streaks) == ["ufb: stop-loss streak 3 reached: entries paused for 240 min"]
+
+
+def test_each_stop_loss_past_the_limit_starts_a_new_cooldown_and_is_alerted():
+    # the streak is reset by a take profit only: after the cooldown, the next stop-loss
+    # exit (streak 4) pauses entries again, and the operator must hear of it too
+    rule = rules()
+    streaks = [("sl_streak", {"sl_streak": n, "client_order_id": STOP}) for n in (3, 4)]
+    assert titles(rule, *streaks) == [
+        "ufb: stop-loss streak 3 reached: entries paused for 240 min",
+        "ufb: stop-loss streak 4 reached: entries paused for 240 min",
+    ]
 
 
 def test_a_stop_placed_is_off_by_default_and_names_its_trigger_when_on():
