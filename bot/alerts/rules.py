@@ -186,9 +186,13 @@ class AlertRules:
             reason = str(forced) if forced else _exit_reason(parsed)
             title = f"{symbol} exit by {reason}: {trade}, PnL {_signed(realised)} USDC"
             alerts.append(self._alert("exit_filled", client_id, title, day))
-        counted = realised
-        if data.get("commission_asset") in (USDC, ""):
-            counted -= Decimal(str(data.get("commission", "0")))
+        # what the ledger added to the USDC day PnL: nothing for another margin asset's
+        # symbol, a fee only when paid in USDC
+        counted = Decimal(0)
+        if str(symbol).endswith(USDC):
+            counted = realised
+            if data.get("commission_asset") in (USDC, ""):
+                counted -= Decimal(str(data.get("commission", "0")))
         return alerts + self._daily_loss(data.get("day_pnl"), counted)
 
     def _funding(self, data: dict[str, Any]) -> list[Alert]:

@@ -129,3 +129,14 @@ def test_a_liquidation_fill_is_an_exit_by_liquidation_and_counts_towards_the_dai
         "ufb: daily loss limit reached: day PnL -60.02 USDC (limit 50); no new entries until 00:00 UTC",
         "ufb: BTCUSDC exit by flatten: SELL 0.002 @ 59400.1, PnL +1 USDC",
     ]
+
+
+def test_a_fill_of_another_margin_asset_never_reaches_the_usdc_daily_loss_limit():
+    # a USDT-M trade on the same account is not in the USDC day PnL (the ledger leaves
+    # it out), so it can neither cross the limit nor repeat the alert
+    crossing = fill(STOP, "-25", "-55.02")
+    usdt = {**fill("web_manual_1", "-10", "-55.02"), "symbol": "BTCUSDT"}  # day PnL unchanged
+    got = titles(rules(), ("fill", crossing), ("fill", usdt))
+    assert [t for t in got if "daily loss" in t] == [
+        "ufb: daily loss limit reached: day PnL -55.02 USDC (limit 50); no new entries until 00:00 UTC"
+    ]
