@@ -24,7 +24,7 @@ from bot import health, sd_notify
 from bot.alerts.records import daily_summary
 from bot.app import App
 from bot.cycle import CycleReport
-from bot.oms.commands import Prune
+from bot.oms.commands import Prune, SetMeta
 from bot.stop_signals import StopSignals
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ CANDLE_CLOSES = {
 GUARD_INTERVAL_S = 30  # protect positions, health file
 STOP_CHECK_INTERVAL_S = 1  # ends the scheduler if a signal came just before its start
 STOP_REQUEST_INTERVAL_S = 1  # emergency-stop beside the service waits for this job
+DAILY_ROLL_KEY = "daily_roll"  # OMS meta: the UTC day the service last rolled into
 
 
 def build_scheduler(app: App) -> BlockingScheduler:
@@ -111,6 +112,8 @@ def _guard(app: App, scheduler: BlockingScheduler | None = None) -> None:
             scheduler.shutdown(wait=False)
         return
     app.check_telegram()
+    if app.oms.snapshot().meta.get(DAILY_ROLL_KEY) not in (None, str(app.clock.today())):
+        _daily_roll(app)  # the service was not running at 00:00 (restarted around midnight)
     # alive: the scheduler runs its jobs and the OMS consumer runs (a venue that does not
     # answer is no reason for systemd to restart the service)
     sd_notify.notify(sd_notify.WATCHDOG)
@@ -137,11 +140,17 @@ def _answer_stop_request(app: App) -> None:
 
 def _daily_roll(app: App) -> None:
     """New UTC day: today's PnL from the exchange, and old terminal orders out of memory;
-    the record sums up the day that ended (read before the prune)."""
-    yesterday = daily_summary(app.oms.snapshot(), app.clock.today() - timedelta(days=1))
+    the record sums up the day that ended (read before the prune). Once per UTC day: the
+    day rolled into is stored, so a service restarted around 00:00 neither repeats the
+    roll nor misses it (the guard job rolls a day the 00:00 job did not see)."""
+    today = app.clock.today()
+    view = app.oms.snapshot()
+    if view.meta.get(DAILY_ROLL_KEY) == str(today):
+        return
+    yesterday = daily_summary(view, today - timedelta(days=1))
     app.account.seed_day_pnl()
-    app.submit(Prune())
-    app.audit.append("daily_roll", {"day": app.clock.today(), "yesterday": yesterday})
+    app.submit(Prune(), SetMeta(DAILY_ROLL_KEY, str(today)))
+    app.audit.append("daily_roll", {"day": today, "yesterday": yesterday})
 
 
 def _tick(app: App) -> None:

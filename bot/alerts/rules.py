@@ -186,9 +186,13 @@ class AlertRules:
             reason = str(forced) if forced else _exit_reason(parsed)
             title = f"{symbol} exit by {reason}: {trade}, PnL {_signed(realised)} USDC"
             alerts.append(self._alert("exit_filled", client_id, title, day))
-        counted = realised
-        if data.get("commission_asset") in (USDC, ""):
-            counted -= Decimal(str(data.get("commission", "0")))
+        # what the ledger added to the USDC day PnL: nothing for another margin asset's
+        # symbol, a fee only when paid in USDC
+        counted = Decimal(0)
+        if str(symbol).endswith(USDC):
+            counted = realised
+            if data.get("commission_asset") in (USDC, ""):
+                counted -= Decimal(str(data.get("commission", "0")))
         return alerts + self._daily_loss(data.get("day_pnl"), counted)
 
     def _funding(self, data: dict[str, Any]) -> list[Alert]:
@@ -216,15 +220,17 @@ class AlertRules:
         return [self._alert("risk_refusal", "daily_loss", title)]
 
     def _streak(self, data: dict[str, Any]) -> list[Alert]:
-        if data.get("sl_streak") != self._limits.max_sl_streak:
+        """Every stop-loss exit at or past the limit starts a cooldown (only a take
+        profit resets the streak, so the first one after a cooldown starts another)."""
+        streak, limits = data.get("sl_streak"), self._limits
+        if type(streak) is not int or streak < limits.max_sl_streak:
             return []
-        limits = self._limits
         until = (
             "until 00:00 UTC"
             if limits.cooldown_until_next_day
             else f"for {limits.cooldown_min} min"
         )
-        title = f"stop-loss streak {limits.max_sl_streak} reached: entries paused {until}"
+        title = f"stop-loss streak {streak} reached: entries paused {until}"
         return [self._alert("risk_refusal", "sl_streak", title, str(data.get("client_order_id")))]
 
     # --- stops ------------------------------------------------------------------------------

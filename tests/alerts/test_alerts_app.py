@@ -131,3 +131,24 @@ def test_alerts_sent_show_in_the_metrics(tmp_path, receiver):
         app.trading.trade(signal, app.trading.cycle())
         eventually(lambda: receiver.titles(), "an alert delivered")
         eventually(lambda: sent() > before, "the metric counted it")
+
+
+def test_a_service_not_running_at_midnight_sends_the_daily_summary_once_when_back(
+    tmp_path, receiver
+):
+    from bot.oms.commands import SetMeta
+    from bot.service import DAILY_ROLL_KEY
+
+    today = datetime.now(UTC).date()
+    with alerting_app(tmp_path, receiver.url) as (_sim, app, _rt):
+        # the last roll was yesterday's: the service was stopped over 00:00 and restarted
+        app.submit(SetMeta(DAILY_ROLL_KEY, (today - timedelta(days=1)).isoformat()))
+        _guard(app)  # the service's guard job, every 30 s
+        _guard(app)
+        _daily_roll(app)  # a 00:00 job in the same day: rolled already
+    # leaving the app flushed the alerts: the receiver has them all
+    summaries = [t for t in receiver.titles() if "orders filled" in t]
+    yesterday = (today - timedelta(days=1)).isoformat()
+    assert summaries == [
+        f"ufb: {yesterday}: PnL 0 USDC (realised 0, fees 0, funding 0), 0 orders filled"
+    ]

@@ -60,8 +60,19 @@ def test_the_daily_loss_limit_is_alerted_once_by_the_fill_that_reached_it():
 
 def test_the_stop_loss_streak_is_alerted_when_it_reaches_the_limit_only():
     rule = rules()
-    streaks = [("sl_streak", {"sl_streak": n, "client_order_id": STOP}) for n in (1, 2, 3, 4)]
+    streaks = [("sl_streak", {"sl_streak": n, "client_order_id": STOP}) for n in (1, 2, 3)]
     assert titles(rule, *streaks) == ["ufb: stop-loss streak 3 reached: entries paused for 240 min"]
+
+
+def test_each_stop_loss_past_the_limit_starts_a_new_cooldown_and_is_alerted():
+    # the streak is reset by a take profit only: after the cooldown, the next stop-loss
+    # exit (streak 4) pauses entries again, and the operator must hear of it too
+    rule = rules()
+    streaks = [("sl_streak", {"sl_streak": n, "client_order_id": STOP}) for n in (3, 4)]
+    assert titles(rule, *streaks) == [
+        "ufb: stop-loss streak 3 reached: entries paused for 240 min",
+        "ufb: stop-loss streak 4 reached: entries paused for 240 min",
+    ]
 
 
 def test_a_stop_placed_is_off_by_default_and_names_its_trigger_when_on():
@@ -117,4 +128,15 @@ def test_a_liquidation_fill_is_an_exit_by_liquidation_and_counts_towards_the_dai
         "ufb: BTCUSDC exit by liquidation: SELL 0.002 @ 59400.1, PnL -60 USDC",
         "ufb: daily loss limit reached: day PnL -60.02 USDC (limit 50); no new entries until 00:00 UTC",
         "ufb: BTCUSDC exit by flatten: SELL 0.002 @ 59400.1, PnL +1 USDC",
+    ]
+
+
+def test_a_fill_of_another_margin_asset_never_reaches_the_usdc_daily_loss_limit():
+    # a USDT-M trade on the same account is not in the USDC day PnL (the ledger leaves
+    # it out), so it can neither cross the limit nor repeat the alert
+    crossing = fill(STOP, "-25", "-55.02")
+    usdt = {**fill("web_manual_1", "-10", "-55.02"), "symbol": "BTCUSDT"}  # day PnL unchanged
+    got = titles(rules(), ("fill", crossing), ("fill", usdt))
+    assert [t for t in got if "daily loss" in t] == [
+        "ufb: daily loss limit reached: day PnL -55.02 USDC (limit 50); no new entries until 00:00 UTC"
     ]
