@@ -76,6 +76,14 @@ class TelegramApi:
             raise TelegramError("getUpdates: the result is not a list")
         return [update for update in map(decode_update, result) if update is not None]
 
+    def get_me(self) -> str:
+        """This bot's username: a command addressed ``/cmd@name`` to another is not ours."""
+        result = self._call("getMe", {}, read_timeout_s=10)
+        username = result.get("username") if isinstance(result, dict) else None
+        if not isinstance(username, str) or not username:
+            raise TelegramError("getMe: no username in the result")
+        return username
+
     def send_message(self, chat_id: int, text: str) -> None:
         if len(text) > MAX_TEXT:
             text = text[: MAX_TEXT - 20] + "\n… (cut; see status)"

@@ -78,6 +78,7 @@ class TelegramControl:
             "/start": lambda: HELP,
         }
         self._codes: dict[int, tuple[str, float]] = {}  # chat -> (code, valid until)
+        self._username = ""  # this bot's, from getMe before the first poll
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -114,6 +115,8 @@ class TelegramControl:
         failures = 0
         while not self._stop.is_set():
             try:
+                if not self._username:
+                    self._username = self._api.get_me().lower()
                 if skipping:
                     updates = self._api.get_updates(-1, 0)
                 else:
@@ -144,7 +147,9 @@ class TelegramControl:
             log.warning("telegram: a message from chat %d (not allow-listed) ignored", chat_id)
             return
         words = text.split()
-        command = words[0].split("@")[0].lower() if words else ""
+        command, _, addressee = (words[0] if words else "").lower().partition("@")
+        if addressee and addressee != self._username:
+            return  # "/stopentries@another_bot" in a group: for that bot, not this one
         try:
             reply = self._answer(chat_id, command, words[1:])
         except Exception:

@@ -12,6 +12,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+BOT_USERNAME = "usdc_test_bot"  # what getMe answers
+
 
 class FakeTelegram:
     def __init__(self, token: str) -> None:
@@ -104,10 +106,15 @@ class FakeTelegram:
                     )
                     return
                 method = self.path[len(prefix) :]
+                raw = None
                 with fake._cond:
-                    raw = fake._raw_replies.pop(0) if fake._raw_replies else None
-                if method == "getUpdates" and raw is not None:
+                    if method == "getUpdates" and fake._raw_replies:
+                        raw = fake._raw_replies.pop(0)
+                if raw is not None:
                     self._send(200, raw)
+                elif method == "getMe":
+                    me = {"id": 1, "is_bot": True, "username": BOT_USERNAME}
+                    self._reply(200, {"ok": True, "result": me})
                 elif method == "getUpdates":
                     self._reply(200, {"ok": True, "result": fake._get_updates(params)})
                 elif method == "sendMessage":

@@ -10,6 +10,7 @@ from decimal import Decimal
 from bot.cycle import CycleReport
 from tests.audit_reader import audit_records
 from tests.telegram.conftest import ALLOWED, STRANGER, TOKEN, answer, controlled_app, listening
+from tests.telegram.fake_api import BOT_USERNAME
 from tests.waiting import eventually
 
 
@@ -104,10 +105,10 @@ def test_the_token_never_reaches_the_log_when_telegram_is_unreachable(sim, tmp_p
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
     log_file = tmp_path / "logs" / "bot.log"
     with controlled_app(sim, tmp_path, closed, log_level="DEBUG"):
-        eventually(lambda: "telegram: getUpdates" in log_file.read_text(), "a logged failure")
+        eventually(lambda: "telegram: getMe" in log_file.read_text(), "a logged failure")
     text = log_file.read_text()
     assert TOKEN not in text and TOKEN.split(":")[1] not in text
-    assert "telegram: getUpdates: ConnectionError; next try in" in text
+    assert "telegram: getMe: ConnectionError; next try in" in text  # the first call
 
 
 def test_a_malformed_reply_from_telegram_does_not_stop_the_control(sim, tmp_path, telegram):
@@ -140,3 +141,13 @@ def test_status_answers_what_the_exchange_holds(sim, tmp_path, telegram):
         telegram.say(ALLOWED, "/status")
         text = answer(telegram, ALLOWED, 1)
     assert "BTCUSDC" in text and str(amount) in text, text
+
+
+def test_a_command_addressed_to_another_bot_is_not_obeyed(sim, tmp_path, telegram):
+    with controlled_app(sim, tmp_path, telegram.base) as app:
+        listening(telegram)
+        telegram.say(ALLOWED, "/stopentries@some_other_bot")
+        telegram.say(ALLOWED, f"/status@{BOT_USERNAME.upper()}")  # ours, in any case
+        answer(telegram, ALLOWED, 1)
+        assert not app.kill_switch.engaged
+    assert len(telegram.replies(ALLOWED)) == 1
