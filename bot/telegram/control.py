@@ -105,9 +105,8 @@ class TelegramControl:
     def _run(self) -> None:
         try:
             self._poll()
-        except BaseException:
+        except BaseException:  # the traceback goes to the log; the owner sees it gone
             log.critical("the telegram control thread died", exc_info=True)
-            raise
 
     def _poll(self) -> None:
         offset: int | None = None
