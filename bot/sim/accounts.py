@@ -20,6 +20,9 @@ def q8(value: Decimal) -> str:
     return f"{value.quantize(D8):f}"
 
 
+INCOME_DEFAULT_SPAN_MS = 7 * 86_400_000  # no startTime/endTime: the last 7 days
+
+
 class AccountApi(Venue):
     def asset_of(self, symbol: str) -> str:
         return self.specs[symbol].margin_asset
@@ -296,6 +299,8 @@ class AccountApi(Venue):
     def income_history(self, params: dict[str, str]) -> list[Json]:
         symbol, kind = params.get("symbol"), params.get("incomeType")
         start, end = params.get("startTime"), params.get("endTime")
+        if not start and not end:  # Binance: "the recent 7-day data will be returned"
+            start = str(self.now_ms() - INCOME_DEFAULT_SPAN_MS)
         limit = min(int(params.get("limit") or 100), 1000)
         rows = sorted(  # Binance answers in time order; a row may be booked late
             (
@@ -308,7 +313,7 @@ class AccountApi(Venue):
             ),
             key=lambda i: i.time,
         )
-        rows = rows[:limit] if start else rows[-limit:]
+        rows = rows[:limit] if params.get("startTime") else rows[-limit:]
         return [
             {
                 "symbol": i.symbol,

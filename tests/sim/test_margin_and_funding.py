@@ -221,3 +221,20 @@ def test_income_history_pages_oldest_first_whatever_order_rows_were_booked_in(
     rows = client.get_income_history(startTime=now - 10_000, limit=1)
 
     assert [(r["time"], r["income"]) for r in rows] == [(now - 2_000, "-1.00000000")]
+
+
+def test_income_history_without_a_time_range_answers_the_last_seven_days_only(
+    sim: Simulator, client: UMFutures
+) -> None:
+    """Binance: "If neither startTime nor endTime is sent, the recent 7-day data will be
+    returned"; a client that forgets startTime must not see older rows here either."""
+    day_ms = 86_400_000
+    now = sim.now_ms()
+    sim.add_income(BTC, "FUNDING_FEE", Decimal("-3"), now - 8 * day_ms)
+    sim.add_income(BTC, "FUNDING_FEE", Decimal("-1"), now - 1 * day_ms)
+
+    rows = client.get_income_history(incomeType="FUNDING_FEE")
+    since = client.get_income_history(incomeType="FUNDING_FEE", startTime=now - 9 * day_ms)
+
+    assert [r["income"] for r in rows] == ["-1.00000000"]
+    assert [r["income"] for r in since] == ["-3.00000000", "-1.00000000"]
