@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from bot import console
 from bot.config import BotConfig
+from bot.domain.records import AlgoOrder, Order
 from bot.domain.rules import SymbolRules
 from bot.health import read_health
 from bot.killswitch import KillSwitch
-from bot.oms.state import OmsView
+from bot.oms.state import AlgoOrderState, OmsView, OrderState
 from bot.pnl import DayIncome, daily_income, json_value, money
 from bot.readers import ExchangeReader, engine_in_process, stored_view
 from bot.runtime import state_dir_for
@@ -150,15 +151,7 @@ def _from_exchange(
                 uncovered_qty=stop_shortfall(algos, p.symbol, p.amount),
             )
         )
-    orders = [
-        OrderLine(o.symbol, o.client_order_id, o.side, o.order_type, o.orig_qty, o.price, False,
-                  o.status)
-        for o in client.open_orders()
-    ] + [
-        OrderLine(a.symbol, a.client_algo_id, a.side, a.order_type,
-                  None if a.close_position else a.qty, a.trigger_price, True, a.status)
-        for a in algos
-    ]  # fmt: skip
+    orders = _order_lines(client.open_orders(), algos)
     rules: dict[str, SymbolRules] = {}
     for symbol in sorted({p.symbol for p in positions} | {o.symbol for o in orders}):
         with suppress(ExchangeError):  # not a USDC perpetual: shown normalised
@@ -166,20 +159,13 @@ def _from_exchange(
     (today,) = daily_income(client, 1, now)
     return Status(
         source="exchange",
-        at=now,
-        venue=config.exchange.venue,
-        state_dir=str(state_dir),
         dry_run=False,
         positions=sorted(positions, key=lambda p: p.symbol),
         orders=orders,
         today=today,
-        daily_loss_limit=config.risk.daily_loss_limit,
-        sl_streak=None if view is None else view.sl_streak,
-        max_sl_streak=config.risk.max_sl_streak,
-        **_kill_switch(state_dir),
-        service=service_line(state_dir, now),
         usdc_wallet=client.usdc_balance().wallet,
         rules=rules,
+        **_local(config, state_dir, view, now),
     )
 
 
@@ -202,42 +188,56 @@ def _cached(
             )
             for s, p in sorted(view.positions.items())
         ]
-        orders = [
-            OrderLine(o.symbol, o.client_order_id, o.side, o.order_type, o.orig_qty, o.price,
-                      False, o.status)
-            for o in view.open_orders.values()
-        ] + [
-            OrderLine(a.symbol, a.client_algo_id, a.side, a.order_type,
-                      None if a.close_position else a.qty, a.trigger_price, True, a.status)
-            for a in view.open_algo_orders.values()
-        ]  # fmt: skip
+        orders = _order_lines(view.open_orders.values(), algos)
         stored = view.day_pnls.get(now.date())
         today = DayIncome(now.date())
         if stored is not None:
             today = DayIncome(stored.day, stored.realised, stored.commission, stored.funding)
     return Status(
         source="cached",
-        at=now,
-        venue=config.exchange.venue,
-        state_dir=str(state_dir),
         dry_run=dry_run,
         positions=positions,
         orders=orders,
         today=today,
-        daily_loss_limit=config.risk.daily_loss_limit,
-        sl_streak=None if view is None else view.sl_streak,
-        max_sl_streak=config.risk.max_sl_streak,
-        **_kill_switch(state_dir),
-        service=service_line(state_dir, now),
         usdc_wallet=None if view is None else view.usdc_wallet,
         note=note,
+        **_local(config, state_dir, view, now),
     )
 
 
-def _kill_switch(state_dir: Path) -> dict[str, Any]:
+def _order_lines(
+    orders: Iterable[Order | OrderState], algos: Iterable[AlgoOrder | AlgoOrderState]
+) -> list[OrderLine]:
+    """Open orders then open algo orders (TP/SL), from the exchange's records or the view's."""
+    return [
+        OrderLine(o.symbol, o.client_order_id, o.side, o.order_type, o.orig_qty, o.price, False,
+                  o.status)
+        for o in orders
+    ] + [
+        OrderLine(a.symbol, a.client_algo_id, a.side, a.order_type,
+                  None if a.close_position else a.qty, a.trigger_price, True, a.status)
+        for a in algos
+    ]  # fmt: skip
+
+
+def _local(
+    config: BotConfig, state_dir: Path, view: OmsView | None, now: datetime
+) -> dict[str, Any]:
+    """What only this machine knows, whichever view the account comes from: the config's
+    limits, the stored SL streak, the kill switch and the running service's health."""
     kill = KillSwitch(state_dir)
     engaged = kill.engaged
-    return {"kill_switch": engaged, "kill_switch_reason": kill.reason() if engaged else None}
+    return {
+        "at": now,
+        "venue": config.exchange.venue,
+        "state_dir": str(state_dir),
+        "daily_loss_limit": config.risk.daily_loss_limit,
+        "sl_streak": None if view is None else view.sl_streak,
+        "max_sl_streak": config.risk.max_sl_streak,
+        "kill_switch": engaged,
+        "kill_switch_reason": kill.reason() if engaged else None,
+        "service": service_line(state_dir, now),
+    }
 
 
 def service_line(state_dir: Path, now: datetime) -> ServiceLine:
