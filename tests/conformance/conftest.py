@@ -46,12 +46,6 @@ def no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulator]:
-    with Simulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
 def sdk(sim: Simulator) -> DerivativesTradingUsdsFutures:
     config = ConfigurationRestAPI(
         api_key=SIM_API_KEY, api_secret=SIM_API_SECRET, base_path=sim.rest_url, timeout=5000

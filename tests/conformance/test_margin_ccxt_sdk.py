@@ -15,7 +15,6 @@ from decimal import Decimal
 import ccxt
 import pytest
 from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futures import (
-    ConfigurationRestAPI,
     DerivativesTradingUsdsFutures,
 )
 from binance_sdk_derivatives_trading_usds_futures.rest_api.models import (
@@ -38,14 +37,6 @@ def sim() -> Iterator[Simulator]:
     with Simulator() as simulator:
         simulator.set_prices(BTC, last=Decimal("60000"), mark=Decimal("60000"))
         yield simulator
-
-
-@pytest.fixture
-def sdk(sim: Simulator) -> DerivativesTradingUsdsFutures:
-    config = ConfigurationRestAPI(
-        api_key=SIM_API_KEY, api_secret=SIM_API_SECRET, base_path=sim.rest_url, timeout=5000
-    )
-    return DerivativesTradingUsdsFutures(config_rest_api=config)
 
 
 @pytest.fixture
