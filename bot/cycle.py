@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from bot import console
@@ -228,7 +228,7 @@ class TradingCycle:
                 self.trade(signal, report)
         self.summarise(report)
         self.last_cycle_s = time.perf_counter() - started
-        self.last_cycle_at = datetime.now(UTC)
+        self.last_cycle_at = self._clock.now()
         return report
 
     def summarise(self, report: CycleReport) -> None:

@@ -155,18 +155,21 @@ def _daily_roll(app: App) -> None:
 
 def _tick(app: App) -> None:
     """One strategy cycle; the health file then tells ``status`` when it ran."""
-    started = datetime.now(UTC)
     app.trading.cycle()
-    took = (datetime.now(UTC) - started).total_seconds()
-    write_health(app, last_cycle={"at": started.isoformat(), "duration_s": round(took, 3)})
+    write_health(app)
 
 
-def write_health(app: App, last_cycle: dict[str, object] | None = None) -> None:
+def write_health(app: App) -> None:
     """For ``main.py status`` (another process): stream health, OMS metrics and the last
-    completed strategy cycle (carried over from the previous record between cycles)."""
+    completed strategy cycle (as the cycle itself recorded it, for metrics too)."""
     stream = app.stream.health() if app.stream is not None else None
-    if last_cycle is None:
-        last_cycle = (health.read_health(app.runtime.state_dir) or {}).get("last_cycle")
+    trading = app.trading
+    last_cycle = None
+    if trading.last_cycle_at is not None and trading.last_cycle_s is not None:
+        last_cycle = {
+            "at": trading.last_cycle_at.isoformat(),
+            "duration_s": round(trading.last_cycle_s, 3),
+        }
     record = {
         "at": datetime.now(UTC).isoformat(),
         "last_cycle": last_cycle,

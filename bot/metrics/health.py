@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.sim.market import INTERVAL_MS
@@ -34,7 +33,7 @@ class ServiceHealth:
         self._stream_down_since: float | None = None
         interval_s = INTERVAL_MS[app.config.strategy.interval] / 1000
         self.cycle_limit_s = 2 * interval_s + CYCLE_GRACE_S  # one missed tick is tolerated
-        self._started = datetime.now(UTC)  # before the first cycle, the wait counts from here
+        self._started = app.clock.now()  # before the first cycle, the wait counts from here
 
     def problem(self) -> str | None:
         """Why the service is not healthy now, or None."""
@@ -73,7 +72,7 @@ class ServiceHealth:
         while) the wait counts from the start, with the limit a later cycle has: a
         container healthcheck must not kill a bot that is still starting."""
         last = self._app.trading.last_cycle_at
-        age_s = (datetime.now(UTC) - (last or self._started)).total_seconds()
+        age_s = (self._app.clock.now() - (last or self._started)).total_seconds()
         if age_s <= self.cycle_limit_s:
             return None
         if last is None:
