@@ -199,7 +199,7 @@ def serve(app: App, signals: StopSignals) -> None:
     """
     signals.on_stop(app.stopping.set)
     try:
-        if app.config.metrics.enabled:  # /healthz answers 503 until the first cycle
+        if app.config.metrics.enabled:  # /healthz answers from the start (bot/metrics/health.py)
             app.serve_metrics()
         if not signals.requested:
             app.start_telegram()
@@ -223,7 +223,7 @@ def _run_scheduler(app: App, signals: StopSignals) -> None:
         id="stop-check",
         name="stop-check",
     )
-    _guarded("first cycle", lambda: _tick(app))
+    _guarded("first cycle", app.trading.cycle)
     write_health(app)  # also when the first cycle failed
     if signals.requested:
         return
