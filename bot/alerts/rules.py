@@ -21,7 +21,6 @@ from bot.client_ids import ClientId, Leg, Source, parse_client_id
 from bot.config import AlertEventsConfig, AlertLevel
 from bot.exchange.orders import sent_trigger_price
 
-USDC = "USDC"
 REMEMBERED_SENDS = 256  # trigger prices of recent stop sends, for "stop placed at ..."
 EXIT_REASONS = {Leg.STOP_LOSS: "stop loss", Leg.TAKE_PROFIT: "take profit", Leg.CLOSE: "close"}
 CLOSE_REASONS = {Source.EMERGENCY: "flatten", Source.GUARD: "protective close"}
@@ -186,13 +185,8 @@ class AlertRules:
             reason = str(forced) if forced else _exit_reason(parsed)
             title = f"{symbol} exit by {reason}: {trade}, PnL {_signed(realised)} USDC"
             alerts.append(self._alert("exit_filled", client_id, title, day))
-        # what the ledger added to the USDC day PnL: nothing for another margin asset's
-        # symbol, a fee only when paid in USDC
-        counted = Decimal(0)
-        if str(symbol).endswith(USDC):
-            counted = realised
-            if data.get("commission_asset") in (USDC, ""):
-                counted -= Decimal(str(data.get("commission", "0")))
+        # what the ledger added to the USDC day PnL, as it recorded it
+        counted = Decimal(str(data.get("counted", "0")))
         return alerts + self._daily_loss(data.get("day_pnl"), counted)
 
     def _funding(self, data: dict[str, Any]) -> list[Alert]:

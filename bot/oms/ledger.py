@@ -89,6 +89,7 @@ class RiskLedger:
                 "commission": event.commission,
                 "commission_asset": event.commission_asset,
                 "trade_time_ms": event.trade_time_ms,
+                "counted": realised + commission,  # what this fill added to the day PnL
                 "day_pnl": self.day_pnls[day].total,
             },
         )

@@ -24,6 +24,7 @@ def titles(rule: AlertRules, *records: tuple[str, dict]) -> list[str]:
 
 
 def fill(client_id: str, realised: str, day_pnl: str, commission: str = "0.02") -> dict:
+    """A USDC fill's record as the ledger writes it (fee paid in USDC)."""
     return {
         "symbol": "BTCUSDC",
         "client_order_id": client_id,
@@ -33,6 +34,7 @@ def fill(client_id: str, realised: str, day_pnl: str, commission: str = "0.02") 
         "realised_pnl": realised,
         "commission": commission,
         "commission_asset": "USDC",
+        "counted": str(Decimal(realised) - Decimal(commission)),
         "day_pnl": day_pnl,
     }
 
@@ -135,7 +137,7 @@ def test_a_fill_of_another_margin_asset_never_reaches_the_usdc_daily_loss_limit(
     # a USDT-M trade on the same account is not in the USDC day PnL (the ledger leaves
     # it out), so it can neither cross the limit nor repeat the alert
     crossing = fill(STOP, "-25", "-55.02")
-    usdt = {**fill("web_manual_1", "-10", "-55.02"), "symbol": "BTCUSDT"}  # day PnL unchanged
+    usdt = {**fill("web_manual_1", "-10", "-55.02"), "symbol": "BTCUSDT", "counted": "0"}
     got = titles(rules(), ("fill", crossing), ("fill", usdt))
     assert [t for t in got if "daily loss" in t] == [
         "ufb: daily loss limit reached: day PnL -55.02 USDC (limit 50); no new entries until 00:00 UTC"

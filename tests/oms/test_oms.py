@@ -222,6 +222,8 @@ def test_a_usdt_margined_fill_on_the_same_account_is_not_counted_as_usdc(store):
         oms = Oms(store, journal, clock=lambda: NOW)
         feed(oms, payloads.order_update(s="BTCUSDT", N="USDT", n="0.5", rp="-30"))
         assert oms.snapshot().day_pnl(DAY) == 0
+    (record,) = audit_records(store.path.parent / "audit", "fill")
+    assert record["data"]["counted"] == "0"  # what alerts read as the day PnL's change
 
 
 def test_liquidation_and_adl_closes_raise_an_alarm_naming_the_close_reason(oms, audit_dir, caplog):
