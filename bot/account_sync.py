@@ -20,16 +20,16 @@ from typing import Any, Protocol
 from bot.clock import ExchangeClock
 from bot.config import BotConfig
 from bot.domain.enums import IncomeType
+from bot.domain.records import Income
 from bot.oms.commands import Command, SeedDayPnl, SetMeta
 from bot.oms.events import income_key
-from bot.oms.state import OmsView
+from bot.oms.state import USDC, OmsView
 
 log = logging.getLogger(__name__)
 
 ACCOUNT_SETUP_KEY = "account_setup"  # OMS meta: settings applied today
 INCOME_SYNCED_KEY = "income_synced_ms"  # OMS meta: last read of the income history
 INCOME_RESYNC_S = 3600
-LIMIT_ASSET = "USDC"  # the daily loss limit's currency: income in other assets is not in it
 INCOME_TYPES = {
     IncomeType.REALIZED_PNL: "realised",
     IncomeType.COMMISSION: "commission",
@@ -37,9 +37,16 @@ INCOME_TYPES = {
 }
 
 
+def day_pnl_part(row: Income) -> str | None:
+    """The part of the USDC day PnL ``row`` counts in (``realised``, ``commission``,
+    ``funding``), or None: another income type, or another asset (a USDT-M trade, a fee
+    paid in BNB): the daily loss limit is in USDC."""
+    return INCOME_TYPES.get(row.income_type) if row.asset == USDC else None
+
+
 class AccountVenue(Protocol):
     def setup_account(self, symbols: Any, *, leverage: int, margin_type: str) -> list[str]: ...
-    def income(self, start_time_ms: int) -> list[Any]: ...
+    def income(self, start_time_ms: int) -> list[Income]: ...
 
 
 def position_amounts(view: OmsView) -> Mapping[str, Decimal]:
@@ -115,8 +122,8 @@ class AccountSync:
         totals = dict.fromkeys(INCOME_TYPES.values(), Decimal(0))
         counted: set[str] = set()
         for row in self._venue.income(int(day_start.timestamp() * 1000)):
-            name = INCOME_TYPES.get(row.income_type)
-            if name is not None and row.asset == LIMIT_ASSET:  # the limit is in USDC
+            name = day_pnl_part(row)
+            if name is not None:
                 totals[name] += row.amount
                 key = income_key(row)
                 if key is not None:

@@ -15,14 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from bot.account_sync import INCOME_TYPES
+from bot.account_sync import INCOME_TYPES, day_pnl_part
 from bot.config import BotConfig
 from bot.domain.records import Income
 from bot.readers import ExchangeReader, engine_in_process, stored_view
 from bot.runtime import state_dir_for
 
 MAX_DAYS = 90  # Binance keeps three months of income history
-USDC = "USDC"
 ZERO = Decimal(0)
 MONEY = Decimal("0.0001")  # USDC amounts for people: 4 decimals, trailing zeros dropped
 
@@ -63,9 +62,9 @@ def daily_income(source: IncomeSource, days: int, now: datetime) -> list[DayInco
 def summed(rows: Iterable[Income], days: list[date]) -> list[DayIncome]:
     totals = {day: dict.fromkeys(INCOME_TYPES.values(), ZERO) for day in days}
     for row in rows:
-        name = INCOME_TYPES.get(row.income_type)
+        name = day_pnl_part(row)
         day = datetime.fromtimestamp(row.time_ms / 1000, UTC).date()
-        if name is None or row.asset != USDC or day not in totals:
+        if name is None or day not in totals:
             continue
         totals[day][name] += row.amount
     return [DayIncome(day, **totals[day]) for day in days]
