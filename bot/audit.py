@@ -98,11 +98,6 @@ def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(body).encode()).hexdigest()
 
 
-def record_mac(key: bytes, digest: str) -> str:
-    """HMAC-SHA256 of a record's hash under the audit key."""
-    return hmac.new(key, digest.encode(), hashlib.sha256).hexdigest()
-
-
 def _hash_and_serialise(record: dict[str, Any], mac_base: hmac.HMAC | None = None) -> str:
     """Set ``record["hash"]`` (and ``record["mac"]`` when keyed) and return the
     record's journal line, serialising the data once. Sorted keys put ``data`` first

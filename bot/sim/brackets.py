@@ -80,10 +80,6 @@ def _build(tiers: tuple[tuple[int, int, str], ...]) -> tuple[Bracket, ...]:
 BRACKETS: dict[str, tuple[Bracket, ...]] = {s: _build(t) for s, t in TIERS.items()}
 
 
-def brackets_of(symbol: str) -> tuple[Bracket, ...]:
-    return BRACKETS[symbol]
-
-
 def bracket_for(symbol: str, notional: Decimal) -> Bracket:
     """The tier an absolute notional falls in (a cap belongs to its own tier)."""
     table = BRACKETS[symbol]
